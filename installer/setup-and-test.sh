@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up the machine, builds everything and runs the whole test suite (what CI runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash installer/install-deps.sh
+cuda_args=()
+# CI keeps CUDA architectures few to stay fast.
+if [ -n "${CI:-}" ]; then cuda_args+=(-DCMAKE_CUDA_ARCHITECTURES=90); fi
+bash installer/build.sh "${cuda_args[@]}"
+ctest --test-dir build --output-on-failure -j"${EPIC_JOBS:-$(nproc)}"
+# The GGUF parser also runs under AddressSanitizer: a hostile file must never read out of bounds.
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEPIC_ASAN=ON -DEPIC_CUDA=OFF -DEPIC_GUI=OFF -DEPIC_NATIVE=ON
+cmake --build build-asan -j"${EPIC_JOBS:-$(nproc)}" --target gguf_fuzz_test
+ASAN_OPTIONS=detect_leaks=0 ./build-asan/tests/gguf_fuzz_test --gtest_brief=1

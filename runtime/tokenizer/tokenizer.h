@@ -1,0 +1,41 @@
+#pragma once
+// Text <-> token ids. One interface; the sentencepiece implementation serves GGUF vocabularies
+// with tokenizer.ggml.model = "llama" and tokenizer.model files. (Byte-level BPE comes later.)
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace epic {
+
+class gguf_file;
+
+class tokenizer {
+public:
+    virtual ~tokenizer() = default;
+
+    // Builds the tokenizer a GGUF file describes. Throws epic::error naming the file when the
+    // vocabulary is missing, malformed or of an unsupported kind.
+    static std::unique_ptr<tokenizer> from_gguf(const gguf_file& file);
+    // Loads a sentencepiece tokenizer.model file.
+    static std::unique_ptr<tokenizer> from_spm_file(const std::string& path);
+    // Loads a serialized sentencepiece ModelProto held in memory (tests train one).
+    static std::unique_ptr<tokenizer> from_spm_proto(const std::string& serialized, const std::string& name);
+
+    // Any bytes encode without loss (byte fallback); invalid UTF-8 never crashes.
+    virtual std::vector<int32_t> encode(std::string_view text, bool add_bos) const = 0;
+    virtual std::string decode(std::span<const int32_t> ids) const = 0;
+    // The bytes one token stands for when it follows other text (leading-space marker turned into
+    // a space, byte tokens into their byte). Streaming output concatenates these.
+    virtual std::string token_bytes(int32_t id) const = 0;
+
+    virtual int32_t n_vocab() const = 0;
+    virtual int32_t bos() const = 0; // -1 when none
+    virtual int32_t eos() const = 0; // -1 when none
+    virtual bool add_bos_default() const = 0;
+    virtual bool is_control(int32_t id) const = 0; // bos/eos/control tokens: never printed
+};
+
+} // namespace epic

@@ -1,0 +1,30 @@
+#pragma once
+// Where the real reference models live (../shared/models beside the project, or $EPIC_SHARED_MODELS).
+// Tests that need them call EPIC_REQUIRE_SHARED(path) which GTEST_SKIPs with a message when absent.
+#include <filesystem>
+#include <string>
+
+namespace epic::test {
+
+std::filesystem::path shared_models_dir();
+// Full path of a file under the shared models folder (may not exist).
+std::filesystem::path shared_model(const std::string& relative);
+// A fresh empty temporary folder for one test, removed by the caller's scratch_dir destructor.
+class scratch_dir {
+public:
+    scratch_dir();
+    ~scratch_dir();
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+private:
+    std::filesystem::path path_;
+};
+
+} // namespace epic::test
+
+#define EPIC_REQUIRE_SHARED(p)                                                                          \
+    do {                                                                                                \
+        if (!std::filesystem::exists(p))                                                                \
+            GTEST_SKIP() << "shared model data not found: " << (p).string()                            \
+                         << " (set EPIC_SHARED_MODELS or place ../shared/models beside the project)";   \
+    } while (0)
