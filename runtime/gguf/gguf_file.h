@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace epic {
@@ -34,7 +35,8 @@ class gguf_file {
 public:
     // Map and parse a file. Throws epic::error("<path>: <problem>") on any malformation.
     static std::unique_ptr<gguf_file> open(const std::string& path);
-    // Parse bytes already in memory (fuzz tests); `name` is used in error messages.
+    // Parse bytes already in memory (fuzz tests); `name` is used in error messages. The buffer is a
+    // plain vector, so tensor data pointers are only as aligned as the allocator makes them (16 bytes).
     static std::unique_ptr<gguf_file> from_bytes(std::vector<uint8_t> bytes, const std::string& name);
 
     ~gguf_file();
@@ -45,6 +47,7 @@ public:
     uint32_t version() const { return version_; }
     size_t alignment() const { return alignment_; }
     size_t file_size() const { return size_; }
+    size_t data_offset() const { return data_offset_; } // start of the data section, from the file start
 
     const std::vector<gguf_kv>& metadata() const { return kv_; }
     const gguf_value* find(std::string_view key) const;
@@ -70,10 +73,14 @@ private:
     size_t alignment_ = 32;
     const uint8_t* base_ = nullptr;
     size_t size_ = 0;
+    size_t data_offset_ = 0;
     void* mapping_ = nullptr;           // mmap base when mapped
     std::vector<uint8_t> owned_bytes_;  // when parsed from memory
     std::vector<gguf_kv> kv_;
     std::vector<gguf_tensor_info> tensors_;
+    // name -> index, so find() / find_tensor() stay O(1) for models with hundreds of tensors.
+    std::unordered_map<std::string, size_t> kv_index_;
+    std::unordered_map<std::string, size_t> tensor_index_;
 };
 
 } // namespace epic

@@ -13,6 +13,8 @@ enum class gguf_type : uint32_t {
 };
 
 const char* gguf_type_name(gguf_type t);
+// Whether a raw id read from a file names a GGUF value type (0..12).
+bool is_valid_gguf_type(uint32_t id);
 
 // One metadata value. Exactly one of the payload fields is meaningful, chosen by `type`:
 // unsigned ints in `u`, signed ints in `i`, floats in `f`, bools in `b`, strings in `str`,
@@ -34,11 +36,19 @@ struct gguf_value {
     static gguf_value make_bool(bool v);
     static gguf_value make_string(std::string v);
     static gguf_value make_array(gguf_type elem_type, std::vector<gguf_value> items);
+    // The remaining widths, so every GGUF value type can be written.
+    static gguf_value make_u8(uint8_t v);
+    static gguf_value make_i8(int8_t v);
+    static gguf_value make_u16(uint16_t v);
+    static gguf_value make_i16(int16_t v);
+    static gguf_value make_i64(int64_t v);
+    static gguf_value make_f64(double v);
     // Any of the given typed scalars of any width (u8..u64, i8..i64, f32, f64, bool) of the right kind.
     bool is_integer() const;  // u8..u64, i8..i64
     bool is_float() const;    // f32, f64
     int64_t as_int() const;   // integer value (throws epic::error when not an integer or out of range)
     double as_double() const; // integer or float value
+    std::string type_string() const; // "u32", "array of string", "array of array of i8" (for messages)
 };
 
 } // namespace epic

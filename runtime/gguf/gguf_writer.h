@@ -31,6 +31,9 @@ public:
     void write(const std::string& path) const;
 
 private:
+    // Everything before the data section: header, metadata, tensor infos, padding.
+    std::vector<uint8_t> header_bytes() const;
+
     struct pending_tensor {
         std::string name;
         ggml_type type;

@@ -3,6 +3,7 @@
 // Block layouts are ggml's (see blocks.h) so rows read straight out of users' GGUF files.
 #include "core/tensor_type.h"
 
+#include <cstddef>
 #include <cstdint>
 
 namespace epic {
@@ -26,5 +27,12 @@ void vec_dot(ggml_type weight, int64_t n, const void* w, const void* a, float* o
 // Several weight rows against one activation row: out[r] = dot(w + r*w_stride, a), r < n_rows.
 // Lets the SIMD path reuse the activation loads across rows.
 void vec_dot_rows(ggml_type weight, int64_t n, const void* w, size_t w_stride, int n_rows, const void* a, float* out);
+
+// out[c * out_stride + r] = dot(w + r*w_stride, a + c*a_stride) for r < n_rows, c < n_cols.
+// w: n_rows rows of `weight` type (n elements each); a: n_cols rows of vec_dot_type(weight).
+// Register-tiled so each weight load is reused across columns and each activation load across rows.
+// Any n_rows/n_cols >= 0; never allocates. Throws epic::error for an unsupported type or a bad n.
+void gemm_tile(ggml_type weight, int64_t n, const void* w, size_t w_stride, int n_rows,
+               const void* a, size_t a_stride, int n_cols, float* out, size_t out_stride);
 
 } // namespace epic

@@ -1,0 +1,21 @@
+#include "backend/backend.h"
+
+#include "backend/cpu/cpu_backend.h"
+#include "core/error.h"
+
+#include <thread>
+
+namespace epic {
+
+backend_params backend_default_params() { return backend_params{}; }
+
+std::unique_ptr<backend> create_backend(const backend_params& params) {
+    const int n_threads = params.n_threads > 0 ? params.n_threads : (int)std::max(1u, std::thread::hardware_concurrency());
+    if (params.device == "cuda")
+        throw error("the CUDA backend is not built into this version (device 'cuda' requested); use 'cpu' or 'auto'");
+    if (params.device != "auto" && params.device != "cpu")
+        throw error("unknown device '" + params.device + "' (expected auto, cpu or cuda)");
+    return std::make_unique<cpu_backend>(n_threads);
+}
+
+} // namespace epic

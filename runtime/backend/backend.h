@@ -1,0 +1,98 @@
+#pragma once
+// The compute backend interface. The forward pass and the link algorithms are written once against
+// it; the CPU backend (reference and fast path) and the CUDA backend implement it.
+//
+// Every pointer an op takes lives in the backend's own memory (host memory for the CPU, device
+// memory for CUDA): allocate with alloc(), move data with upload()/download(). Activations are f32
+// row-major matrices; the KV cache is f16 ([rows, n_head_kv, head_dim] per layer).
+#include "core/tensor_type.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace epic {
+
+struct weight_view;
+
+class device_buffer {
+public:
+    virtual ~device_buffer() = default;
+    virtual void* data() = 0;
+    virtual size_t size() const = 0;
+    template <class T> T* as() { return static_cast<T*>(data()); }
+};
+
+// A weight matrix resident in a backend: `rows` rows of `cols` elements of `type`, row_stride bytes apart.
+struct device_weight {
+    ggml_type type = ggml_type::f32;
+    int64_t rows = 0;
+    int64_t cols = 0;
+    size_t row_stride = 0;
+    const void* data = nullptr;
+    std::unique_ptr<device_buffer> storage; // owns `data` when the backend copied it; null for zero-copy views
+};
+
+struct rope_params {
+    int n_rot = 0;                        // rotated dims per head (pairs (2i, 2i+1), GGUF interleaved layout)
+    float freq_base = 10000.0f;
+    const float* freq_factors = nullptr;  // [n_rot/2] host memory, or null (Llama-3 rope_freqs)
+};
+
+struct attention_params {
+    int n_head = 0;
+    int n_head_kv = 0;
+    int head_dim = 0;
+    float scale = 1.0f; // 1/sqrt(head_dim)
+};
+
+class backend {
+public:
+    virtual ~backend() = default;
+    virtual std::string name() const = 0;
+
+    virtual std::unique_ptr<device_buffer> alloc(size_t bytes) = 0;
+    virtual void upload(void* dst, const void* src_host, size_t bytes) = 0;
+    virtual void download(void* dst_host, const void* src, size_t bytes) = 0;
+    virtual void copy(void* dst, const void* src, size_t bytes) = 0; // within the backend
+    virtual void synchronize() = 0;
+
+    // Makes a weight of the mapped file usable by this backend (zero-copy on the CPU).
+    virtual device_weight prepare_weight(const weight_view& w) = 0;
+
+    // out[n, table.cols] = rows ids[n] of the table, dequantized.
+    virtual void get_rows(const device_weight& table, const int32_t* ids, int n, float* out) = 0;
+    // y[n, dim] = x[n, dim] / rms(x) * w[dim]
+    virtual void rms_norm(const float* x, const float* w, float* y, int n, int dim, float eps) = 0;
+    // y[n, w.rows] = x[n, w.cols] · w^T
+    virtual void matmul(const device_weight& w, const float* x, int n, float* y) = 0;
+    // x[n, n_head, head_dim] rotated in place, row i at position pos[i].
+    virtual void rope(float* x, const int32_t* pos, int n, int n_head, int head_dim, const rope_params& p) = 0;
+    // Same rotation on f16 keys in place: turns cached pre-RoPE keys into keys at positions pos[i].
+    virtual void rope_f16(uint16_t* k, const int32_t* pos, int n, int n_head, int head_dim, const rope_params& p) = 0;
+    // dst[rows[i], 0..width) = f16(src[i, 0..width)); dst is [*, width] f16.
+    virtual void scatter_f16(const float* src, const int32_t* rows, int n, int width, uint16_t* dst) = 0;
+    // out[n, n_head, head_dim]: query row i, at position pos[i], attends over keys/values of rows
+    // 0..pos[i] of k/v ([n_kv, n_head_kv, head_dim] f16), exact causal rule, grouped-query heads.
+    virtual void attention(const float* q, const int32_t* pos, int n, const uint16_t* k, const uint16_t* v, int n_kv,
+                           float* out, const attention_params& p) = 0;
+    // out[i] = silu(gate[i]) * up[i]
+    virtual void swiglu(const float* gate, const float* up, float* out, size_t n) = 0;
+    // y[i] += x[i]
+    virtual void add(float* y, const float* x, size_t n) = 0;
+    // dst[i, :] = src[rows[i], :], width floats per row (select rows of an activation matrix).
+    virtual void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) = 0;
+};
+
+struct backend_params {
+    std::string device = "auto"; // auto | cpu | cuda
+    int n_threads = 0;           // CPU threads; 0 = all cores
+};
+
+backend_params backend_default_params();
+// Creates the backend the params ask for ("auto" picks CUDA when built and usable, else the CPU).
+// EPIC_DEVICE=cpu in the environment forces the CPU (read by the caller into params.device).
+std::unique_ptr<backend> create_backend(const backend_params& params);
+
+} // namespace epic

@@ -1,0 +1,112 @@
+#include "backend/cpu/cpu_backend.h"
+
+#include "core/error.h"
+#include "core/fp16.h"
+#include "model/model.h"
+#include "quant/quant.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace epic {
+namespace {
+
+class host_buffer final : public device_buffer {
+public:
+    explicit host_buffer(size_t bytes) : bytes_(bytes), data_(new (std::align_val_t(64)) uint8_t[bytes ? bytes : 1]) {}
+    ~host_buffer() override { ::operator delete[](data_, std::align_val_t(64)); }
+    void* data() override { return data_; }
+    size_t size() const override { return bytes_; }
+
+private:
+    size_t bytes_;
+    uint8_t* data_;
+};
+
+} // namespace
+
+cpu_backend::cpu_backend(int n_threads) : pool_(n_threads), scratch_((size_t)pool_.size()) {}
+
+std::string cpu_backend::name() const { return "cpu (" + std::to_string(pool_.size()) + " threads)"; }
+
+std::unique_ptr<device_buffer> cpu_backend::alloc(size_t bytes) { return std::make_unique<host_buffer>(bytes); }
+void cpu_backend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void cpu_backend::download(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void cpu_backend::copy(void* dst, const void* src, size_t bytes) { std::memmove(dst, src, bytes); }
+
+device_weight cpu_backend::prepare_weight(const weight_view& w) {
+    // Zero-copy: the CPU computes straight from the mapped file.
+    device_weight d;
+    d.type = w.type;
+    d.rows = w.rows;
+    d.cols = w.cols;
+    d.row_stride = w.row_stride;
+    d.data = w.data;
+    return d;
+}
+
+void cpu_backend::parallel_range(size_t n, size_t min_chunk, const std::function<void(size_t, size_t)>& fn) {
+    const size_t max_tasks = (size_t)pool_.size() * 4;
+    size_t chunk = std::max(min_chunk, (n + max_tasks - 1) / std::max<size_t>(max_tasks, 1));
+    if (chunk == 0) chunk = 1;
+    const int64_t n_tasks = (int64_t)((n + chunk - 1) / chunk);
+    pool_.parallel_for(n_tasks, [&](int64_t t, int) {
+        const size_t b = (size_t)t * chunk;
+        fn(b, std::min(n, b + chunk));
+    });
+}
+
+void cpu_backend::get_rows(const device_weight& table, const int32_t* ids, int n, float* out) {
+    for (int i = 0; i < n; ++i) {
+        if (ids[i] < 0 || ids[i] >= table.rows)
+            throw error("token id " + std::to_string(ids[i]) + " is outside the vocabulary of " + std::to_string(table.rows));
+    }
+    parallel_range((size_t)n, 1, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i)
+            dequantize_row(table.type, static_cast<const uint8_t*>(table.data) + (size_t)ids[i] * table.row_stride,
+                           out + i * (size_t)table.cols, table.cols);
+    });
+}
+
+void cpu_backend::rms_norm(const float* x, const float* w, float* y, int n, int dim, float eps) {
+    parallel_range((size_t)n, 1, [&](size_t b, size_t e) {
+        for (size_t r = b; r < e; ++r) {
+            const float* xr = x + r * (size_t)dim; // [dim]
+            float* yr = y + r * (size_t)dim;
+            double ss = 0.0;
+            for (int i = 0; i < dim; ++i) ss += (double)xr[i] * xr[i];
+            const float scale = (float)(1.0 / std::sqrt(ss / dim + eps));
+            for (int i = 0; i < dim; ++i) yr[i] = xr[i] * scale * w[i];
+        }
+    });
+}
+
+void cpu_backend::swiglu(const float* gate, const float* up, float* out, size_t n) {
+    parallel_range(n, 4096, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    });
+}
+
+void cpu_backend::add(float* y, const float* x, size_t n) {
+    parallel_range(n, 16384, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) y[i] += x[i];
+    });
+}
+
+void cpu_backend::gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) {
+    for (int i = 0; i < n; ++i)
+        std::memcpy(dst + (size_t)i * width, src + (size_t)rows[i] * width, sizeof(float) * (size_t)width);
+}
+
+void cpu_backend::scatter_f16(const float* src, const int32_t* rows, int n, int width, uint16_t* dst) {
+    parallel_range((size_t)n, 1, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) {
+            uint16_t* d = dst + (size_t)rows[i] * width; // [width]
+            const float* s = src + i * (size_t)width;
+            for (int j = 0; j < width; ++j) d[j] = fp32_to_fp16(s[j]);
+        }
+    });
+}
+
+} // namespace epic

@@ -1,0 +1,105 @@
+// epic generate, epic perplexity.
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/session.h"
+#include "core/error.h"
+#include "generate/generator.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+namespace epic::cli {
+namespace {
+
+sampling_params sampling_from(const args& a) {
+    sampling_params s = sampling_default_params();
+    s.temperature = (float)a.get_double("temp", 0.8);
+    s.top_k = a.get_int("top-k", s.top_k);
+    s.top_p = (float)a.get_double("top-p", s.top_p);
+    s.min_p = (float)a.get_double("min-p", s.min_p);
+    s.seed = (uint64_t)a.get_double("seed", 42);
+    return s;
+}
+
+} // namespace
+
+int cmd_generate(int argc, char** argv) {
+    args a(argc, argv, 2, {"no-bos", "quiet"});
+    auto known = session_options();
+    known.insert({"prompt", "tokens", "temp", "top-k", "top-p", "min-p", "seed", "ctx", "no-bos", "quiet"});
+    a.allow_only(known);
+    session s = open_session(a);
+    const std::vector<int32_t> prompt = s.tok->encode(a.require("prompt"), !a.has("no-bos"));
+    if (prompt.empty()) throw error("the prompt is empty and --no-bos was given: nothing to start from");
+    generation_params gp = generation_default_params();
+    gp.max_tokens = a.get_int("tokens", 128);
+    gp.sampling = sampling_from(a);
+    const int n_ctx = a.get_int("ctx", (int)prompt.size() + gp.max_tokens);
+    auto kv = s.tf->new_kv_cache(n_ctx);
+    generator gen(*s.tf, *s.tok);
+    const generation_result r = gen.generate(*kv, prompt, gp, [](int32_t, const std::string& piece) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+        std::fflush(stdout);
+        return true;
+    });
+    std::printf("\n");
+    if (!a.has("quiet")) {
+        const double decode_tps = r.tokens.size() > 1 ? (r.tokens.size() - 1) / r.decode_seconds : 0.0;
+        std::fprintf(stderr, "[%s] prompt %zu tokens in %.3f s (%.1f tok/s); generated %zu tokens, %.1f tok/s%s\n",
+                     s.be->name().c_str(), prompt.size(), r.prefill_seconds, prompt.size() / r.prefill_seconds,
+                     r.tokens.size(), decode_tps, r.hit_eos ? " (end of text)" : "");
+    }
+    return 0;
+}
+
+int cmd_perplexity(int argc, char** argv) {
+    args a(argc, argv, 2, {});
+    auto known = session_options();
+    known.insert({"file", "ctx"});
+    a.allow_only(known);
+    const std::string path = a.require("file");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw error(path + ": cannot open");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    session s = open_session(a);
+    const int n_ctx = a.get_int("ctx", 128);
+    if (n_ctx < 2) throw error("--ctx must be at least 2");
+    const std::vector<int32_t> text = s.tok->encode(ss.str(), false);
+    const int per_window = n_ctx - 1; // text tokens per window after the BOS
+    const size_t n_windows = text.size() / (size_t)per_window;
+    if (n_windows == 0)
+        throw error(path + ": " + std::to_string(text.size()) + " tokens, fewer than one window of " + std::to_string(n_ctx));
+    auto kv = s.tf->new_kv_cache(n_ctx);
+    std::vector<int32_t> window((size_t)n_ctx), positions((size_t)n_ctx);
+    std::iota(positions.begin(), positions.end(), 0);
+    std::vector<float> logits;
+    const int n_vocab = s.tf->config().n_vocab;
+    double nll = 0.0;
+    size_t scored = 0;
+    for (size_t w = 0; w < n_windows; ++w) {
+        window[0] = s.tok->bos();
+        std::copy_n(text.begin() + (ptrdiff_t)(w * per_window), per_window, window.begin() + 1);
+        kv->n_rows = 0;
+        s.tf->forward(*kv, window, positions, true, logits);
+        for (int i = 0; i + 1 < n_ctx; ++i) {
+            const float* row = logits.data() + (size_t)i * n_vocab;
+            double mx = row[0];
+            for (int j = 1; j < n_vocab; ++j) mx = std::max(mx, (double)row[j]);
+            double sum = 0.0;
+            for (int j = 0; j < n_vocab; ++j) sum += std::exp((double)row[j] - mx);
+            nll -= (double)row[window[(size_t)i + 1]] - mx - std::log(sum);
+            ++scored;
+        }
+        std::fprintf(stderr, "\rwindow %zu/%zu: ppl %.4f", w + 1, n_windows, std::exp(nll / (double)scored));
+    }
+    std::fprintf(stderr, "\n");
+    std::printf("perplexity %.6f over %zu tokens (%zu windows of %d)\n", std::exp(nll / (double)scored), scored, n_windows,
+                n_ctx);
+    return 0;
+}
+
+} // namespace epic::cli

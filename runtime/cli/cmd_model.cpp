@@ -1,0 +1,77 @@
+// epic info, epic tokenize, epic make-model.
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/session.h"
+#include "core/error.h"
+#include "gguf/gguf_file.h"
+#include "model/random_model.h"
+
+#include <cstdio>
+
+namespace epic::cli {
+
+int cmd_info(int argc, char** argv) {
+    args a(argc, argv, 2, {});
+    a.allow_only({"model"});
+    auto m = model::load(a.require("model"));
+    const model_config& c = m->config();
+    std::printf("file:          %s (GGUF v%u, %.1f MiB)\n", m->path().c_str(), m->file().version(),
+                m->file().file_size() / 1048576.0);
+    std::printf("name:          %s\n", c.name.empty() ? "(none)" : c.name.c_str());
+    std::printf("architecture:  %s\n", c.arch.c_str());
+    int64_t n_params = 0;
+    for (const auto& t : m->file().tensors()) n_params += t.n_elements();
+    std::printf("parameters:    %.2f M (matmul weights %.2f M)\n", n_params / 1e6, c.matmul_params() / 1e6);
+    std::printf("layers:        %d\n", c.n_layer);
+    std::printf("width:         %d (ffn %d)\n", c.n_embd, c.n_ff);
+    std::printf("heads:         %d query, %d key/value, head dim %d, rope dims %d\n", c.n_head, c.n_head_kv, c.head_dim,
+                c.n_rot);
+    std::printf("vocabulary:    %d\n", c.n_vocab);
+    std::printf("context:       %d\n", c.n_ctx_train);
+    std::printf("rope base:     %g%s\n", c.rope_base, c.rope_freq_factors.empty() ? "" : " (with rope_freqs scaling)");
+    std::printf("rms epsilon:   %g\n", c.rms_eps);
+    std::printf("output:        %s\n", c.tied_output ? "tied to token_embd" : "own matrix");
+    std::printf("weights:       %.1f MiB\n", m->weight_bytes() / 1048576.0);
+    std::printf("tensor types: ");
+    for (auto [t, n] : m->tensor_type_counts()) std::printf(" %s x%d", type_name(t), n);
+    std::printf("\nfingerprint:   %s\n", m->fingerprint().c_str());
+    return 0;
+}
+
+int cmd_tokenize(int argc, char** argv) {
+    args a(argc, argv, 2, {"no-bos"});
+    a.allow_only({"model", "text", "no-bos"});
+    auto file = gguf_file::open(a.require("model"));
+    auto tok = tokenizer::from_gguf(*file);
+    const auto ids = tok->encode(a.require("text"), !a.has("no-bos"));
+    for (size_t i = 0; i < ids.size(); ++i) std::printf(i ? " %d" : "%d", ids[i]);
+    std::printf("\n");
+    return 0;
+}
+
+int cmd_make_model(int argc, char** argv) {
+    args a(argc, argv, 2, {"tied"});
+    a.allow_only({"out", "shape", "type", "embd-type", "seed", "layers", "vocab", "tied"});
+    random_model_params p = random_model_shape(a.get_or("shape", "tiny"));
+    if (auto t = a.get("type")) {
+        auto parsed = parse_type_name(*t);
+        if (!parsed) throw error("unknown tensor type '" + *t + "'");
+        p.type = *parsed;
+        p.embd_type = *parsed;
+    }
+    if (auto t = a.get("embd-type")) {
+        auto parsed = parse_type_name(*t);
+        if (!parsed) throw error("unknown tensor type '" + *t + "'");
+        p.embd_type = *parsed;
+    }
+    p.seed = (uint64_t)a.get_int("seed", 1);
+    p.n_layer = a.get_int("layers", p.n_layer);
+    p.n_vocab = a.get_int("vocab", p.n_vocab);
+    p.tied_output = a.has("tied");
+    const std::string out = a.require("out");
+    write_random_model(out, p);
+    std::printf("wrote %s (%s, %d layers, width %d, %s)\n", out.c_str(), p.name.c_str(), p.n_layer, p.n_embd, type_name(p.type));
+    return 0;
+}
+
+} // namespace epic::cli

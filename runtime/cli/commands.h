@@ -1,0 +1,13 @@
+#pragma once
+// One function per `epic` command; each returns the process exit code and throws epic::error for
+// user-facing failures (main prints them).
+namespace epic::cli {
+
+int cmd_info(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+int cmd_make_model(int argc, char** argv);
+
+} // namespace epic::cli

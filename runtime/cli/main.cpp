@@ -1,0 +1,55 @@
+// epic: the headless face of EPIC desktop.
+#include "cli/commands.h"
+#include "core/error.h"
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+namespace {
+
+const char* usage = R"(epic - local document QA with position-independent KV caching
+
+usage: epic <command> [options]
+
+commands:
+  info        --model M                      architecture, sizes, tensor types, context length
+  tokenize    --model M --text T [--no-bos]  token ids, space-separated, one line
+  generate    --model M --prompt P [--tokens N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
+              [--seed S] [--threads N] [--ctx N]   generate text (--temp 0 is greedy)
+  perplexity  --model M --file TEXT --ctx N  perplexity over consecutive windows of N tokens
+  bench       prefill|decode --model M [--tokens N] [--threads N] [--runs R]
+  make-model  --out FILE [--shape tiny|tinyllama|llama2-7b] [--type f32|f16|bf16|q8_0|q4_0|q4_K|q5_K|q6_K]
+              [--seed S]                     write a random-weight llama GGUF (tests, benchmarks)
+
+common options: --threads N (CPU threads), --device auto|cpu|cuda; environment: EPIC_DEVICE, EPIC_THREADS
+  epic --version | epic --help
+)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+        std::fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!std::strcmp(argv[1], "--version")) {
+        std::printf("epic %s\n", EPIC_VERSION);
+        return 0;
+    }
+    const std::string cmd = argv[1];
+    try {
+        if (cmd == "info") return epic::cli::cmd_info(argc, argv);
+        if (cmd == "tokenize") return epic::cli::cmd_tokenize(argc, argv);
+        if (cmd == "generate") return epic::cli::cmd_generate(argc, argv);
+        if (cmd == "perplexity") return epic::cli::cmd_perplexity(argc, argv);
+        if (cmd == "bench") return epic::cli::cmd_bench(argc, argv);
+        if (cmd == "make-model") return epic::cli::cmd_make_model(argc, argv);
+        std::fprintf(stderr, "epic: unknown command '%s'\n\n%s", cmd.c_str(), usage);
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "epic %s: error: %s\n", cmd.c_str(), e.what());
+        return 1;
+    }
+}

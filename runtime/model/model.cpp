@@ -1,0 +1,147 @@
+#include "model/model.h"
+
+#include "core/error.h"
+#include "gguf/gguf_file.h"
+#include "quant/quant.h"
+
+#include <cstring>
+#include <map>
+
+namespace epic {
+namespace {
+
+// 64-bit FNV-1a: small, dependency-free; used for the fingerprint only (not for security).
+struct fnv1a {
+    uint64_t h = 1469598103934665603ull;
+    void add(const void* p, size_t n) {
+        const auto* b = static_cast<const uint8_t*>(p);
+        for (size_t i = 0; i < n; ++i) { h ^= b[i]; h *= 1099511628211ull; }
+    }
+    void add(const std::string& s) { add(s.data(), s.size()); add("\0", 1); }
+};
+
+class tensor_reader {
+public:
+    explicit tensor_reader(const gguf_file& f) : f_(f) {}
+
+    weight_view matrix(const std::string& name, int64_t rows, int64_t cols) const {
+        const gguf_tensor_info* t = f_.find_tensor(name);
+        if (!t) throw error(f_.path() + ": missing tensor " + name);
+        if (t->ne.size() != 2 || t->ne[0] != cols || t->ne[1] != rows)
+            throw error(f_.path() + ": tensor " + name + " has shape " + shape_string(*t) + ", expected [" +
+                        std::to_string(cols) + ", " + std::to_string(rows) + "]");
+        if (!traits(t->type).supported)
+            throw error(f_.path() + ": tensor " + name + " has type " + type_name(t->type) +
+                        ", which this runtime cannot compute with yet");
+        weight_view w;
+        w.name = name;
+        w.type = t->type;
+        w.rows = rows;
+        w.cols = cols;
+        w.row_stride = row_bytes(t->type, cols);
+        w.data = t->data;
+        return w;
+    }
+
+    std::vector<float> vector(const std::string& name, int64_t n) const {
+        const gguf_tensor_info* t = f_.find_tensor(name);
+        if (!t) throw error(f_.path() + ": missing tensor " + name);
+        if (t->n_elements() != n)
+            throw error(f_.path() + ": tensor " + name + " has " + std::to_string(t->n_elements()) + " elements, expected " +
+                        std::to_string(n));
+        if (!traits(t->type).supported || traits(t->type).block_size != 1)
+            throw error(f_.path() + ": tensor " + name + " has unsupported type " + type_name(t->type) + " for a vector");
+        std::vector<float> out((size_t)n);
+        dequantize_row(t->type, t->data, out.data(), n);
+        return out;
+    }
+
+    static std::string shape_string(const gguf_tensor_info& t) {
+        std::string s = "[";
+        for (size_t i = 0; i < t.ne.size(); ++i) s += (i ? ", " : "") + std::to_string(t.ne[i]);
+        return s + "]";
+    }
+
+private:
+    const gguf_file& f_;
+};
+
+std::string compute_fingerprint(const gguf_file& f) {
+    fnv1a h;
+    for (const auto& kv : f.metadata()) {
+        // Tokenizer arrays are large; their lengths and the architecture keys identify enough.
+        h.add(kv.key);
+        if (kv.value.type == gguf_type::array) {
+            const uint64_t n = kv.value.items.size();
+            h.add(&n, sizeof n);
+        } else if (kv.value.type == gguf_type::string) {
+            h.add(kv.value.str);
+        } else {
+            h.add(&kv.value.u, sizeof kv.value.u);
+            h.add(&kv.value.i, sizeof kv.value.i);
+            h.add(&kv.value.f, sizeof kv.value.f);
+        }
+    }
+    for (const auto& t : f.tensors()) {
+        h.add(t.name);
+        const uint32_t type = (uint32_t)t.type;
+        h.add(&type, sizeof type);
+        for (int64_t d : t.ne) h.add(&d, sizeof d);
+        // Sample the data: start, middle and end of every tensor (a few KiB each).
+        const size_t sample = std::min<size_t>(t.nbytes, 4096);
+        h.add(t.data, sample);
+        h.add(t.data + (t.nbytes - sample) / 2, sample);
+        h.add(t.data + t.nbytes - sample, sample);
+    }
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h.h);
+    return buf;
+}
+
+} // namespace
+
+model::~model() = default;
+
+const std::string& model::path() const { return file_->path(); }
+
+std::unique_ptr<model> model::load(const std::string& path) {
+    std::unique_ptr<model> m(new model());
+    m->file_ = gguf_file::open(path);
+    const gguf_file& f = *m->file_;
+    m->config_ = read_model_config(f);
+    model_config& c = m->config_;
+    tensor_reader r(f);
+
+    m->token_embd_ = r.matrix("token_embd.weight", c.n_vocab, c.n_embd);
+    m->output_norm_ = r.vector("output_norm.weight", c.n_embd);
+    m->output_ = c.tied_output ? m->token_embd_ : r.matrix("output.weight", c.n_vocab, c.n_embd);
+    if (f.find_tensor("rope_freqs.weight")) c.rope_freq_factors = r.vector("rope_freqs.weight", c.n_rot / 2);
+
+    m->layers_.resize((size_t)c.n_layer);
+    for (int il = 0; il < c.n_layer; ++il) {
+        const std::string p = "blk." + std::to_string(il) + ".";
+        layer_weights& l = m->layers_[(size_t)il];
+        l.attn_norm = r.vector(p + "attn_norm.weight", c.n_embd);
+        l.wq = r.matrix(p + "attn_q.weight", c.q_width(), c.n_embd);
+        l.wk = r.matrix(p + "attn_k.weight", c.kv_width(), c.n_embd);
+        l.wv = r.matrix(p + "attn_v.weight", c.kv_width(), c.n_embd);
+        l.wo = r.matrix(p + "attn_output.weight", c.n_embd, c.q_width());
+        l.ffn_norm = r.vector(p + "ffn_norm.weight", c.n_embd);
+        l.w_gate = r.matrix(p + "ffn_gate.weight", c.n_ff, c.n_embd);
+        l.w_up = r.matrix(p + "ffn_up.weight", c.n_ff, c.n_embd);
+        l.w_down = r.matrix(p + "ffn_down.weight", c.n_embd, c.n_ff);
+    }
+    for (const auto& t : f.tensors()) m->weight_bytes_ += t.nbytes;
+    m->fingerprint_ = compute_fingerprint(f);
+    return m;
+}
+
+std::vector<std::pair<ggml_type, int>> model::tensor_type_counts() const {
+    std::map<uint32_t, int> counts;
+    for (const auto& t : file_->tensors()) counts[(uint32_t)t.type]++;
+    std::vector<std::pair<ggml_type, int>> out;
+    for (auto [k, v] : counts) out.emplace_back((ggml_type)k, v);
+    return out;
+}
+
+} // namespace epic

@@ -1,0 +1,63 @@
+#include "model/model_config.h"
+
+#include "core/error.h"
+#include "gguf/gguf_file.h"
+
+namespace epic {
+namespace {
+
+int32_t require_int(const gguf_file& f, const std::string& key) {
+    auto v = f.get_int(key);
+    if (!v) throw error(f.path() + ": missing metadata key " + key);
+    if (*v <= 0 || *v > (int64_t)1 << 30) throw error(f.path() + ": " + key + " = " + std::to_string(*v) + " is out of range");
+    return (int32_t)*v;
+}
+
+} // namespace
+
+int64_t model_config::matmul_params() const {
+    const int64_t attn = (int64_t)n_embd * q_width() * 2 + (int64_t)n_embd * kv_width() * 2;
+    const int64_t ffn = (int64_t)n_embd * n_ff * 3;
+    return (attn + ffn) * n_layer + (int64_t)n_embd * n_vocab;
+}
+
+model_config read_model_config(const gguf_file& f) {
+    model_config c;
+    auto arch = f.get_string("general.architecture");
+    if (!arch) throw error(f.path() + ": missing general.architecture");
+    c.arch = *arch;
+    if (c.arch != "llama")
+        throw error(f.path() + ": architecture '" + c.arch + "' is not supported (supported: llama)");
+    c.name = f.get_string("general.name").value_or("");
+    const std::string p = c.arch + ".";
+    c.n_embd = require_int(f, p + "embedding_length");
+    c.n_layer = require_int(f, p + "block_count");
+    c.n_head = require_int(f, p + "attention.head_count");
+    c.n_head_kv = (int32_t)f.get_int(p + "attention.head_count_kv").value_or(c.n_head);
+    c.n_ff = require_int(f, p + "feed_forward_length");
+    c.n_ctx_train = (int32_t)f.get_int(p + "context_length").value_or(2048);
+    c.rms_eps = (float)f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-5);
+    c.rope_base = (float)f.get_float(p + "rope.freq_base").value_or(10000.0);
+    if (c.n_head_kv <= 0 || c.n_head % c.n_head_kv != 0)
+        throw error(f.path() + ": head_count " + std::to_string(c.n_head) + " is not a multiple of head_count_kv " +
+                    std::to_string(c.n_head_kv));
+    c.head_dim = (int32_t)f.get_int(p + "attention.key_length").value_or(c.n_embd / c.n_head);
+    if (c.head_dim <= 0 || c.head_dim % 2 != 0)
+        throw error(f.path() + ": head dimension " + std::to_string(c.head_dim) + " must be positive and even");
+    c.n_rot = (int32_t)f.get_int(p + "rope.dimension_count").value_or(c.head_dim);
+    if (c.n_rot <= 0 || c.n_rot > c.head_dim || c.n_rot % 2 != 0)
+        throw error(f.path() + ": rope dimension count " + std::to_string(c.n_rot) + " is invalid for head dim " +
+                    std::to_string(c.head_dim));
+    if (auto scaling = f.get_string(p + "rope.scaling.type"); scaling && *scaling != "none" && *scaling != "")
+        throw error(f.path() + ": rope scaling '" + *scaling + "' is not supported");
+    // The vocabulary size comes from the embedding table (the token list may be absent).
+    const gguf_tensor_info* emb = f.find_tensor("token_embd.weight");
+    if (!emb) throw error(f.path() + ": missing tensor token_embd.weight");
+    if (emb->ne.size() != 2 || emb->ne[0] != c.n_embd)
+        throw error(f.path() + ": token_embd.weight has the wrong shape for embedding_length " + std::to_string(c.n_embd));
+    c.n_vocab = (int32_t)emb->ne[1];
+    c.tied_output = f.find_tensor("output.weight") == nullptr;
+    return c;
+}
+
+} // namespace epic

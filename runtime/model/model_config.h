@@ -1,0 +1,38 @@
+#pragma once
+// Hyperparameters of a decoder-only transformer, read from a GGUF file's `<arch>.*` keys.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace epic {
+
+class gguf_file;
+
+struct model_config {
+    std::string arch;          // "llama"
+    std::string name;          // general.name, may be empty
+    int32_t n_vocab = 0;
+    int32_t n_embd = 0;        // model width
+    int32_t n_layer = 0;
+    int32_t n_head = 0;        // query heads
+    int32_t n_head_kv = 0;     // key/value heads (GQA when < n_head)
+    int32_t head_dim = 0;      // n_embd / n_head unless the file says otherwise
+    int32_t n_ff = 0;          // feed-forward width
+    int32_t n_ctx_train = 0;   // context length the model was trained (or converted) with
+    int32_t n_rot = 0;         // rotary dimensions per head (== head_dim for llama)
+    float rms_eps = 1e-5f;
+    float rope_base = 10000.0f;
+    bool tied_output = false;  // output projection shares token_embd
+    std::vector<float> rope_freq_factors; // [n_rot/2] Llama-3 style scaling (empty when absent)
+
+    int32_t q_width() const { return n_head * head_dim; }
+    int32_t kv_width() const { return n_head_kv * head_dim; }
+    // Total weight parameter count (for FLOP estimates): 2 * params FLOPs per token.
+    int64_t matmul_params() const;
+};
+
+// Reads and validates the configuration. Throws epic::error naming the file for an unsupported
+// architecture or inconsistent values.
+model_config read_model_config(const gguf_file& file);
+
+} // namespace epic

@@ -1,0 +1,67 @@
+#pragma once
+// The library index: documents, their chunks, full-text retrieval and the chunk -> KV cache links.
+// One library = one SQLite file. Each process (or thread) opens its own library object; SQLite's WAL
+// and busy timeout arbitrate between them.
+#include "library/records.h"
+#include "sqlite/database.h"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace epic::storage {
+
+class library {
+public:
+    // Opens or creates the database and migrates it to the current schema. Throws storage_error
+    // (naming the file) when it cannot be opened or was written by a newer build.
+    explicit library(const std::filesystem::path& db_file, sqlite::open_options options = {});
+
+    sqlite::database& db() { return db_; }
+
+    // --- documents ---------------------------------------------------------------------------------
+    std::vector<document_record> documents();
+    std::optional<document_record> document(std::int64_t id);
+    std::optional<document_record> document_by_path(std::string_view path);
+    // Creates a queued row for a new path (no-op returning the id for a known one).
+    std::int64_t ensure_document(std::string_view path, std::string_view kind);
+    void set_status(std::int64_t document_id, doc_status status, std::string_view error = {});
+    // Deletes the document, its chunks, their FTS rows and KV links; KV entries and blob files stay
+    // (they are content-keyed and may serve another chunk) until evicted or garbage-collected.
+    bool remove_document(std::int64_t document_id);
+
+    // --- chunks ------------------------------------------------------------------------------------
+    std::vector<chunk_record> chunks_of(std::int64_t document_id);
+    std::optional<chunk_record> chunk(std::int64_t chunk_id);
+    std::int64_t chunk_count();
+
+    // In ONE transaction: deletes the document's old chunks, inserts these (ids assigned, ordinals
+    // renumbered 0..n-1), writes meta and marks it ready. If *cancel becomes true between inserts the
+    // transaction rolls back and false is returned: the document is exactly as before.
+    bool replace_chunks(std::int64_t document_id, const document_meta& meta, std::span<const chunk_record> chunks,
+                        const std::atomic<bool>* cancel = nullptr);
+    // In one transaction: deletes the document's chunks and records the failure (meta still updated
+    // so an unchanged file is not retried on every add).
+    void mark_failed(std::int64_t document_id, const document_meta& meta, std::string_view error);
+
+    // --- chunk <-> KV cache links (the kv_entries row must exist: see kv_store::put) ----------------
+    void link_chunk_kv(std::int64_t chunk_id, std::string_view model_fingerprint, std::string_view cache_key);
+    std::optional<std::string> chunk_kv(std::int64_t chunk_id, std::string_view model_fingerprint);
+    // Chunks of a document that have no cache for this model yet, in order: what the runtime compiles.
+    std::vector<std::int64_t> chunks_missing_kv(std::int64_t document_id, std::string_view model_fingerprint);
+
+    // --- retrieval ---------------------------------------------------------------------------------
+    // BM25 full-text search, best first. Any question text is valid: it is tokenised into words and
+    // each is quoted, so FTS5 operators in user text are plain words. No words -> empty result.
+    std::vector<search_hit> search(std::string_view question, int top_n);
+
+private:
+    sqlite::database db_;
+};
+
+} // namespace epic::storage

@@ -1,0 +1,85 @@
+#include "sqlite/database.h"
+
+#include "sqlite/statement.h"
+#include "storage_error.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+namespace epic::storage::sqlite {
+
+database::database(std::filesystem::path path, open_options options)
+    : path_(std::move(path)), name_(path_.string()) {
+    const int flags = (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+                      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    const int rc = sqlite3_open_v2(name_.c_str(), &db_, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+        close();
+        throw storage_error(name_ + ": cannot open database: " + msg);
+    }
+    try {
+        // The busy timeout goes first: switching to WAL needs a lock another process may hold.
+        sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+        exec("PRAGMA foreign_keys = ON");
+        if (!options.read_only) {
+            auto st = prepare("PRAGMA journal_mode = WAL");
+            if (st.step() && st.column_text(0) != "wal")
+                throw storage_error(name_ + ": cannot switch to WAL journal (got " + st.column_text(0) + ")");
+            // NORMAL is durable across application crashes in WAL mode; only a power cut can lose the
+            // last transactions, never corrupt the file.
+            exec("PRAGMA synchronous = NORMAL");
+        }
+        // Reading the schema here turns "file is not a database" into an error at open time.
+        exec("SELECT count(*) FROM sqlite_schema");
+    } catch (...) {
+        close();
+        throw;
+    }
+}
+
+database::~database() { close(); }
+
+database::database(database&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)), name_(std::move(other.name_)) {}
+
+database& database::operator=(database&& other) noexcept {
+    if (this != &other) {
+        close();
+        db_ = std::exchange(other.db_, nullptr);
+        path_ = std::move(other.path_);
+        name_ = std::move(other.name_);
+    }
+    return *this;
+}
+
+void database::close() noexcept {
+    // close_v2 defers the real close until the last statement is finalized, so a statement that
+    // outlives its database cannot crash the process.
+    if (db_) sqlite3_close_v2(std::exchange(db_, nullptr));
+}
+
+void database::exec(std::string_view sql) {
+    const std::string text(sql);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errstr(rc);
+        sqlite3_free(err);
+        throw storage_error(name_ + ": " + msg + " (in: " + text.substr(0, 120) + ")");
+    }
+}
+
+statement database::prepare(std::string_view sql) { return statement(*this, sql); }
+
+std::int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+int database::changes() const { return sqlite3_changes(db_); }
+
+void database::fail(std::string_view what, int rc) const {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    throw storage_error(name_ + ": " + std::string(what) + ": " + msg);
+}
+
+} // namespace epic::storage::sqlite

@@ -1,0 +1,142 @@
+#include "support/json_lite.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace epic::test {
+namespace {
+
+class parser {
+public:
+    explicit parser(const std::string& s) : s_(s) {}
+    json value() {
+        ws();
+        if (i_ >= s_.size()) fail("unexpected end");
+        const char c = s_[i_];
+        json j;
+        if (c == '{') {
+            j.type = json::kind::object;
+            ++i_;
+            ws();
+            if (peek() == '}') { ++i_; return j; }
+            for (;;) {
+                ws();
+                std::string key = string_lit();
+                ws();
+                expect(':');
+                j.obj[key] = value();
+                ws();
+                if (peek() == ',') { ++i_; continue; }
+                expect('}');
+                return j;
+            }
+        }
+        if (c == '[') {
+            j.type = json::kind::array;
+            ++i_;
+            ws();
+            if (peek() == ']') { ++i_; return j; }
+            for (;;) {
+                j.arr.push_back(value());
+                ws();
+                if (peek() == ',') { ++i_; continue; }
+                expect(']');
+                return j;
+            }
+        }
+        if (c == '"') { j.type = json::kind::string; j.str = string_lit(); return j; }
+        if (s_.compare(i_, 4, "true") == 0) { i_ += 4; j.type = json::kind::boolean; j.b = true; return j; }
+        if (s_.compare(i_, 5, "false") == 0) { i_ += 5; j.type = json::kind::boolean; return j; }
+        if (s_.compare(i_, 4, "null") == 0) { i_ += 4; return j; }
+        char* end = nullptr;
+        j.num = std::strtod(s_.c_str() + i_, &end);
+        if (end == s_.c_str() + i_) fail("bad value");
+        i_ = (size_t)(end - s_.c_str());
+        j.type = json::kind::number;
+        return j;
+    }
+
+private:
+    char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
+    void ws() { while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) ++i_; }
+    void expect(char c) { if (peek() != c) fail(std::string("expected '") + c + "'"); ++i_; }
+    [[noreturn]] void fail(const std::string& what) const {
+        throw std::runtime_error("json: " + what + " at offset " + std::to_string(i_));
+    }
+    void put_utf8(std::string& out, unsigned cp) {
+        if (cp < 0x80) out += (char)cp;
+        else if (cp < 0x800) { out += (char)(0xC0 | (cp >> 6)); out += (char)(0x80 | (cp & 0x3F)); }
+        else if (cp < 0x10000) {
+            out += (char)(0xE0 | (cp >> 12)); out += (char)(0x80 | ((cp >> 6) & 0x3F)); out += (char)(0x80 | (cp & 0x3F));
+        } else {
+            out += (char)(0xF0 | (cp >> 18)); out += (char)(0x80 | ((cp >> 12) & 0x3F));
+            out += (char)(0x80 | ((cp >> 6) & 0x3F)); out += (char)(0x80 | (cp & 0x3F));
+        }
+    }
+    std::string string_lit() {
+        expect('"');
+        std::string out;
+        while (i_ < s_.size() && s_[i_] != '"') {
+            char c = s_[i_++];
+            if (c != '\\') { out += c; continue; }
+            const char e = s_[i_++];
+            switch (e) {
+            case 'n': out += '\n'; break;
+            case 't': out += '\t'; break;
+            case 'r': out += '\r'; break;
+            case 'b': out += '\b'; break;
+            case 'f': out += '\f'; break;
+            case 'u': {
+                unsigned cp = (unsigned)std::stoul(s_.substr(i_, 4), nullptr, 16);
+                i_ += 4;
+                if (cp >= 0xD800 && cp < 0xDC00 && s_.compare(i_, 2, "\\u") == 0) {
+                    const unsigned lo = (unsigned)std::stoul(s_.substr(i_ + 2, 4), nullptr, 16);
+                    i_ += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                put_utf8(out, cp);
+                break;
+            }
+            default: out += e;
+            }
+        }
+        expect('"');
+        return out;
+    }
+    const std::string& s_;
+    size_t i_ = 0;
+};
+
+} // namespace
+
+const json& json::operator[](const std::string& key) const {
+    auto it = obj.find(key);
+    if (it == obj.end()) throw std::runtime_error("json: no key '" + key + "'");
+    return it->second;
+}
+
+std::vector<double> json::numbers() const {
+    std::vector<double> v;
+    for (const auto& x : arr) v.push_back(x.num);
+    return v;
+}
+
+std::vector<int> json::ints() const {
+    std::vector<int> v;
+    for (const auto& x : arr) v.push_back((int)x.num);
+    return v;
+}
+
+json json::parse(const std::string& text) { return parser(text).value(); }
+
+json json::parse_file(const std::string& path) {
+    std::ifstream f(path);
+    if (!f) throw std::runtime_error("cannot open " + path);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return parse(ss.str());
+}
+
+} // namespace epic::test

@@ -1,0 +1,150 @@
+#include "support/reference_llama.h"
+
+#include "gguf/gguf_file.h"
+#include "quant/quant.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace epic::test {
+namespace {
+
+std::vector<double> load(const gguf_file& f, const std::string& name, int64_t expect_elements) {
+    const gguf_tensor_info* t = f.find_tensor(name);
+    if (!t) throw std::runtime_error("reference: missing " + name);
+    if (t->n_elements() != expect_elements) throw std::runtime_error("reference: bad shape of " + name);
+    const int64_t cols = t->ne[0];
+    const int64_t rows = t->n_elements() / cols;
+    std::vector<float> row((size_t)cols);
+    std::vector<double> out((size_t)t->n_elements());
+    const size_t rb = row_bytes(t->type, cols);
+    for (int64_t r = 0; r < rows; ++r) {
+        dequantize_row(t->type, t->data + (size_t)r * rb, row.data(), cols);
+        for (int64_t c = 0; c < cols; ++c) out[(size_t)(r * cols + c)] = row[(size_t)c];
+    }
+    return out;
+}
+
+// y[rows] = W[rows, cols] x[cols]
+std::vector<double> matvec(const std::vector<double>& w, const std::vector<double>& x, size_t rows) {
+    const size_t cols = x.size();
+    std::vector<double> y(rows, 0.0);
+    for (size_t r = 0; r < rows; ++r) {
+        double s = 0.0;
+        for (size_t c = 0; c < cols; ++c) s += w[r * cols + c] * x[c];
+        y[r] = s;
+    }
+    return y;
+}
+
+std::vector<double> rmsnorm(const std::vector<double>& x, const std::vector<double>& w, double eps) {
+    double ss = 0.0;
+    for (double v : x) ss += v * v;
+    const double scale = 1.0 / std::sqrt(ss / (double)x.size() + eps);
+    std::vector<double> y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * scale * w[i];
+    return y;
+}
+
+} // namespace
+
+reference_llama::reference_llama(const std::string& path) {
+    auto f = gguf_file::open(path);
+    n_embd_ = (int)*f->get_int("llama.embedding_length");
+    n_head_ = (int)*f->get_int("llama.attention.head_count");
+    n_head_kv_ = (int)f->get_int("llama.attention.head_count_kv").value_or(n_head_);
+    n_ff_ = (int)*f->get_int("llama.feed_forward_length");
+    head_dim_ = n_embd_ / n_head_;
+    eps_ = f->get_float("llama.attention.layer_norm_rms_epsilon").value_or(1e-5);
+    rope_base_ = f->get_float("llama.rope.freq_base").value_or(10000.0);
+    const int n_layer = (int)*f->get_int("llama.block_count");
+    n_vocab_ = (int)f->find_tensor("token_embd.weight")->ne[1];
+    embd_ = load(*f, "token_embd.weight", (int64_t)n_vocab_ * n_embd_);
+    output_ = f->find_tensor("output.weight") ? load(*f, "output.weight", (int64_t)n_vocab_ * n_embd_) : embd_;
+    output_norm_ = load(*f, "output_norm.weight", n_embd_);
+    if (f->find_tensor("rope_freqs.weight")) rope_factors_ = load(*f, "rope_freqs.weight", head_dim_ / 2);
+    const int64_t kvw = (int64_t)n_head_kv_ * head_dim_;
+    for (int il = 0; il < n_layer; ++il) {
+        const std::string p = "blk." + std::to_string(il) + ".";
+        layer l;
+        l.attn_norm = load(*f, p + "attn_norm.weight", n_embd_);
+        l.ffn_norm = load(*f, p + "ffn_norm.weight", n_embd_);
+        l.wq = load(*f, p + "attn_q.weight", (int64_t)n_embd_ * n_embd_);
+        l.wk = load(*f, p + "attn_k.weight", kvw * n_embd_);
+        l.wv = load(*f, p + "attn_v.weight", kvw * n_embd_);
+        l.wo = load(*f, p + "attn_output.weight", (int64_t)n_embd_ * n_embd_);
+        l.w_gate = load(*f, p + "ffn_gate.weight", (int64_t)n_ff_ * n_embd_);
+        l.w_up = load(*f, p + "ffn_up.weight", (int64_t)n_ff_ * n_embd_);
+        l.w_down = load(*f, p + "ffn_down.weight", (int64_t)n_embd_ * n_ff_);
+        layers_.push_back(std::move(l));
+    }
+}
+
+std::vector<std::vector<double>> reference_llama::forward(const std::vector<int32_t>& tokens) const {
+    const size_t n = tokens.size(), d = (size_t)n_embd_, hd = (size_t)head_dim_;
+    std::vector<std::vector<double>> x(n);
+    for (size_t t = 0; t < n; ++t) x[t].assign(embd_.begin() + (ptrdiff_t)(tokens[t] * d), embd_.begin() + (ptrdiff_t)((tokens[t] + 1) * d));
+    // Rotation of one head vector at position pos, interleaved pairs (2i, 2i+1).
+    auto rotate = [&](double* v, size_t pos) {
+        for (size_t i = 0; i < hd / 2; ++i) {
+            double theta = (double)pos * std::pow(rope_base_, -2.0 * (double)i / (double)hd);
+            if (!rope_factors_.empty()) theta /= rope_factors_[i];
+            const double c = std::cos(theta), s = std::sin(theta);
+            const double a = v[2 * i], b = v[2 * i + 1];
+            v[2 * i] = a * c - b * s;
+            v[2 * i + 1] = a * s + b * c;
+        }
+    };
+    const size_t kvw = (size_t)n_head_kv_ * hd;
+    for (const layer& l : layers_) {
+        std::vector<std::vector<double>> q(n), k(n), v(n);
+        for (size_t t = 0; t < n; ++t) {
+            const auto xn = rmsnorm(x[t], l.attn_norm, eps_);
+            q[t] = matvec(l.wq, xn, d);
+            k[t] = matvec(l.wk, xn, kvw);
+            v[t] = matvec(l.wv, xn, kvw);
+            for (int h = 0; h < n_head_; ++h) rotate(&q[t][(size_t)h * hd], t);
+            for (int h = 0; h < n_head_kv_; ++h) rotate(&k[t][(size_t)h * hd], t);
+        }
+        for (size_t t = 0; t < n; ++t) {
+            std::vector<double> att(d, 0.0);
+            for (int h = 0; h < n_head_; ++h) {
+                const size_t g = (size_t)(h / (n_head_ / n_head_kv_));
+                std::vector<double> sc(t + 1);
+                double mx = -1e300;
+                for (size_t j = 0; j <= t; ++j) {
+                    double s = 0.0;
+                    for (size_t e = 0; e < hd; ++e) s += q[t][(size_t)h * hd + e] * k[j][g * hd + e];
+                    sc[j] = s / std::sqrt((double)hd);
+                    mx = std::max(mx, sc[j]);
+                }
+                double sum = 0.0;
+                for (auto& s : sc) { s = std::exp(s - mx); sum += s; }
+                for (size_t j = 0; j <= t; ++j)
+                    for (size_t e = 0; e < hd; ++e) att[(size_t)h * hd + e] += sc[j] / sum * v[j][g * hd + e];
+            }
+            const auto o = matvec(l.wo, att, d);
+            for (size_t e = 0; e < d; ++e) x[t][e] += o[e];
+            const auto xn = rmsnorm(x[t], l.ffn_norm, eps_);
+            auto g = matvec(l.w_gate, xn, (size_t)n_ff_);
+            const auto u = matvec(l.w_up, xn, (size_t)n_ff_);
+            for (size_t e = 0; e < g.size(); ++e) g[e] = g[e] / (1.0 + std::exp(-g[e])) * u[e];
+            const auto down = matvec(l.w_down, g, d);
+            for (size_t e = 0; e < d; ++e) x[t][e] += down[e];
+        }
+    }
+    std::vector<std::vector<double>> logits(n);
+    for (size_t t = 0; t < n; ++t) logits[t] = matvec(output_, rmsnorm(x[t], output_norm_, eps_), (size_t)n_vocab_);
+    return logits;
+}
+
+double relative_error(const float* a, const double* b, size_t n) {
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += b[i] * b[i];
+    }
+    return std::sqrt(num / std::max(den, 1e-300));
+}
+
+} // namespace epic::test

@@ -1,0 +1,34 @@
+#pragma once
+// An independent float64 llama forward pass for tests: reads the GGUF itself, dequantizes every
+// weight to double, and computes full causal prefill logits with the plainest possible loops.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace epic::test {
+
+class reference_llama {
+public:
+    explicit reference_llama(const std::string& gguf_path);
+    // Logits [n_tokens][n_vocab] of a plain prefill of `tokens` at positions 0..n-1.
+    std::vector<std::vector<double>> forward(const std::vector<int32_t>& tokens) const;
+    int n_vocab() const { return n_vocab_; }
+
+private:
+    using matrix = std::vector<double>; // row-major [rows, cols]
+    struct layer {
+        std::vector<double> attn_norm, ffn_norm;
+        matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+    };
+    int n_vocab_ = 0, n_embd_ = 0, n_head_ = 0, n_head_kv_ = 0, head_dim_ = 0, n_ff_ = 0;
+    double eps_ = 1e-5, rope_base_ = 10000.0;
+    std::vector<double> rope_factors_;
+    matrix embd_, output_;
+    std::vector<double> output_norm_;
+    std::vector<layer> layers_;
+};
+
+// Relative error ||a - b|| / ||b|| of two equal-length vectors.
+double relative_error(const float* a, const double* b, size_t n);
+
+} // namespace epic::test
