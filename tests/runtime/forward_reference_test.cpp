@@ -76,12 +76,14 @@ TEST_P(forward_types, prefill_logits_match_float64_reference) {
     }
 }
 
-// f16 KV rounding bounds the float types; quantized activations (q8) bound the rest.
+// f16 KV rounding bounds the float types (~1e-3); for quantized weights the activations are
+// quantized to 8 bits before the integer dot products (as llama.cpp does), ~1-2% after a few layers.
+// A layout or scale bug gives errors near 1.
 INSTANTIATE_TEST_SUITE_P(all_types, forward_types,
                          ::testing::Values(type_case{ggml_type::f32, 3e-3}, type_case{ggml_type::f16, 3e-3},
-                                           type_case{ggml_type::bf16, 8e-3}, type_case{ggml_type::q8_0, 1e-2},
-                                           type_case{ggml_type::q4_0, 3e-2}, type_case{ggml_type::q4_k, 2e-2},
-                                           type_case{ggml_type::q5_k, 2e-2}, type_case{ggml_type::q6_k, 1.5e-2}),
+                                           type_case{ggml_type::bf16, 8e-3}, type_case{ggml_type::q8_0, 3e-2},
+                                           type_case{ggml_type::q4_0, 4e-2}, type_case{ggml_type::q4_k, 3e-2},
+                                           type_case{ggml_type::q5_k, 3e-2}, type_case{ggml_type::q6_k, 3e-2}),
                          [](const auto& info) { return std::string(type_name(info.param.type)); });
 
 TEST(forward, tied_output_and_rope_freqs_match_reference) {

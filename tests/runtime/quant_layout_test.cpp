@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -93,9 +95,8 @@ TEST(QuantLayout, DequantizeMatchesGgufPyBitExactly) {
         EXPECT_NE(std::find(seen.begin(), seen.end(), name), seen.end()) << name << " missing from the reference";
 }
 
-// Every (scale, min) pair of 6-bit values survives the q4_K packing: the quantizer's packing and
-// get_scale_min_k4 must be inverse, checked through quantize_row/dequantize_row on a row whose
-// sub-blocks have distinct spreads and offsets.
+// get_scale_min_k4 inverts ggml's 6-bit packing for every sub-block index, with values that use the
+// top two bits (which live in other bytes for j >= 4).
 TEST(QuantLayout, ScaleMinPackingIsConsistent) {
     for (int j = 0; j < 8; ++j) {
         uint8_t packed[12] = {};

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <fstream>
 #include <random>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -80,6 +82,41 @@ inline std::string random_bytes(std::mt19937& rng, size_t max_len) {
 inline std::string expected_round_trip(std::string text) {
     for (size_t p = 0; (p = text.find("\xE2\x96\x81", p)) != std::string::npos; ++p) text.replace(p, 3, " ");
     return text;
+}
+
+// llama.cpp's vocabulary test vectors: `<vocab>.inp` holds the strings separated by
+// "\n__ggml_vocab_test__\n" (the file ends with one, so the last split piece is empty and not a
+// string); `<vocab>.out` holds one line of space-separated ids per string, no BOS (test-tokenizer-0
+// tokenizes with add_special = false, parse_special = false).
+struct vocab_vector {
+    std::string text;
+    std::vector<int32_t> ids;
+};
+
+inline std::vector<vocab_vector> read_vocab_vectors(const std::string& inp_path) {
+    const auto slurp = [](const std::string& p) {
+        std::ifstream in(p, std::ios::binary);
+        if (!in) throw std::runtime_error("cannot read " + p);
+        return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    };
+    const std::string inp = slurp(inp_path);
+    const std::string out = slurp(inp_path.substr(0, inp_path.size() - 4) + ".out");
+    const std::string sep = "\n__ggml_vocab_test__\n";
+    std::vector<vocab_vector> v;
+    for (size_t pos = 0;;) {
+        const size_t end = inp.find(sep, pos);
+        if (end == std::string::npos) break;
+        v.push_back({inp.substr(pos, end - pos), {}});
+        pos = end + sep.size();
+    }
+    std::istringstream lines(out);
+    std::string line;
+    for (auto& vec : v) {
+        if (!std::getline(lines, line)) throw std::runtime_error("fewer id lines than strings in " + inp_path);
+        std::istringstream ids(line);
+        for (int32_t id; ids >> id;) vec.ids.push_back(id);
+    }
+    return v;
 }
 
 // A seed for one test, printed on failure.
