@@ -45,6 +45,7 @@ struct attention_params {
     int n_head_kv = 0;
     int head_dim = 0;
     float scale = 1.0f; // 1/sqrt(head_dim)
+    int kv_first = 0;   // keys of rows < kv_first are not visible (a segment computed on its own)
 };
 
 class backend {
@@ -74,7 +75,7 @@ public:
     // dst[rows[i], 0..width) = f16(src[i, 0..width)); dst is [*, width] f16.
     virtual void scatter_f16(const float* src, const int32_t* rows, int n, int width, uint16_t* dst) = 0;
     // out[n, n_head, head_dim]: query row i, at position pos[i], attends over keys/values of rows
-    // 0..pos[i] of k/v ([n_kv, n_head_kv, head_dim] f16), exact causal rule, grouped-query heads.
+    // kv_first..pos[i] of k/v ([n_kv, n_head_kv, head_dim] f16), exact causal rule, grouped-query heads.
     virtual void attention(const float* q, const int32_t* pos, int n, const uint16_t* k, const uint16_t* v, int n_kv,
                            float* out, const attention_params& p) = 0;
     // out[i] = silu(gate[i]) * up[i]

@@ -82,6 +82,7 @@ void transformer::begin(forward_state& s, std::span<const int32_t> tokens, std::
     const int n = (int)tokens.size();
     reserve(s, n);
     s.n = n;
+    s.attend_from = 0;
     be_.upload(s.ids_d->data(), tokens.data(), tokens.size_bytes());
     upload_rows(s, positions);
     be_.get_rows(token_embd_, s.ids_d->as<int32_t>(), n, s.x->as<float>());
@@ -112,15 +113,20 @@ void transformer::store_kv(int il, forward_state& s, kv_cache& kv) {
     kv.n_rows = std::max(kv.n_rows, max_pos + 1);
 }
 
-void transformer::attend_and_ffn(int il, forward_state& s, kv_cache& kv) {
+void transformer::attend(int il, forward_state& s, kv_cache& kv) {
     const model_config& c = config();
-    const layer_device& l = layers_[(size_t)il];
     attention_params ap;
     ap.n_head = c.n_head;
     ap.n_head_kv = c.n_head_kv;
     ap.head_dim = c.head_dim;
     ap.scale = 1.0f / std::sqrt((float)c.head_dim);
+    ap.kv_first = s.attend_from;
     be_.attention(s.q->as<float>(), s.pos_d->as<int32_t>(), s.n, kv.k(il), kv.v(il), kv.n_rows, s.att->as<float>(), ap);
+}
+
+void transformer::project_and_ffn(int il, forward_state& s) {
+    const model_config& c = config();
+    const layer_device& l = layers_[(size_t)il];
     // x += att · Wo^T   (xn reused as the projection output)
     be_.matmul(l.wo, s.att->as<float>(), s.n, s.xn->as<float>());
     be_.add(s.x->as<float>(), s.xn->as<float>(), (size_t)s.n * c.n_embd);
@@ -131,6 +137,11 @@ void transformer::attend_and_ffn(int il, forward_state& s, kv_cache& kv) {
     be_.swiglu(s.gate->as<float>(), s.up->as<float>(), s.gate->as<float>(), (size_t)s.n * c.n_ff);
     be_.matmul(l.w_down, s.gate->as<float>(), s.n, s.xn->as<float>());
     be_.add(s.x->as<float>(), s.xn->as<float>(), (size_t)s.n * c.n_embd);
+}
+
+void transformer::attend_and_ffn(int il, forward_state& s, kv_cache& kv) {
+    attend(il, s, kv);
+    project_and_ffn(il, s);
 }
 
 void transformer::layer(int il, forward_state& s, kv_cache& kv) {

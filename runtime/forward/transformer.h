@@ -19,6 +19,7 @@ namespace epic {
 // Activations of the rows one forward computes, in backend memory; reused across calls.
 struct forward_state {
     int n = 0;                                   // rows being computed
+    int attend_from = 0;                         // first KV row the rows may see (0: the whole sequence)
     std::vector<int32_t> positions;              // [n] host copy of the rows' positions
     std::unique_ptr<device_buffer> ids_d;        // [n] int32 token ids
     std::unique_ptr<device_buffer> pos_d;        // [n] int32 positions
@@ -58,7 +59,9 @@ public:
     void layer(int il, forward_state& s, kv_cache& kv); // qkv + store_kv + attend_and_ffn
     void qkv(int il, forward_state& s);                  // s.q, s.k (RoPE'd), s.k_raw, s.v of the rows
     void store_kv(int il, forward_state& s, kv_cache& kv); // rows' k/v (and k_raw when kept) into kv
-    void attend_and_ffn(int il, forward_state& s, kv_cache& kv);
+    void attend_and_ffn(int il, forward_state& s, kv_cache& kv); // attend + project_and_ffn
+    void attend(int il, forward_state& s, kv_cache& kv);         // s.att of the rows over kv
+    void project_and_ffn(int il, forward_state& s);             // Wo, residual, FFN, residual
     // Keeps only rows `keep` (indices into the current rows, ascending) of every per-row activation.
     void select_rows(forward_state& s, std::span<const int32_t> keep);
     // Logits of rows [first, first + count) of the state into out ([count, n_vocab]).

@@ -61,8 +61,8 @@ gguf_value read_value(cursor& c, gguf_type type, int depth, uint64_t& budget) {
         if (count > c.remaining() / min_size)
             c.fail("truncated: " + (c.context().empty() ? std::string() : c.context() + " ") + "array of " +
                    std::to_string(count) + " " + gguf_type_name(v.elem_type) + " at offset " +
-                   std::to_string(count_pos) + " needs at least " +
-                   (count > UINT64_MAX / min_size ? std::string("2^64") : std::to_string(count * min_size)) +
+                   std::to_string(count_pos) + " needs " + std::string(count > UINT64_MAX / min_size ? "" : "at least ") +
+                   (count > UINT64_MAX / min_size ? std::string("more than 2^64") : std::to_string(count * min_size)) +
                    " bytes, only " + std::to_string(c.remaining()) + " remain (array count too large)");
         if (count > budget)
             c.fail_here("array of " + std::to_string(count) + " values exceeds the limit of " +

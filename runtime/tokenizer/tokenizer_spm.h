@@ -11,9 +11,15 @@
 // Decoding concatenates token_bytes() (control tokens give nothing, byte tokens their raw byte, '▁'
 // a space) and drops the one leading space the dummy prefix added to the first text token. So for
 // models with add_dummy_prefix and without remove_extra_whitespaces (Llama, Mistral, GGUF vocabs):
-// decode(encode(x)) == x for every byte string x (BOS/EOS or not), as long as the vocabulary has
-// byte tokens. Models with remove_extra_whitespaces (e.g. stories260K's tok512.model) drop leading,
-// trailing and repeated spaces when encoding, so those do not come back.
+// decode(encode(x)) == x for every byte string x (with or without BOS), leading spaces included, as
+// long as the vocabulary has byte tokens -- except that a literal U+2581 '▁' in x is sentencepiece's
+// escaped space and comes back as ' ' (llama.cpp's SPM tokenizer does the same). Models with
+// remove_extra_whitespaces (e.g. stories260K's tok512.model) drop leading, trailing and repeated
+// spaces when encoding, so those do not come back. treat_whitespace_as_suffix models are loaded but
+// their dummy space is not removed by decode.
+//
+// Thread safety: every method is const and SentencePieceProcessor::Encode is const, so one
+// tokenizer may serve several threads.
 #include "tokenizer/spm_model_proto.h"
 #include "tokenizer/tokenizer.h"
 

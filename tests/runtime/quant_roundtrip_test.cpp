@@ -16,15 +16,18 @@ namespace {
 
 struct type_bound {
     ggml_type type;
-    double max_rel_rms;
+    double max_rel_rms;          // gaussian rows
+    double max_rel_rms_outliers; // plus a few 20-sigma values (one outlier stretches its block's scale)
 };
 
-// Measured on gaussian rows (relative RMS error): f16 ~3e-4, bf16 ~2.3e-3, q8_0 ~0.4%, q6_k ~1%,
-// q5_k ~2%, q4_k ~4%, q4_0 ~6%, q8_k ~0.3%; bounds leave ~1.5x margin.
+// Measured over 50 gaussian rows of 4096 (max relative RMS error, plain / with outliers):
+// f16 2.1e-4/1.8e-4, bf16 1.7e-3/1.5e-3, q8_0 0.55%/0.85%, q4_0 8.8%/13.2%, q4_K 7.3%/8.6%,
+// q5_K 3.7%/4.5%, q6_K 1.9%/2.5%, q8_K 0.75%/2.0% (ggml's own quantizers land at the same values).
+// Bounds are ~1.2x those: a scale or packing bug gives errors of order 1.
 const type_bound bounds[] = {
-    {ggml_type::f32, 0.0},     {ggml_type::f16, 6e-4},    {ggml_type::bf16, 4e-3},
-    {ggml_type::q8_0, 0.0065}, {ggml_type::q4_0, 0.095},  {ggml_type::q4_k, 0.06},
-    {ggml_type::q5_k, 0.03},   {ggml_type::q6_k, 0.015},  {ggml_type::q8_k, 0.005},
+    {ggml_type::f32, 0.0, 0.0},         {ggml_type::f16, 2.6e-4, 2.6e-4},   {ggml_type::bf16, 2.1e-3, 2.1e-3},
+    {ggml_type::q8_0, 0.0068, 0.0105},  {ggml_type::q4_0, 0.105, 0.16},     {ggml_type::q4_k, 0.088, 0.105},
+    {ggml_type::q5_k, 0.045, 0.055},    {ggml_type::q6_k, 0.023, 0.031},    {ggml_type::q8_k, 0.0092, 0.025},
 };
 
 double rel_rms(const std::vector<float>& x, const std::vector<float>& y) {
@@ -62,8 +65,7 @@ TEST(QuantRoundTrip, RelativeRmsErrorWithinTypeBound) {
                 std::vector<float> y(n);
                 quantize_row(tb.type, x.data(), q.data(), n);
                 dequantize_row(tb.type, q.data(), y.data(), n);
-                // Outliers stretch the scale of their block; allow the bound 2x there.
-                const double bound = tb.max_rel_rms * (outliers ? 2.0 : 1.0);
+                const double bound = outliers ? tb.max_rel_rms_outliers : tb.max_rel_rms;
                 EXPECT_LE(rel_rms(x, y), bound) << "scale " << scale << (outliers ? " with outliers" : "");
             }
         }

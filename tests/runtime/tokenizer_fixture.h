@@ -79,9 +79,17 @@ inline std::string random_bytes(std::mt19937& rng, size_t max_len) {
 
 // What decode(encode(text)) gives: the text itself, except that a literal U+2581 '▁' in the input
 // is sentencepiece's escaped space and comes back as ' ' (llama.cpp does the same).
-inline std::string expected_round_trip(std::string text) {
-    for (size_t p = 0; (p = text.find("\xE2\x96\x81", p)) != std::string::npos; ++p) text.replace(p, 3, " ");
-    return text;
+inline std::string expected_round_trip(const std::string& text) {
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+        if (text.compare(i, 3, "\xE2\x96\x81") == 0) {
+            out.push_back(' ');
+            i += 3;
+        } else {
+            out.push_back(text[i++]);
+        }
+    }
+    return out;
 }
 
 // llama.cpp's vocabulary test vectors: `<vocab>.inp` holds the strings separated by

@@ -16,7 +16,7 @@ void cpu_backend::attention(const float* q, const int32_t* pos, int n, const uin
     const size_t q_row = (size_t)p.n_head * p.head_dim;    // q, out: [n, n_head, head_dim]
     const size_t kv_row = (size_t)p.n_head_kv * p.head_dim; // k, v: [n_kv, n_head_kv, head_dim]
     for (int i = 0; i < n; ++i)
-        if (pos[i] < 0 || pos[i] >= n_kv)
+        if (pos[i] < p.kv_first || pos[i] >= n_kv)
             throw error("attention: query position " + std::to_string(pos[i]) + " outside the KV sequence of " +
                         std::to_string(n_kv) + " rows");
     for (auto& s : scratch_)
@@ -28,19 +28,20 @@ void cpu_backend::attention(const float* q, const int32_t* pos, int n, const uin
         float* oh = out + (size_t)i * q_row + (size_t)h * p.head_dim;
         float* score = scratch_[(size_t)thread].data(); // [pos + 1]
         const int n_keys = pos[i] + 1;
+        const int first = p.kv_first;
         float max_s = -INFINITY;
-        for (int j = 0; j < n_keys; ++j) {
+        for (int j = first; j < n_keys; ++j) {
             score[j] = dot_f32_f16(qh, k + (size_t)j * kv_row + (size_t)g * p.head_dim, p.head_dim) * p.scale;
             max_s = std::max(max_s, score[j]);
         }
         float sum = 0.0f;
-        for (int j = 0; j < n_keys; ++j) {
+        for (int j = first; j < n_keys; ++j) {
             score[j] = std::exp(score[j] - max_s);
             sum += score[j];
         }
         const float inv = 1.0f / sum;
         std::memset(oh, 0, sizeof(float) * (size_t)p.head_dim);
-        for (int j = 0; j < n_keys; ++j)
+        for (int j = first; j < n_keys; ++j)
             axpy_f16(oh, score[j] * inv, v + (size_t)j * kv_row + (size_t)g * p.head_dim, p.head_dim);
     });
 }

@@ -1,0 +1,200 @@
+#include "pic/linker.h"
+
+#include "core/error.h"
+#include "core/fp16.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+namespace epic {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+
+void check_cache(const chunk_cache& c, const model& m, const std::string& what) {
+    const model_config& cfg = m.config();
+    if (c.model_fingerprint != m.fingerprint())
+        throw error(what + " was compiled with another model (" + c.model_fingerprint + ", this is " + m.fingerprint() + ")");
+    if (c.n_layer != cfg.n_layer || c.n_head_kv != cfg.n_head_kv || c.head_dim != cfg.head_dim)
+        throw error(what + " has the wrong shape for this model");
+    for (int il = 0; il < c.n_layer; ++il)
+        if (c.k[(size_t)il].size() != (size_t)c.n_rows() * c.row_width() || c.v[(size_t)il].size() != c.k[(size_t)il].size())
+            throw error(what + " has inconsistent layer sizes");
+}
+
+} // namespace
+
+int link_stats::recomputed_rows() const { return recomputed_per_layer.empty() ? 0 : recomputed_per_layer.back(); }
+
+double link_stats::mean_recomputed() const {
+    if (recomputed_per_layer.empty()) return 0.0;
+    return std::accumulate(recomputed_per_layer.begin(), recomputed_per_layer.end(), 0.0) / recomputed_per_layer.size();
+}
+
+link_layout make_layout(const link_input& in, const link_policy& policy, const model& m) {
+    link_layout lay;
+    auto add = [&](link_segment::kind type, const chunk_cache* cache, int first_row, std::span<const int32_t> tokens) {
+        if (tokens.empty()) return;
+        link_segment s{type, lay.n_rows(), (int)tokens.size(), cache, first_row};
+        lay.tokens.insert(lay.tokens.end(), tokens.begin(), tokens.end());
+        lay.segments.push_back(s);
+    };
+    if (in.system) {
+        check_cache(*in.system, m, "the system prompt cache");
+        add(link_segment::kind::system, in.system, 0, in.system->tokens);
+    } else {
+        add(link_segment::kind::system, nullptr, 0, in.system_tokens);
+    }
+    const int sinks = policy.sink_tokens();
+    for (size_t i = 0; i < in.chunks.size(); ++i) {
+        const chunk_cache* c = in.chunks[i];
+        const std::string what = "chunk cache " + std::to_string(i + 1);
+        if (!c) throw error(what + " is missing");
+        check_cache(*c, m, what);
+        if (c->options.n_sink != sinks)
+            throw error(what + " was compiled with " + std::to_string(c->options.n_sink) + " sink token(s); " + policy.name() +
+                        " needs " + std::to_string(sinks));
+        // LegoLink-0 drops the sinks: only the chunk's own tokens land in the sequence.
+        const int first = policy.algo == link_policy::algorithm::legolink && policy.k == 0 ? c->options.n_sink : 0;
+        if (first >= c->n_rows()) continue;
+        add(link_segment::kind::chunk, c, first, std::span(c->tokens).subspan((size_t)first));
+    }
+    add(link_segment::kind::question, nullptr, 0, in.question);
+    if (lay.tokens.empty()) throw error("link: nothing to link (no system prompt, chunks or question)");
+    return lay;
+}
+
+std::vector<int32_t> recompute_rows(const link_layout& layout, const link_policy& policy) {
+    std::vector<char> mark((size_t)layout.n_rows(), 0);
+    for (const link_segment& s : layout.segments) {
+        int take = 0;
+        if (!s.cache || policy.algo == link_policy::algorithm::full || policy.algo == link_policy::algorithm::cacheblend)
+            take = s.length; // uncached rows, or every row (FR; CacheBlend's layer 0)
+        else if (policy.algo == link_policy::algorithm::legolink && s.type == link_segment::kind::chunk)
+            take = std::min(policy.k, s.length);
+        for (int i = 0; i < take; ++i) mark[(size_t)(s.begin + i)] = 1;
+    }
+    mark.back() = 1; // logits come from the last row
+    std::vector<int32_t> rows;
+    for (int i = 0; i < layout.n_rows(); ++i)
+        if (mark[(size_t)i]) rows.push_back(i);
+    return rows;
+}
+
+void linker::place_cached_rows(const link_layout& layout, kv_cache& kv, link_stats& st) {
+    const auto t0 = clock_type::now();
+    backend& be = tf_.get_backend();
+    const model_config& c = tf_.config();
+    const size_t row_bytes = (size_t)kv.row_width() * sizeof(uint16_t);
+    // Positions of rows 0..N-1 are the rows themselves.
+    std::vector<int32_t> positions((size_t)layout.n_rows());
+    std::iota(positions.begin(), positions.end(), 0);
+    auto pos_d = be.alloc(positions.size() * sizeof(int32_t));
+    be.upload(pos_d->data(), positions.data(), positions.size() * sizeof(int32_t));
+    const rope_params rp = tf_.rope();
+    for (int il = 0; il < c.n_layer; ++il) {
+        for (const link_segment& s : layout.segments) {
+            if (!s.cache) continue;
+            const size_t src = (size_t)s.cache_first_row * kv.row_width();
+            be.upload(kv.k(il) + (size_t)s.begin * kv.row_width(), s.cache->k[(size_t)il].data() + src, row_bytes * s.length);
+            be.upload(kv.v(il) + (size_t)s.begin * kv.row_width(), s.cache->v[(size_t)il].data() + src, row_bytes * s.length);
+            // Cached K is pre-RoPE: rotate it to the rows' global positions.
+            be.rope_f16(kv.k(il) + (size_t)s.begin * kv.row_width(), pos_d->as<int32_t>() + s.begin, s.length, c.n_head_kv,
+                        c.head_dim, rp);
+        }
+    }
+    be.synchronize();
+    st.seconds_place += since(t0);
+}
+
+link_result linker::link(const link_input& in, const link_policy& policy, int extra_capacity) {
+    const auto t_start = clock_type::now();
+    link_result res;
+    res.layout = make_layout(in, policy, tf_.get_model());
+    const link_layout& lay = res.layout;
+    const model_config& c = tf_.config();
+    backend& be = tf_.get_backend();
+    const int N = lay.n_rows();
+    res.kv = tf_.new_kv_cache(N + std::max(0, extra_capacity));
+    kv_cache& kv = *res.kv;
+    link_stats& st = res.stats;
+    st.n_rows = N;
+    if (policy.algo != link_policy::algorithm::full) place_cached_rows(lay, kv, st);
+    kv.n_rows = N;
+
+    std::vector<int32_t> rows = recompute_rows(lay, policy);
+    std::vector<int32_t> row_tokens(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) row_tokens[i] = lay.tokens[(size_t)rows[i]];
+    forward_state& s = state_;
+    auto t0 = clock_type::now();
+    tf_.begin(s, row_tokens, rows);
+    be.synchronize();
+    st.seconds_recompute += since(t0);
+
+    for (int il = 0; il < c.n_layer; ++il) {
+        t0 = clock_type::now();
+        tf_.qkv(il, s);
+        be.synchronize();
+        st.seconds_recompute += since(t0);
+        if (policy.algo == link_policy::algorithm::cacheblend && il == 1) {
+            // CacheBlend: with fresh V for every row, keep the cached rows whose V moved most
+            // (sum over heads and dims of (V_fresh - V_cached)^2), plus every uncached row.
+            t0 = clock_type::now();
+            const int w = kv.row_width();
+            std::vector<float> v_fresh((size_t)s.n * w);
+            std::vector<uint16_t> v_cached((size_t)N * w);
+            be.download(v_fresh.data(), s.v->data(), v_fresh.size() * sizeof(float));
+            be.download(v_cached.data(), kv.v(il), v_cached.size() * sizeof(uint16_t));
+            std::vector<char> chunk_row((size_t)N, 0), uncached((size_t)N, 0);
+            int n_chunk_rows = 0;
+            for (const link_segment& seg : lay.segments)
+                for (int i = 0; i < seg.length; ++i) {
+                    if (!seg.cache) uncached[(size_t)(seg.begin + i)] = 1;
+                    else if (seg.type == link_segment::kind::chunk) { chunk_row[(size_t)(seg.begin + i)] = 1; ++n_chunk_rows; }
+                }
+            std::vector<std::pair<double, int32_t>> deviation; // (score, index into s rows)
+            std::vector<int32_t> keep;
+            for (int i = 0; i < s.n; ++i) {
+                const int32_t row = s.positions[(size_t)i];
+                if (uncached[(size_t)row] || row == N - 1) { keep.push_back(i); continue; }
+                if (!chunk_row[(size_t)row]) continue; // exact system prefix: its cached KV is already right
+                double d = 0.0;
+                for (int e = 0; e < w; ++e) {
+                    const double diff = v_fresh[(size_t)i * w + e] - fp16_to_fp32(v_cached[(size_t)row * w + e]);
+                    d += diff * diff;
+                }
+                deviation.emplace_back(d, i);
+            }
+            const size_t n_pick = std::min(deviation.size(), (size_t)std::llround(policy.r * n_chunk_rows));
+            std::partial_sort(deviation.begin(), deviation.begin() + (ptrdiff_t)n_pick, deviation.end(),
+                              [](const auto& a, const auto& b) { return a.first > b.first; });
+            for (size_t i = 0; i < n_pick; ++i) keep.push_back(deviation[i].second);
+            std::sort(keep.begin(), keep.end());
+            tf_.select_rows(s, keep);
+            st.seconds_select += since(t0);
+        }
+        st.recomputed_per_layer.push_back(s.n);
+        t0 = clock_type::now();
+        tf_.store_kv(il, s, kv);
+        tf_.attend(il, s, kv);
+        be.synchronize();
+        st.seconds_attention += since(t0);
+        t0 = clock_type::now();
+        tf_.project_and_ffn(il, s);
+        be.synchronize();
+        st.seconds_recompute += since(t0);
+    }
+    kv.n_rows = N;
+    res.recompute_rows = s.positions;
+    t0 = clock_type::now();
+    tf_.logits(s, s.n - 1, 1, res.logits);
+    st.seconds_logits = since(t0);
+    st.seconds_total = since(t_start);
+    return res;
+}
+
+} // namespace epic

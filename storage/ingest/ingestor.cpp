@@ -1,0 +1,172 @@
+#include "ingest/ingestor.h"
+
+#include "common/xxhash64.h"
+#include "ingest/extract.h"
+#include "kvstore/atomic_file.h"
+#include "library/library.h"
+#include "storage_error.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace epic::storage {
+namespace fs = std::filesystem;
+namespace {
+
+bool is_hidden(const fs::path& p) {
+    const std::string name = p.filename().string();
+    return !name.empty() && name[0] == '.' && name != "." && name != "..";
+}
+
+struct candidate {
+    fs::path path;
+    std::string kind;
+};
+
+// Expands folders; explicit files of unknown type or hidden ones are counted as skipped.
+std::vector<candidate> collect(std::span<const fs::path> paths, ingest_report& report) {
+    std::vector<candidate> out;
+    for (const auto& given : paths) {
+        std::error_code ec;
+        const fs::path p = fs::absolute(given, ec).lexically_normal();
+        if (fs::is_directory(p, ec)) {
+            std::vector<candidate> found;
+            fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec), end;
+            for (; !ec && it != end; it.increment(ec)) {
+                if (is_hidden(it->path())) {
+                    if (it->is_directory(ec)) it.disable_recursion_pending();
+                    continue;
+                }
+                if (!it->is_regular_file(ec)) continue;
+                if (auto kind = document_kind(it->path())) found.push_back({it->path(), *kind});
+            }
+            // Directory order is arbitrary; sorting makes runs (and progress) reproducible.
+            std::sort(found.begin(), found.end(), [](const candidate& a, const candidate& b) { return a.path < b.path; });
+            out.insert(out.end(), found.begin(), found.end());
+        } else if (auto kind = document_kind(p); kind && fs::is_regular_file(p, ec) && !is_hidden(p)) {
+            out.push_back({p, *kind});
+        } else {
+            ++report.skipped;
+        }
+    }
+    return out;
+}
+
+std::int64_t mtime_seconds(const fs::path& p) {
+    // stat() rather than fs::last_write_time: GCC 12 has no clock_cast to convert file_clock.
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) return 0;
+    return static_cast<std::int64_t>(st.st_mtime);
+}
+
+} // namespace
+
+std::string content_hash(std::span<const std::byte> bytes) {
+    return "xxh64:" + hex64(xxh64(bytes)) + ":" + std::to_string(bytes.size());
+}
+
+ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ingest_options& options,
+                        const ingest_progress_fn& progress, const std::atomic<bool>* cancel) {
+    const auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
+    const token_counter count = options.count_tokens ? options.count_tokens : token_counter(count_words);
+    ingest_report report;
+    const auto files = collect(paths, report);
+
+    ingest_progress prog;
+    prog.documents_total = files.size();
+    const auto started = std::chrono::steady_clock::now();
+    const auto report_progress = [&](const fs::path& p) {
+        ++prog.documents_done;
+        prog.current = p.string();
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        prog.characters_per_second = secs > 0 ? double(prog.characters_done) / secs : 0;
+        if (progress) progress(prog);
+    };
+
+    for (const auto& file : files) {
+        if (cancelled()) {
+            report.cancelled = true;
+            break;
+        }
+        const std::string path = file.path.string();
+        std::vector<std::byte> bytes;
+        try {
+            bytes = read_whole_file(file.path);
+        } catch (const storage_error& e) {
+            // Vanished or unreadable between listing and reading: record it if we know the document.
+            if (auto known = lib.document_by_path(path)) {
+                lib.mark_failed(known->id, document_meta{"", 0, 0, known->title, file.kind}, e.what());
+                ++report.failed;
+                report.failures.push_back({path, e.what()});
+            } else {
+                ++report.skipped;
+            }
+            report_progress(file.path);
+            continue;
+        }
+        document_meta meta;
+        meta.content_hash = content_hash(bytes);
+        meta.mtime = mtime_seconds(file.path);
+        meta.size = static_cast<std::int64_t>(bytes.size());
+        meta.kind = file.kind;
+
+        const auto existing = lib.document_by_path(path);
+        if (existing && existing->content_hash == meta.content_hash &&
+            (existing->status == doc_status::ready || existing->status == doc_status::compiling ||
+             existing->status == doc_status::failed)) {
+            // Same bytes: a ready document stays as it is (same chunk ids, caches still valid), and a
+            // failed one would only fail again the same way.
+            ++report.unchanged;
+            report_progress(file.path);
+            continue;
+        }
+        // A new document becomes visible as "extracting" with no chunks; a known one keeps its old
+        // chunks and status until the replacement commits, so a crash never leaves it half-written.
+        const std::int64_t id = existing ? existing->id : lib.ensure_document(path, file.kind);
+        if (!existing) lib.set_status(id, doc_status::extracting);
+
+        try {
+            extracted_text ex = extract_document(file.path, bytes, file.kind);
+            meta.title = ex.title;
+            const auto spans = chunk_text(ex.text, ex.page_starts, count, options.chunking);
+            std::vector<chunk_record> chunks;
+            chunks.reserve(spans.size());
+            for (const auto& s : spans) {
+                chunk_record c;
+                c.text = ex.text.substr(s.char_begin, s.char_end - s.char_begin);
+                c.char_begin = static_cast<std::int64_t>(s.char_begin);
+                c.char_end = static_cast<std::int64_t>(s.char_end);
+                c.page_begin = s.page_begin;
+                c.page_end = s.page_end;
+                c.token_count = s.token_count;
+                chunks.push_back(std::move(c));
+            }
+            if (!lib.replace_chunks(id, meta, chunks, cancel)) {
+                if (!existing) lib.set_status(id, doc_status::queued);
+                report.cancelled = true;
+                break;
+            }
+            ++(existing ? report.updated : report.added);
+            prog.chunks_written += chunks.size();
+            prog.characters_done += ex.text.size();
+        } catch (const storage_error& e) {
+            // Extraction problems name the file already; a database error here is rethrown below
+            // only if recording the failure fails too.
+            meta.title = existing ? existing->title : file.path.stem().string();
+            lib.mark_failed(id, meta, e.what());
+            ++report.failed;
+            report.failures.push_back({path, e.what()});
+        } catch (const std::exception& e) {
+            const std::string msg = path + ": " + e.what();
+            lib.mark_failed(id, meta, msg);
+            ++report.failed;
+            report.failures.push_back({path, msg});
+        }
+        report_progress(file.path);
+    }
+    return report;
+}
+
+} // namespace epic::storage

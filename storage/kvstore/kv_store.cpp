@@ -1,0 +1,263 @@
+#include "kvstore/kv_store.h"
+
+#include "common/xxhash64.h"
+#include "kvstore/atomic_file.h"
+#include "library/library.h"
+#include "sqlite/statement.h"
+#include "sqlite/transaction.h"
+#include "storage_error.h"
+
+#include <set>
+
+namespace epic::storage {
+namespace {
+
+constexpr std::string_view entry_columns =
+    "cache_key, model_fingerprint, compile_options, blob_path, raw_bytes, compressed_bytes, checksum, hits, "
+    "last_used, pinned, created_at";
+
+kv_entry read_entry(const sqlite::statement& st) {
+    kv_entry e;
+    e.cache_key = st.column_text(0);
+    e.model_fingerprint = st.column_text(1);
+    e.compile_options = st.column_text(2);
+    e.blob_path = st.column_text(3);
+    e.raw_bytes = static_cast<std::uint64_t>(st.column_int64(4));
+    e.compressed_bytes = static_cast<std::uint64_t>(st.column_int64(5));
+    e.checksum = st.column_text(6);
+    e.hits = st.column_int64(7);
+    e.last_used = st.column_int64(8);
+    e.pinned = st.column_int64(9) != 0;
+    e.created_at = st.column_int64(10);
+    return e;
+}
+
+constexpr std::string_view blob_extension = ".epkv";
+
+} // namespace
+
+kv_store::kv_store(library& lib, std::filesystem::path root, kv_store_options options)
+    : lib_(lib), root_(std::move(root)), options_(std::move(options)) {
+    std::error_code ec;
+    std::filesystem::create_directories(root_, ec);
+    if (ec) throw storage_error(root_.string() + ": cannot create the KV store folder: " + ec.message());
+}
+
+std::int64_t kv_store::now() const {
+    if (options_.clock) return options_.clock();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string kv_store::relative_path_for_key(std::string_view cache_key) {
+    // 128 bits of name: a collision between two live keys is not a practical concern, and the key is
+    // stored in the header and checked on load anyway.
+    const std::string h = hex64(xxh64(cache_key, 0)) + hex64(xxh64(cache_key, 0x45504b56));
+    return h.substr(0, 2) + "/" + h.substr(2, 2) + "/" + h + std::string(blob_extension);
+}
+
+std::filesystem::path kv_store::path_for_key(std::string_view cache_key) const {
+    return root_ / relative_path_for_key(cache_key);
+}
+
+kv_entry kv_store::put(const kv_blob& blob, std::string_view model_fingerprint, std::string_view compile_options) {
+    const encoded_blob enc = encode_blob(blob, options_.encode);
+    const std::string rel = relative_path_for_key(blob.key);
+    // File first, row second: a crash in between leaves an orphan file for gc, never a row without a file.
+    write_file_atomically(root_ / rel, enc.bytes);
+    const std::int64_t t = now();
+    auto st = lib_.db().prepare(
+        "INSERT INTO kv_entries (cache_key, model_fingerprint, compile_options, blob_path, raw_bytes, compressed_bytes, "
+        "checksum, hits, last_used, pinned, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, 0, ?8) "
+        "ON CONFLICT(cache_key) DO UPDATE SET model_fingerprint = excluded.model_fingerprint, "
+        "compile_options = excluded.compile_options, blob_path = excluded.blob_path, raw_bytes = excluded.raw_bytes, "
+        "compressed_bytes = excluded.compressed_bytes, checksum = excluded.checksum, last_used = excluded.last_used");
+    st.bind_text(1, blob.key).bind_text(2, model_fingerprint).bind_text(3, compile_options).bind_text(4, rel);
+    st.bind_int64(5, static_cast<std::int64_t>(enc.raw_bytes)).bind_int64(6, static_cast<std::int64_t>(enc.bytes.size()));
+    st.bind_text(7, hex64(enc.payload_checksum)).bind_int64(8, t);
+    st.run();
+    return *entry(blob.key);
+}
+
+std::optional<kv_entry> kv_store::entry(std::string_view cache_key) {
+    auto st = lib_.db().prepare("SELECT " + std::string(entry_columns) + " FROM kv_entries WHERE cache_key = ?1");
+    st.bind_text(1, cache_key);
+    if (!st.step()) return std::nullopt;
+    return read_entry(st);
+}
+
+std::vector<kv_entry> kv_store::entries() {
+    auto st = lib_.db().prepare("SELECT " + std::string(entry_columns) + " FROM kv_entries ORDER BY last_used, rowid");
+    std::vector<kv_entry> out;
+    while (st.step()) out.push_back(read_entry(st));
+    return out;
+}
+
+std::optional<std::string> kv_store::check_file(const kv_entry& e, kv_blob* out) {
+    const auto file = root_ / e.blob_path;
+    try {
+        const auto bytes = read_whole_file(file);
+        kv_blob blob = decode_blob(bytes, file.string(), options_.limits);
+        if (blob.key != e.cache_key) return file.string() + ": holds key \"" + blob.key + "\", index expects \"" + e.cache_key + "\"";
+        if (hex64(xxh64(blob.payload)) != e.checksum) return file.string() + ": payload does not match its index entry checksum";
+        if (out) *out = std::move(blob);
+        return std::nullopt;
+    } catch (const storage_error& err) {
+        return std::string(err.what());
+    }
+}
+
+void kv_store::drop(std::string_view cache_key, const std::filesystem::path& file) {
+    auto st = lib_.db().prepare("DELETE FROM kv_entries WHERE cache_key = ?1");
+    st.bind_text(1, cache_key);
+    st.run();
+    std::error_code ec;
+    std::filesystem::remove(file, ec);  // a leftover is an orphan gc will take
+}
+
+std::optional<kv_blob> kv_store::load(std::string_view cache_key) {
+    auto e = entry(cache_key);
+    if (!e) return std::nullopt;
+    kv_blob blob;
+    if (auto problem = check_file(*e, &blob)) {
+        const auto file = root_ / e->blob_path;
+        if (options_.on_problem) options_.on_problem(kv_problem{e->cache_key, file, *problem});
+        drop(e->cache_key, file);
+        return std::nullopt;
+    }
+    auto st = lib_.db().prepare("UPDATE kv_entries SET hits = hits + 1, last_used = ?1 WHERE cache_key = ?2");
+    st.bind_int64(1, now()).bind_text(2, cache_key);
+    st.run();
+    return blob;
+}
+
+bool kv_store::pin(std::string_view cache_key, bool pinned) {
+    auto st = lib_.db().prepare("UPDATE kv_entries SET pinned = ?1 WHERE cache_key = ?2");
+    st.bind_int64(1, pinned ? 1 : 0).bind_text(2, cache_key);
+    st.run();
+    return lib_.db().changes() > 0;
+}
+
+bool kv_store::evict(std::string_view cache_key) {
+    auto e = entry(cache_key);
+    if (!e) return false;
+    drop(cache_key, root_ / e->blob_path);
+    return true;
+}
+
+eviction_result kv_store::enforce_budget(std::uint64_t max_compressed_bytes) {
+    eviction_result r;
+    std::vector<std::string> files;
+    {
+        sqlite::transaction tx(lib_.db());
+        auto total_st = lib_.db().prepare("SELECT coalesce(sum(compressed_bytes), 0) FROM kv_entries");
+        total_st.step();
+        std::uint64_t total = static_cast<std::uint64_t>(total_st.column_int64(0));
+        total_st.reset();
+        if (total > max_compressed_bytes) {
+            auto pick = lib_.db().prepare(
+                "SELECT cache_key, blob_path, compressed_bytes FROM kv_entries WHERE pinned = 0 ORDER BY last_used, rowid");
+            auto del = lib_.db().prepare("DELETE FROM kv_entries WHERE cache_key = ?1");
+            std::vector<std::tuple<std::string, std::string, std::uint64_t>> victims;
+            while (total > max_compressed_bytes && pick.step()) {
+                const auto bytes = static_cast<std::uint64_t>(pick.column_int64(2));
+                victims.emplace_back(pick.column_text(0), pick.column_text(1), bytes);
+                total -= bytes;
+                r.freed_bytes += bytes;
+            }
+            pick.reset();
+            for (auto& [key, path, bytes] : victims) {
+                del.reset();
+                del.bind_text(1, key);
+                del.run();
+                r.evicted.push_back(key);
+                files.push_back(path);
+            }
+        }
+        r.remaining_bytes = total;
+        r.within_budget = total <= max_compressed_bytes;
+        tx.commit();
+    }
+    // Files go after the commit: a crash here leaves orphans (gc), never rows without files.
+    for (const auto& f : files) {
+        std::error_code ec;
+        std::filesystem::remove(root_ / f, ec);
+    }
+    return r;
+}
+
+gc_result kv_store::gc(const gc_options& options) {
+    gc_result r;
+    if (options.drop_unlinked_entries) {
+        auto st = lib_.db().prepare(
+            "SELECT cache_key FROM kv_entries e WHERE pinned = 0 AND NOT EXISTS "
+            "(SELECT 1 FROM chunk_kv k WHERE k.cache_key = e.cache_key)");
+        std::vector<std::string> keys;
+        while (st.step()) keys.push_back(st.column_text(0));
+        for (const auto& k : keys) r.unlinked_entries_removed += evict(k) ? 1 : 0;
+    }
+
+    std::set<std::string> known;
+    std::vector<std::string> missing;
+    {
+        auto st = lib_.db().prepare("SELECT cache_key, blob_path FROM kv_entries");
+        while (st.step()) {
+            const std::string rel = st.column_text(1);
+            if (std::filesystem::exists(root_ / rel)) known.insert(rel);
+            else missing.push_back(st.column_text(0));
+        }
+    }
+    for (const auto& key : missing) {
+        auto st = lib_.db().prepare("DELETE FROM kv_entries WHERE cache_key = ?1");
+        st.bind_text(1, key);
+        st.run();
+        ++r.rows_removed;
+    }
+
+    const auto cutoff = std::filesystem::file_time_type::clock::now() - options.min_orphan_age;
+    std::error_code ec;
+    std::vector<std::filesystem::path> doomed;
+    for (auto it = std::filesystem::recursive_directory_iterator(root_, std::filesystem::directory_options::skip_permission_denied, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (!it->is_regular_file(ec)) continue;
+        const auto& p = it->path();
+        const std::string name = p.filename().string();
+        const bool is_temp = name.find(temp_file_marker) != std::string::npos;
+        const bool is_blob = !is_temp && p.extension() == blob_extension;
+        if (!is_temp && !is_blob) continue;  // not ours: leave it
+        if (is_blob && known.count(p.lexically_relative(root_).generic_string())) continue;
+        if (it->last_write_time(ec) > cutoff) continue;
+        doomed.push_back(p);
+        r.bytes_freed += it->file_size(ec);
+        ++(is_temp ? r.temp_files_removed : r.orphan_files_removed);
+    }
+    for (const auto& p : doomed) std::filesystem::remove(p, ec);
+    return r;
+}
+
+std::vector<kv_problem> kv_store::verify(bool remove_bad) {
+    std::vector<kv_problem> bad;
+    for (const auto& e : entries()) {
+        if (auto problem = check_file(e, nullptr)) {
+            bad.push_back(kv_problem{e.cache_key, root_ / e.blob_path, *problem});
+            if (remove_bad) drop(e.cache_key, root_ / e.blob_path);
+        }
+    }
+    return bad;
+}
+
+kv_stats kv_store::stats() {
+    auto st = lib_.db().prepare(
+        "SELECT count(*), coalesce(sum(pinned != 0), 0), coalesce(sum(raw_bytes), 0), coalesce(sum(compressed_bytes), 0) "
+        "FROM kv_entries");
+    st.step();
+    kv_stats s;
+    s.count = st.column_int64(0);
+    s.pinned = st.column_int64(1);
+    s.raw_bytes = static_cast<std::uint64_t>(st.column_int64(2));
+    s.compressed_bytes = static_cast<std::uint64_t>(st.column_int64(3));
+    s.ratio = s.compressed_bytes ? double(s.raw_bytes) / double(s.compressed_bytes) : 0.0;
+    return s;
+}
+
+} // namespace epic::storage

@@ -1,0 +1,273 @@
+// Hand-made malformed GGUF files: each must be refused with an epic::error whose message names the
+// file and says what is wrong (never a crash, a huge allocation or an out-of-bounds read).
+#include "core/error.h"
+#include "gguf/gguf_file.h"
+#include "support/shared_models.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+namespace epic {
+namespace {
+
+constexpr uint32_t magic_gguf = 0x46554747;
+constexpr uint32_t type_u8 = 0, type_u32 = 4, type_string = 8, type_array = 9;
+
+struct raw_file {
+    std::vector<uint8_t> b;
+    template <typename T> raw_file& put(T v) {
+        const size_t at = b.size();
+        b.resize(at + sizeof(T));
+        std::memcpy(b.data() + at, &v, sizeof(T));
+        return *this;
+    }
+    raw_file& u32(uint32_t v) { return put(v); }
+    raw_file& u64(uint64_t v) { return put(v); }
+    raw_file& i64(int64_t v) { return put(v); }
+    raw_file& str(const std::string& s) {
+        u64(s.size());
+        b.insert(b.end(), s.begin(), s.end());
+        return *this;
+    }
+    raw_file& pad(size_t a) {
+        b.resize((b.size() + a - 1) / a * a, 0);
+        return *this;
+    }
+    raw_file& zeros(size_t n) {
+        b.resize(b.size() + n, 0);
+        return *this;
+    }
+    raw_file& header(uint64_t n_tensors, uint64_t n_kv, uint32_t version = 3) {
+        return u32(magic_gguf).u32(version).u64(n_tensors).u64(n_kv);
+    }
+};
+
+// A file with one string kv and one tensor 'w'; each test turns one knob.
+struct one_tensor {
+    uint32_t magic = magic_gguf;
+    uint32_t version = 3;
+    uint64_t n_tensors = 1;
+    uint64_t n_kv = 1;
+    std::vector<int64_t> ne = {8, 2};
+    uint32_t type = 0; // f32
+    uint64_t offset = 0;
+    size_t data_bytes = 64;
+    std::vector<uint8_t> bytes() const {
+        raw_file r;
+        r.u32(magic).u32(version).u64(n_tensors).u64(n_kv);
+        r.str("general.name").u32(type_string).str("hostile");
+        r.str("w").u32((uint32_t)ne.size());
+        for (int64_t d : ne) r.i64(d);
+        r.u32(type).u64(offset).pad(32).zeros(data_bytes);
+        return r.b;
+    }
+};
+
+// Opens the bytes both from a real file (mmap path) and from memory; both must throw epic::error
+// mentioning the file name and every one of `words`.
+void expect_refused(const std::vector<uint8_t>& bytes, const std::string& file_name, std::vector<std::string> words) {
+    SCOPED_TRACE(file_name);
+    epic::test::scratch_dir dir;
+    const auto path = dir / file_name;
+    {
+        std::ofstream out(path, std::ios::binary);
+        out.write(reinterpret_cast<const char*>(bytes.data()), (std::streamsize)bytes.size());
+    }
+    for (int from_memory = 0; from_memory < 2; ++from_memory) {
+        try {
+            if (from_memory)
+                gguf_file::from_bytes(bytes, file_name);
+            else
+                gguf_file::open(path.string());
+            ADD_FAILURE() << "accepted a malformed file (from_memory=" << from_memory << ")";
+        } catch (const error& e) {
+            const std::string m = e.what();
+            if (std::getenv("EPIC_SHOW_ERRORS")) std::printf("%s\n", m.c_str());
+            EXPECT_NE(m.find(file_name), std::string::npos) << m;
+            for (const auto& w : words) EXPECT_NE(m.find(w), std::string::npos) << "wanted '" << w << "' in: " << m;
+        }
+    }
+}
+
+TEST(gguf_hostile, the_baseline_file_is_valid) {
+    const auto f = gguf_file::from_bytes(one_tensor{}.bytes(), "base.gguf");
+    ASSERT_EQ(f->tensors().size(), 1u);
+    EXPECT_EQ(f->tensors()[0].nbytes, 64u);
+    EXPECT_EQ(f->get_string("general.name"), "hostile");
+}
+
+TEST(gguf_hostile, bad_magic) {
+    one_tensor o;
+    o.magic = 0x58554747; // "GGUX"
+    expect_refused(o.bytes(), "magic.gguf", {"magic"});
+}
+
+TEST(gguf_hostile, version_1_and_unknown_versions) {
+    one_tensor o;
+    o.version = 1;
+    expect_refused(o.bytes(), "v1.gguf", {"version 1"});
+    o.version = 4;
+    expect_refused(o.bytes(), "v4.gguf", {"version 4"});
+    o.version = 0x03000000; // v3 written big-endian
+    expect_refused(o.bytes(), "be.gguf", {"big-endian"});
+}
+
+TEST(gguf_hostile, huge_string_lengths) {
+    raw_file key;
+    key.header(0, 1).u64(uint64_t(1) << 60).zeros(16);
+    expect_refused(key.b, "huge-key.gguf", {"string length"});
+    raw_file value;
+    value.header(0, 1).str("k").u32(type_string).u64(~uint64_t(0)).zeros(16);
+    expect_refused(value.b, "huge-string.gguf", {"string length", "'k'"});
+    raw_file name;
+    name.header(1, 0).u64(uint64_t(1) << 62).zeros(64);
+    expect_refused(name.b, "huge-name.gguf", {"tensor info 0", "string length"});
+}
+
+TEST(gguf_hostile, huge_array_counts_never_allocate) {
+    raw_file flat;
+    flat.header(0, 1).str("a").u32(type_array).u32(type_u8).u64(uint64_t(1) << 62).zeros(64);
+    expect_refused(flat.b, "huge-array.gguf", {"array count", "'a'"});
+    raw_file strings;
+    strings.header(0, 1).str("a").u32(type_array).u32(type_string).u64(uint64_t(1) << 62).zeros(64);
+    expect_refused(strings.b, "huge-string-array.gguf", {"array count"});
+    // The outer array is small, the inner one hostile.
+    raw_file nested;
+    nested.header(0, 1).str("a").u32(type_array).u32(type_array).u64(2);
+    nested.u32(type_u32).u64(1).u32(7);
+    nested.u32(type_u32).u64(uint64_t(1) << 62).zeros(64);
+    expect_refused(nested.b, "huge-nested.gguf", {"array count"});
+    // Counts that fit the file but overflow count * element size.
+    raw_file wrap;
+    wrap.header(0, 1).str("a").u32(type_array).u32(type_u32).u64(uint64_t(1) << 62 | 1).zeros(64);
+    expect_refused(wrap.b, "wrap-array.gguf", {"array count"});
+}
+
+TEST(gguf_hostile, deeply_nested_arrays) {
+    raw_file r;
+    r.header(0, 1).str("deep").u32(type_array);
+    for (int k = 0; k < 200; ++k) r.u32(type_array).u64(1);
+    r.u32(type_u8).u64(0);
+    expect_refused(r.b, "deep.gguf", {"nested"});
+}
+
+TEST(gguf_hostile, huge_counts_in_the_header) {
+    one_tensor o;
+    o.n_tensors = uint64_t(1) << 40;
+    expect_refused(o.bytes(), "huge-n-tensors.gguf", {"tensor count"});
+    o.n_tensors = ~uint64_t(0);
+    expect_refused(o.bytes(), "max-n-tensors.gguf", {"tensor count"});
+    o = one_tensor{};
+    o.n_kv = uint64_t(1) << 61;
+    expect_refused(o.bytes(), "huge-n-kv.gguf", {"kv count"});
+}
+
+TEST(gguf_hostile, bad_dimension_counts) {
+    one_tensor o;
+    o.ne = {8, 2, 1, 1, 1};
+    expect_refused(o.bytes(), "ndims5.gguf", {"n_dims 5", "'w'"});
+    o.ne = {};
+    expect_refused(o.bytes(), "ndims0.gguf", {"n_dims 0"});
+}
+
+TEST(gguf_hostile, negative_and_overflowing_shapes) {
+    one_tensor o;
+    o.ne = {8, -2};
+    expect_refused(o.bytes(), "negative.gguf", {"negative", "'w'"});
+    o.ne = {int64_t(1) << 32, int64_t(1) << 32};
+    expect_refused(o.bytes(), "overflow.gguf", {"overflow"});
+    o.ne = {int64_t(1) << 62}; // element count fits, bytes (x4) do not
+    expect_refused(o.bytes(), "bytes-overflow.gguf", {"overflow"});
+    o.ne = {int64_t(1) << 40, int64_t(1) << 10}; // fits 64 bits, far larger than the file
+    expect_refused(o.bytes(), "too-big.gguf", {"past the end"});
+}
+
+TEST(gguf_hostile, unknown_type_and_partial_blocks) {
+    one_tensor o;
+    o.type = 99;
+    expect_refused(o.bytes(), "type99.gguf", {"unknown type id 99", "'w'"});
+    o.type = 8; // q8_0 with rows of 8 elements: not a whole block
+    expect_refused(o.bytes(), "partial-block.gguf", {"block size", "'w'"});
+}
+
+TEST(gguf_hostile, data_past_the_end) {
+    one_tensor o;
+    o.data_bytes = 63;
+    expect_refused(o.bytes(), "short-data.gguf", {"past the end", "'w'"});
+    o.data_bytes = 64;
+    o.offset = uint64_t(1) << 63; // aligned, but far beyond the file; offset + size must not wrap
+    expect_refused(o.bytes(), "far-offset.gguf", {"past the end"});
+    o.offset = ~uint64_t(0) - 31; // aligned and wraps when added to the data start
+    expect_refused(o.bytes(), "wrap-offset.gguf", {"past the end"});
+}
+
+TEST(gguf_hostile, misaligned_offset) {
+    one_tensor o;
+    o.offset = 4;
+    o.data_bytes = 128;
+    expect_refused(o.bytes(), "misaligned.gguf", {"misaligned", "'w'"});
+}
+
+TEST(gguf_hostile, duplicate_keys_and_tensor_names) {
+    raw_file k;
+    k.header(0, 2).str("dup").u32(type_u32).u32(1).str("dup").u32(type_u32).u32(2);
+    expect_refused(k.b, "dup-key.gguf", {"duplicate key", "'dup'"});
+    raw_file t;
+    t.header(2, 0);
+    for (int n = 0; n < 2; ++n) t.str("same").u32(1).i64(8).u32(0).u64(0);
+    t.pad(32).zeros(32);
+    expect_refused(t.b, "dup-tensor.gguf", {"duplicate tensor", "'same'"});
+}
+
+TEST(gguf_hostile, invalid_alignment) {
+    for (uint32_t a : {0u, 48u, 3u}) {
+        raw_file r;
+        r.header(0, 1).str("general.alignment").u32(type_u32).u32(a);
+        expect_refused(r.b, "align" + std::to_string(a) + ".gguf", {"alignment"});
+    }
+    raw_file s;
+    s.header(0, 1).str("general.alignment").u32(type_string).str("32");
+    expect_refused(s.b, "align-string.gguf", {"alignment", "string"});
+}
+
+TEST(gguf_hostile, unknown_value_types) {
+    raw_file r;
+    r.header(0, 1).str("k").u32(13).u32(0);
+    expect_refused(r.b, "value-type.gguf", {"unknown value type 13"});
+    raw_file a;
+    a.header(0, 1).str("k").u32(type_array).u32(0xffffffffu).u64(0);
+    expect_refused(a.b, "elem-type.gguf", {"element type"});
+}
+
+TEST(gguf_hostile, truncation_messages_say_where) {
+    const auto full = one_tensor{}.bytes();
+    // Cut in the middle of the tensor info (after its name and n_dims).
+    const size_t cut = 24 + (8 + 12) + 4 + (8 + 7) + (8 + 1) + 4 + 3;
+    expect_refused(std::vector<uint8_t>(full.begin(), full.begin() + (long)cut), "cut.gguf",
+                   {"truncated", "tensor info 0 ('w')", "file has " + std::to_string(cut)});
+    expect_refused(std::vector<uint8_t>(full.begin(), full.begin() + 10), "cut-header.gguf", {"truncated"});
+}
+
+TEST(gguf_hostile, random_garbage_after_a_valid_magic) {
+    const uint32_t seed = std::random_device{}();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    for (int k = 0; k < 200; ++k) {
+        raw_file r;
+        r.header(rng() % 4, rng() % 4);
+        for (size_t n = rng() % 200; n > 0; --n) r.put((uint8_t)rng());
+        try {
+            gguf_file::from_bytes(r.b, "garbage.gguf");
+        } catch (const error& e) {
+            EXPECT_NE(std::string(e.what()).find("garbage.gguf"), std::string::npos) << e.what();
+        }
+    }
+}
+
+} // namespace
+} // namespace epic
