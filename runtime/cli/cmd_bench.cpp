@@ -46,6 +46,7 @@ std::vector<int32_t> random_tokens(const tokenizer& tok, int n, uint32_t seed) {
 int cmd_bench(int argc, char** argv) {
     if (argc < 3) throw error("usage: epic bench prefill|decode --model M [--tokens N] [--runs R] [--threads N]");
     const std::string what = argv[2];
+    if (what == "link") return cmd_bench_link(argc, argv);
     args a(argc, argv, 3, {});
     auto known = session_options();
     known.insert({"tokens", "runs"});
@@ -100,7 +101,7 @@ int cmd_bench(int argc, char** argv) {
                     s.be->name().c_str());
         return 0;
     }
-    throw error("unknown benchmark '" + what + "' (expected prefill or decode)");
+    throw error("unknown benchmark '" + what + "' (expected prefill, decode or link)");
 }
 
 } // namespace epic::cli

@@ -9,5 +9,7 @@ int cmd_generate(int argc, char** argv);
 int cmd_perplexity(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_make_model(int argc, char** argv);
+int cmd_link(int argc, char** argv);
+int cmd_bench_link(int argc, char** argv);
 
 } // namespace epic::cli

@@ -19,7 +19,13 @@ commands:
   generate    --model M --prompt P [--tokens N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
               [--seed S] [--threads N] [--ctx N]   generate text (--temp 0 is greedy)
   perplexity  --model M --file TEXT --ctx N  perplexity over consecutive windows of N tokens
+  link        --model M --chunk FILE [--chunk FILE ...] --question TEXT [--algo A] [--tokens N] [--system TEXT]
+              compile each file as one chunk, link them with algorithm A, answer
+              (A: full, naive, legolink-K, legolink-0, cacheblend-R; default legolink-16)
   bench       prefill|decode --model M [--tokens N] [--threads N] [--runs R]
+  bench       link --model M [--chunks n] [--chunk-tokens L] [--question-tokens q] [--algos A,B,...]
+              [--source random|generated] [--continuation T] [--runs R]
+              time to first token and accuracy against full recompute, per algorithm
   make-model  --out FILE [--shape tiny|tinyllama|llama2-7b] [--type f32|f16|bf16|q8_0|q4_0|q4_K|q5_K|q6_K]
               [--seed S]                     write a random-weight llama GGUF (tests, benchmarks)
 
@@ -46,6 +52,7 @@ int main(int argc, char** argv) {
         if (cmd == "perplexity") return epic::cli::cmd_perplexity(argc, argv);
         if (cmd == "bench") return epic::cli::cmd_bench(argc, argv);
         if (cmd == "make-model") return epic::cli::cmd_make_model(argc, argv);
+        if (cmd == "link") return epic::cli::cmd_link(argc, argv);
         std::fprintf(stderr, "epic: unknown command '%s'\n\n%s", cmd.c_str(), usage);
         return 2;
     } catch (const std::exception& e) {

@@ -11,10 +11,11 @@ namespace epic::gguf_detail {
 // bounds the parser's recursion.
 inline constexpr int max_array_depth = 8;
 
-// Every parsed value costs about sizeof(gguf_value) (~100 bytes) of memory, far more than its 1..8
-// bytes in the file, so the total number of metadata values is capped as well. Real files hold at most
-// a few hundred thousand (a 256k vocabulary's tokens, scores and types); the cap leaves a wide margin.
-inline constexpr uint64_t max_metadata_values = uint64_t(1) << 23;
+// Every parsed value costs sizeof(gguf_value) (104 bytes) of memory, far more than its 1..8 bytes in
+// the file, so the total number of metadata values is capped as well (worst case ~440 MB). Real files
+// hold well under a million (Gemma 3's 262k tokens, scores and types: ~790k; Llama 3 with merges:
+// ~540k); the cap leaves a 5x margin.
+inline constexpr uint64_t max_metadata_values = uint64_t(1) << 22;
 
 // Reads a value of `type` at the cursor. `budget` is the number of values still allowed; it is
 // decremented for every value read (array items included). Throws epic::error on any malformation.

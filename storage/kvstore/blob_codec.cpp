@@ -225,13 +225,15 @@ blob_header decode_blob_header(std::span<const std::byte> file, std::string_view
         for (std::uint64_t d = 0; d < dims; ++d) {
             const std::uint64_t v = r.le(8, "shape");
             if (v != 0 && elements > limits.max_raw_bytes / v)
-                fail(name, "corrupt header: tensor " + t.name + " shape exceeds the size limit");
+                fail(name, "corrupt header: tensor " + t.name + " shape promises more than the " +
+                               std::to_string(limits.max_raw_bytes) + "-byte limit; refusing to allocate");
             elements *= v;
             t.shape.push_back(v);
         }
         t.bytes = elements * dtype_size(t.type);
         t.offset = offset;
-        if (t.bytes > limits.max_raw_bytes - offset) fail(name, "corrupt header: tensors exceed the size limit");
+        if (t.bytes > limits.max_raw_bytes - offset) fail(name, "corrupt header: tensors promise more than the " + std::to_string(limits.max_raw_bytes) +
+                           "-byte limit; refusing to allocate");
         offset += t.bytes;
         h.tensors.push_back(std::move(t));
     }

@@ -131,7 +131,7 @@ TEST(gguf_fuzz, random_corruptions_of_a_small_file) {
     const auto full = small_valid_file(rng);
     const size_t header_end = gguf_file::from_bytes(full, "fuzz.gguf")->data_offset();
     int failures = 0;
-    for (int k = 0; k < 6000 && failures < 5; ++k) {
+    for (int k = 0; k < 15000 && failures < 5; ++k) {
         auto b = full;
         corrupt(b, header_end, rng);
         if (rng() % 4 == 0) b.resize(rng() % (b.size() + 1)); // corrupted and truncated

@@ -148,6 +148,14 @@ TEST(gguf_hostile, huge_array_counts_never_allocate) {
     expect_refused(wrap.b, "wrap-array.gguf", {"array count"});
 }
 
+TEST(gguf_hostile, too_many_metadata_values) {
+    // 5M one-byte values really are in the file, but would cost ~100 bytes each once parsed.
+    const uint64_t n = 5u << 20;
+    raw_file r;
+    r.header(0, 1).str("many").u32(type_array).u32(type_u8).u64(n).zeros(n);
+    expect_refused(r.b, "many-values.gguf", {"limit", "'many'"});
+}
+
 TEST(gguf_hostile, deeply_nested_arrays) {
     raw_file r;
     r.header(0, 1).str("deep").u32(type_array);
