@@ -1,0 +1,88 @@
+// CPU attention (tiled AVX-512 path and the straight fallback) against float64.
+#include "backend/cpu/cpu_backend.h"
+#include "core/fp16.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+namespace epic {
+namespace {
+
+struct attention_case {
+    int n_head, n_head_kv, head_dim, n_kv, n_rows, kv_first;
+};
+
+class cpu_attention : public ::testing::TestWithParam<attention_case> {};
+
+TEST_P(cpu_attention, matches_float64_for_arbitrary_rows) {
+    const attention_case c = GetParam();
+    const uint32_t seed = std::random_device{}();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    const size_t q_row = (size_t)c.n_head * c.head_dim, kv_row = (size_t)c.n_head_kv * c.head_dim;
+    std::vector<float> q((size_t)c.n_rows * q_row), out(q.size());
+    std::vector<uint16_t> k((size_t)c.n_kv * kv_row), v(k.size());
+    for (auto& x : q) x = 2.0f * nd(rng);
+    for (auto& x : k) x = fp32_to_fp16(nd(rng));
+    for (auto& x : v) x = fp32_to_fp16(nd(rng));
+    // Arbitrary positions in [kv_first, n_kv), unsorted, the last row always present.
+    std::uniform_int_distribution<int32_t> pick(c.kv_first, c.n_kv - 1);
+    std::vector<int32_t> pos((size_t)c.n_rows);
+    for (auto& p : pos) p = pick(rng);
+    pos.back() = c.n_kv - 1;
+    attention_params ap{c.n_head, c.n_head_kv, c.head_dim, 1.0f / std::sqrt((float)c.head_dim), c.kv_first};
+    cpu_backend be(2);
+    be.attention(q.data(), pos.data(), c.n_rows, k.data(), v.data(), c.n_kv, out.data(), ap);
+
+    const int group = c.n_head / c.n_head_kv;
+    double num = 0.0, den = 0.0;
+    for (int i = 0; i < c.n_rows; ++i)
+        for (int h = 0; h < c.n_head; ++h) {
+            const int g = h / group;
+            std::vector<double> s;
+            double mx = -1e300;
+            for (int j = c.kv_first; j <= pos[(size_t)i]; ++j) {
+                double d = 0.0;
+                for (int e = 0; e < c.head_dim; ++e)
+                    d += (double)q[(size_t)i * q_row + (size_t)h * c.head_dim + e] *
+                         fp16_to_fp32(k[(size_t)j * kv_row + (size_t)g * c.head_dim + e]);
+                s.push_back(d * ap.scale);
+                mx = std::max(mx, s.back());
+            }
+            double sum = 0.0;
+            for (auto& x : s) sum += x = std::exp(x - mx);
+            for (int e = 0; e < c.head_dim; ++e) {
+                double o = 0.0;
+                for (size_t j = 0; j < s.size(); ++j)
+                    o += s[j] / sum * fp16_to_fp32(v[(size_t)(c.kv_first + (int)j) * kv_row + (size_t)g * c.head_dim + e]);
+                const double got = out[(size_t)i * q_row + (size_t)h * c.head_dim + e];
+                num += (got - o) * (got - o);
+                den += o * o;
+            }
+        }
+    EXPECT_LT(std::sqrt(num / den), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(shapes, cpu_attention,
+                         ::testing::Values(attention_case{8, 1, 64, 300, 37, 0}, attention_case{32, 4, 64, 1000, 20, 0},
+                                           attention_case{4, 4, 128, 129, 17, 0}, attention_case{8, 2, 64, 517, 33, 211},
+                                           attention_case{8, 4, 8, 90, 9, 3}, attention_case{6, 3, 48, 260, 40, 0},
+                                           attention_case{2, 1, 16, 1, 1, 0}));
+
+TEST(cpu_attention_errors, position_outside_the_sequence_throws) {
+    cpu_backend be(1);
+    std::vector<float> q(64), out(64);
+    std::vector<uint16_t> k(64 * 4), v(64 * 4);
+    std::vector<int32_t> pos = {4};
+    attention_params ap{1, 1, 64, 0.125f, 0};
+    EXPECT_ANY_THROW(be.attention(q.data(), pos.data(), 1, k.data(), v.data(), 4, out.data(), ap));
+    pos = {1};
+    ap.kv_first = 2;
+    EXPECT_ANY_THROW(be.attention(q.data(), pos.data(), 1, k.data(), v.data(), 4, out.data(), ap));
+}
+
+} // namespace
+} // namespace epic
