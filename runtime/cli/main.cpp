@@ -14,6 +14,11 @@ const char* usage = R"(epic - local document QA with position-independent KV cac
 usage: epic <command> [options]
 
 commands:
+  add         --library DIR --model M PATH...       add files/folders: extract, chunk, compile KV caches
+  ask         --library DIR --model M "QUESTION" [--algo A] [--top N] [--tokens N]
+              answer from the library; prints the answer, then its sources
+  docs        ls|rm --library DIR [ID...]           list or remove documents
+  cache       ls|stats|evict|pin|unpin|verify|gc --library DIR [KEY...] [--budget-mb N]
   info        --model M                      architecture, sizes, tensor types, context length
   tokenize    --model M --text T [--no-bos]  token ids, space-separated, one line
   generate    --model M --prompt P [--tokens N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
@@ -53,6 +58,10 @@ int main(int argc, char** argv) {
         if (cmd == "bench") return epic::cli::cmd_bench(argc, argv);
         if (cmd == "make-model") return epic::cli::cmd_make_model(argc, argv);
         if (cmd == "link") return epic::cli::cmd_link(argc, argv);
+        if (cmd == "add") return epic::cli::cmd_add(argc, argv);
+        if (cmd == "ask") return epic::cli::cmd_ask(argc, argv);
+        if (cmd == "docs") return epic::cli::cmd_docs(argc, argv);
+        if (cmd == "cache") return epic::cli::cmd_cache(argc, argv);
         std::fprintf(stderr, "epic: unknown command '%s'\n\n%s", cmd.c_str(), usage);
         return 2;
     } catch (const std::exception& e) {

@@ -1,0 +1,204 @@
+// epic add / ask / docs / cache: the document library, headless.
+#include "backend/settings.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "kvstore/kv_store.h"
+#include "library/records.h"
+#include "service/service.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace epic::cli {
+namespace {
+
+const std::set<std::string> library_options = {"library", "model", "threads", "device", "chunk-tokens", "budget-mb"};
+
+service_params params_from(const args& a, bool need_model) {
+    service_params p = service_default_params();
+    p.library_dir = a.require("library");
+    p.model_path = need_model ? a.require("model") : a.get_or("model", "");
+    p.backend = backend_params_from_environment(p.backend);
+    p.backend.n_threads = a.get_int("threads", p.backend.n_threads);
+    p.backend.device = a.get_or("device", p.backend.device);
+    p.chunk_tokens = a.get_int("chunk-tokens", p.chunk_tokens);
+    p.cache_budget_bytes = (uint64_t)a.get_double("budget-mb", 0.0) * 1024 * 1024;
+    return p;
+}
+
+std::unique_ptr<service> open_service(const args& a, bool need_model) {
+    std::string err;
+    auto s = service::open(params_from(a, need_model), &err);
+    if (!s) throw error(err);
+    return s;
+}
+
+void check(const std::string& err) {
+    if (!err.empty()) throw error(err);
+}
+
+std::string when(int64_t ms) {
+    if (ms <= 0) return "-";
+    const std::time_t t = (std::time_t)(ms / 1000);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+    return buf;
+}
+
+} // namespace
+
+int cmd_add(int argc, char** argv) {
+    args a(argc, argv, 2, {"quiet"});
+    auto known = library_options;
+    known.insert("quiet");
+    a.allow_only(known);
+    if (a.positional().empty()) throw error("give the files or folders to add");
+    auto s = open_service(a, true);
+    std::vector<std::filesystem::path> paths(a.positional().begin(), a.positional().end());
+    const bool quiet = a.has("quiet");
+    const add_report r = s->add(paths, [&](const add_progress& p) {
+        if (quiet) return;
+        if (p.phase == "compiling")
+            std::fprintf(stderr, "\rcompiling: %zu/%zu chunks, %zu/%zu documents, %.0f tok/s   ", p.chunks_done, p.chunks_total,
+                         p.documents_done, p.documents_total, p.tokens_per_second);
+        else
+            std::fprintf(stderr, "\rextracting: %zu/%zu documents   ", p.documents_done, p.documents_total);
+    });
+    if (!quiet) std::fprintf(stderr, "\n");
+    check(r.error);
+    std::printf("added %zu, updated %zu, unchanged %zu, failed %zu, skipped %zu; %zu chunk caches compiled%s\n", r.added,
+                r.updated, r.unchanged, r.failed, r.skipped, r.chunks_compiled, r.cancelled ? " (cancelled)" : "");
+    for (const auto& [path, why] : r.failures) std::printf("failed: %s: %s\n", path.c_str(), why.c_str());
+    return r.failed > 0 ? 3 : 0;
+}
+
+int cmd_ask(int argc, char** argv) {
+    args a(argc, argv, 2, {"no-sources"});
+    auto known = library_options;
+    known.insert({"algo", "top", "tokens", "temp", "seed", "no-sources"});
+    a.allow_only(known);
+    if (a.positional().size() != 1) throw error("give the question as one argument (quote it)");
+    auto s = open_service(a, true);
+    ask_options o;
+    o.policy = link_policy::parse(a.get_or("algo", "legolink-16"));
+    o.top_n = a.get_int("top", 8);
+    o.generation.max_tokens = a.get_int("tokens", 128);
+    o.generation.sampling.temperature = (float)a.get_double("temp", 0.0);
+    o.generation.sampling.seed = (uint64_t)a.get_int("seed", 42);
+    const ask_result r = s->ask(a.positional()[0], o, [](int32_t, const std::string& piece) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+        std::fflush(stdout);
+        return true;
+    });
+    check(r.error);
+    std::printf("\n");
+    if (!a.has("no-sources")) {
+        std::printf("\nsources:\n");
+        for (size_t i = 0; i < r.sources.size(); ++i) {
+            const auto& src = r.sources[i];
+            std::printf("  [%zu] %s", i + 1, src.document_path.c_str());
+            if (src.page_begin > 0)
+                std::printf(src.page_end > src.page_begin ? ", pages %d-%d" : ", page %d", src.page_begin, src.page_end);
+            std::printf("  (chunk %lld, score %.2f)\n", (long long)src.chunk_id, src.score);
+        }
+    }
+    const ask_timing& t = r.timing;
+    std::fprintf(stderr,
+                 "[%s] time to first token %.1f ms (retrieve %.1f, load %.1f for %d caches, compile %.1f for %d, link %.1f); "
+                 "rows %d: recomputed %d, reused %d; %.1f tok/s\n",
+                 o.policy.name().c_str(), t.first_token_seconds * 1e3, t.retrieve_seconds * 1e3, t.load_seconds * 1e3,
+                 t.chunks_loaded, t.compile_seconds * 1e3, t.chunks_compiled, t.link_seconds * 1e3, t.rows_total,
+                 t.rows_recomputed, t.rows_reused, t.decode_tokens_per_second);
+    return 0;
+}
+
+int cmd_docs(int argc, char** argv) {
+    if (argc < 3) throw error("usage: epic docs ls|rm --library DIR [ID...]");
+    const std::string what = argv[2];
+    args a(argc, argv, 3, {});
+    a.allow_only(library_options);
+    auto s = open_service(a, false);
+    std::string err;
+    if (what == "ls") {
+        const auto docs = s->documents(&err);
+        check(err);
+        std::printf("%6s  %-10s %7s %10s  %s\n", "id", "status", "chunks", "bytes", "path");
+        for (const auto& d : docs) {
+            std::printf("%6lld  %-10s %7lld %10lld  %s", (long long)d.id, std::string(storage::to_string(d.status)).c_str(),
+                        (long long)d.chunk_count, (long long)d.size, d.path.c_str());
+            if (!d.error.empty()) std::printf("  (%s)", d.error.c_str());
+            std::printf("\n");
+        }
+        return 0;
+    }
+    if (what == "rm") {
+        if (a.positional().empty()) throw error("give the ids of the documents to remove (see epic docs ls)");
+        for (const auto& id : a.positional()) {
+            if (!s->remove_document(std::stoll(id), &err)) throw error(err);
+            std::printf("removed document %s\n", id.c_str());
+        }
+        return 0;
+    }
+    throw error("unknown docs command '" + what + "' (expected ls or rm)");
+}
+
+int cmd_cache(int argc, char** argv) {
+    if (argc < 3) throw error("usage: epic cache ls|stats|evict|pin|unpin|verify|gc --library DIR [KEY...]");
+    const std::string what = argv[2];
+    args a(argc, argv, 3, {});
+    a.allow_only(library_options);
+    auto s = open_service(a, false);
+    std::string err;
+    if (what == "ls") {
+        const auto entries = s->cache_entries(&err);
+        check(err);
+        std::printf("%-44s %10s %10s %6s %5s %3s  %s\n", "key", "raw", "stored", "ratio", "hits", "pin", "last used");
+        for (const auto& e : entries)
+            std::printf("%-44s %10llu %10llu %6.2f %5lld %3s  %s\n", e.cache_key.c_str(), (unsigned long long)e.raw_bytes,
+                        (unsigned long long)e.compressed_bytes, e.compressed_bytes ? (double)e.raw_bytes / e.compressed_bytes : 0.0,
+                        (long long)e.hits, e.pinned ? "yes" : "", when(e.last_used).c_str());
+        return 0;
+    }
+    if (what == "stats") {
+        const cache_summary st = s->cache_stats(&err);
+        check(err);
+        std::printf("entries %lld (pinned %lld); raw %.2f MiB, on disk %.2f MiB, ratio %.2f; budget %s\n", (long long)st.entries,
+                    (long long)st.pinned, st.raw_bytes / 1048576.0, st.compressed_bytes / 1048576.0,
+                    st.compressed_bytes ? (double)st.raw_bytes / st.compressed_bytes : 0.0,
+                    st.budget_bytes ? (std::to_string(st.budget_bytes / 1048576) + " MiB").c_str() : "none");
+        return 0;
+    }
+    if (what == "evict" || what == "pin" || what == "unpin") {
+        if (a.positional().empty()) {
+            if (what == "evict" && a.has("budget-mb")) {
+                const size_t n = s->enforce_budget(&err);
+                check(err);
+                std::printf("evicted %zu caches to fit the budget\n", n);
+                return 0;
+            }
+            throw error("give the cache keys (see epic cache ls)");
+        }
+        for (const auto& key : a.positional()) {
+            const bool ok = what == "evict" ? s->evict(key, &err) : s->pin(key, what == "pin", &err);
+            if (!ok) throw error(err);
+        }
+        return 0;
+    }
+    if (what == "verify") {
+        const auto bad = s->verify(&err);
+        check(err);
+        for (const auto& b : bad) std::printf("bad: %s\n", b.c_str());
+        std::printf("%zu bad entries (removed; they are recompiled when next needed)\n", bad.size());
+        return bad.empty() ? 0 : 3;
+    }
+    if (what == "gc") {
+        const std::string summary = s->gc(&err);
+        check(err);
+        std::printf("%s\n", summary.c_str());
+        return 0;
+    }
+    throw error("unknown cache command '" + what + "'");
+}
+
+} // namespace epic::cli

@@ -1,0 +1,396 @@
+#include "service/service.h"
+
+#include "core/error.h"
+#include "ingest/chunker.h"
+#include "ingest/ingestor.h"
+#include "kvstore/kv_store.h"
+#include "library/library.h"
+#include "model/model.h"
+#include "pic/compiler.h"
+#include "service/kv_codec.h"
+#include "service/prompt_layout.h"
+#include "tokenizer/tokenizer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+namespace epic {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+
+} // namespace
+
+service_params service_default_params() { return service_params{}; }
+
+struct service::impl {
+    service_params params;
+    std::unique_ptr<storage::library> lib;
+    std::unique_ptr<storage::kv_store> store;
+    std::unique_ptr<model> mdl;
+    std::unique_ptr<tokenizer> tok;
+    std::unique_ptr<backend> be;
+    std::unique_ptr<transformer> tf;
+    std::unique_ptr<linker> lk;
+    std::optional<chunk_cache> system_cache;
+    std::vector<std::string> problems; // corrupt or missing blobs found while loading
+
+    void require_model() const {
+        if (!mdl) throw error("no model is loaded: choose a GGUF model file first");
+    }
+
+    std::vector<int32_t> tokens_of(const std::string& text) const { return tok->encode(text, false); }
+
+    // The cache of a chunk under these compile options: from the store when present and sound,
+    // otherwise compiled now and stored. *compiled tells which.
+    chunk_cache cache_for(const std::vector<int32_t>& tokens, const compile_options& opts, bool* compiled,
+                          double* load_s, double* compile_s) {
+        const std::string key = chunk_cache_key(mdl->fingerprint(), tokens, opts);
+        auto t0 = clock_type::now();
+        if (auto blob = store->load(key)) {
+            try {
+                chunk_cache c = chunk_cache_from_blob(*blob, store->path_for_key(key).string());
+                std::vector<int32_t> expect((size_t)opts.n_sink, tok->bos());
+                expect.insert(expect.end(), tokens.begin(), tokens.end());
+                if (c.model_fingerprint == mdl->fingerprint() && c.options == opts && c.tokens == expect) {
+                    if (load_s) *load_s += since(t0);
+                    if (compiled) *compiled = false;
+                    return c;
+                }
+                problems.push_back(store->path_for_key(key).string() + ": cache does not match its key; recompiled");
+            } catch (const std::exception& e) {
+                problems.push_back(std::string(e.what()) + "; recompiled");
+            }
+            store->evict(key);
+        }
+        if (load_s) *load_s += since(t0);
+        t0 = clock_type::now();
+        chunk_cache c = compile_chunk(*tf, tokens, tok->bos(), opts);
+        store->put(chunk_cache_to_blob(c, key), mdl->fingerprint(), opts.to_string());
+        if (compile_s) *compile_s += since(t0);
+        if (compiled) *compiled = true;
+        return c;
+    }
+
+    const chunk_cache& system_prompt_cache() {
+        if (!system_cache) {
+            // The system segment is an exact prefix: [BOS] + system prompt at positions 0.. .
+            const auto tokens = tokens_of(params.system_prompt);
+            system_cache = cache_for(tokens, compile_options{1}, nullptr, nullptr, nullptr);
+        }
+        return *system_cache;
+    }
+
+    size_t compile_missing(const std::function<void(const add_progress&)>& progress, const std::atomic<bool>* cancel,
+                           bool* cancelled) {
+        const std::string fp = mdl->fingerprint();
+        struct pending {
+            int64_t document_id;
+            std::string path;
+            std::vector<int64_t> chunk_ids;
+        };
+        std::vector<pending> work;
+        add_progress pr;
+        pr.phase = "compiling";
+        for (const auto& d : lib->documents()) {
+            if (d.status == storage::doc_status::failed || d.chunk_count == 0) continue;
+            auto missing = lib->chunks_missing_kv(d.id, fp);
+            if (missing.empty()) continue;
+            pr.chunks_total += missing.size();
+            work.push_back({d.id, d.path, std::move(missing)});
+        }
+        pr.documents_total = work.size();
+        const auto t0 = clock_type::now();
+        size_t tokens_done = 0, compiled = 0;
+        for (const auto& w : work) {
+            lib->set_status(w.document_id, storage::doc_status::compiling);
+            pr.current = w.path;
+            for (int64_t cid : w.chunk_ids) {
+                if (cancel && cancel->load()) {
+                    *cancelled = true;
+                    lib->set_status(w.document_id, storage::doc_status::ready);
+                    return compiled;
+                }
+                auto chunk = lib->chunk(cid);
+                if (!chunk) continue;
+                const auto tokens = tokens_of(chunk->text);
+                if (tokens.empty()) continue;
+                bool was_compiled = false;
+                cache_for(tokens, compile_options{1}, &was_compiled, nullptr, nullptr);
+                lib->link_chunk_kv(cid, fp, chunk_cache_key(fp, tokens, compile_options{1}));
+                compiled += was_compiled;
+                tokens_done += tokens.size() + 1;
+                ++pr.chunks_done;
+                pr.tokens_per_second = tokens_done / std::max(1e-9, since(t0));
+                if (progress) progress(pr);
+            }
+            lib->set_status(w.document_id, storage::doc_status::ready);
+            ++pr.documents_done;
+            if (progress) progress(pr);
+        }
+        return compiled;
+    }
+};
+
+service::service(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+service::~service() = default;
+
+std::unique_ptr<service> service::open(const service_params& params, std::string* err) {
+    try {
+        auto p = std::make_unique<impl>();
+        p->params = params;
+        if (params.library_dir.empty()) throw error("no library folder given");
+        std::filesystem::create_directories(params.library_dir);
+        p->lib = std::make_unique<storage::library>(params.library_dir / "library.db");
+        storage::kv_store_options so;
+        so.encode.zstd_level = params.zstd_level;
+        impl* raw = p.get();
+        so.on_problem = [raw](const storage::kv_problem& pr) { raw->problems.push_back(pr.problem); };
+        p->store = std::make_unique<storage::kv_store>(*p->lib, params.library_dir / "kv", so);
+        if (!params.model_path.empty()) {
+            p->mdl = model::load(params.model_path);
+            p->tok = tokenizer::from_gguf(p->mdl->file());
+            p->be = create_backend(params.backend);
+            p->tf = std::make_unique<transformer>(*p->mdl, *p->be);
+            p->lk = std::make_unique<linker>(*p->tf);
+        }
+        return std::unique_ptr<service>(new service(std::move(p)));
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        return nullptr;
+    }
+}
+
+bool service::has_model() const { return impl_->mdl != nullptr; }
+const model* service::get_model() const { return impl_->mdl.get(); }
+std::string service::model_fingerprint() const { return impl_->mdl ? impl_->mdl->fingerprint() : std::string(); }
+storage::library& service::library() { return *impl_->lib; }
+
+add_report service::add(const std::vector<std::filesystem::path>& paths, const std::function<void(const add_progress&)>& progress,
+                        const std::atomic<bool>* cancel) {
+    add_report rep;
+    try {
+        impl_->require_model();
+        storage::ingest_options io;
+        io.chunking.target_tokens = impl_->params.chunk_tokens;
+        const tokenizer* tok = impl_->tok.get();
+        io.count_tokens = [tok](std::string_view t) { return (int)tok->encode(t, false).size(); };
+        auto on_ingest = [&](const storage::ingest_progress& ip) {
+            if (!progress) return;
+            add_progress ap;
+            ap.phase = "extracting";
+            ap.current = ip.current;
+            ap.documents_done = ip.documents_done;
+            ap.documents_total = ip.documents_total;
+            progress(ap);
+        };
+        const storage::ingest_report ir = storage::add_paths(*impl_->lib, paths, io, on_ingest, cancel);
+        rep.added = ir.added;
+        rep.updated = ir.updated;
+        rep.unchanged = ir.unchanged;
+        rep.failed = ir.failed;
+        rep.skipped = ir.skipped;
+        rep.cancelled = ir.cancelled;
+        for (const auto& f : ir.failures) rep.failures.emplace_back(f.path, f.error);
+        if (!rep.cancelled) rep.chunks_compiled = impl_->compile_missing(progress, cancel, &rep.cancelled);
+        if (impl_->params.cache_budget_bytes > 0) impl_->store->enforce_budget(impl_->params.cache_budget_bytes);
+    } catch (const std::exception& e) {
+        rep.error = e.what();
+    }
+    return rep;
+}
+
+ask_result service::ask(const std::string& question, const ask_options& options, const token_callback& on_token,
+                        const std::atomic<bool>* cancel) {
+    ask_result res;
+    try {
+        impl_->require_model();
+        impl& m = *impl_;
+        const auto t_start = clock_type::now();
+        auto t0 = clock_type::now();
+        const auto hits = m.lib->search(question, std::max(0, options.top_n));
+        res.timing.retrieve_seconds = since(t0);
+
+        // Caches of the retrieved chunks, compiled with the options the policy needs.
+        const compile_options opts{options.policy.sink_tokens()};
+        std::vector<chunk_cache> caches;
+        caches.reserve(hits.size());
+        for (const auto& h : hits) {
+            const auto tokens = m.tokens_of(h.text);
+            if (tokens.empty()) continue;
+            bool compiled = false;
+            caches.push_back(m.cache_for(tokens, opts, &compiled, &res.timing.load_seconds, &res.timing.compile_seconds));
+            res.timing.chunks_compiled += compiled;
+            res.timing.chunks_loaded += !compiled;
+            if (opts.n_sink == 1) m.lib->link_chunk_kv(h.chunk_id, m.mdl->fingerprint(), chunk_cache_key(m.mdl->fingerprint(), tokens, opts));
+            answer_source s;
+            s.document_id = h.document_id;
+            s.chunk_id = h.chunk_id;
+            s.document_path = h.document_path;
+            s.document_title = h.document_title;
+            s.page_begin = h.page_begin;
+            s.page_end = h.page_end;
+            s.score = h.score;
+            s.text = h.text;
+            res.sources.push_back(std::move(s));
+        }
+
+        // System prompt (cached exact prefix), chunks with the best one nearest the question, question.
+        link_input in;
+        in.system = &m.system_prompt_cache();
+        for (auto it = caches.rbegin(); it != caches.rend(); ++it) in.chunks.push_back(&*it);
+        in.question = m.tokens_of(question_segment_text(question));
+        t0 = clock_type::now();
+        link_result lr = m.lk->link(in, options.policy, options.generation.max_tokens + 1);
+        res.timing.link_seconds = since(t0);
+        res.link = lr.stats;
+        res.timing.rows_total = lr.stats.n_rows;
+        res.timing.rows_recomputed = lr.stats.recomputed_rows();
+        res.timing.rows_reused = lr.stats.n_rows - lr.stats.recomputed_rows();
+
+        generator gen(*m.tf, *m.tok);
+        bool first = true;
+        auto forward_token = [&](int32_t id, const std::string& piece) {
+            if (first) {
+                res.timing.first_token_seconds = since(t_start);
+                first = false;
+            }
+            if (cancel && cancel->load()) return false;
+            return on_token ? on_token(id, piece) : true;
+        };
+        const generation_result g = gen.continue_from(*lr.kv, lr.logits, options.generation, forward_token);
+        if (first) res.timing.first_token_seconds = since(t_start);
+        res.answer = g.text;
+        res.cancelled = g.cancelled;
+        if (g.tokens.size() > 1 && g.decode_seconds > 0) res.timing.decode_tokens_per_second = (g.tokens.size() - 1) / g.decode_seconds;
+        if (m.params.cache_budget_bytes > 0) m.store->enforce_budget(m.params.cache_budget_bytes);
+    } catch (const std::exception& e) {
+        res.error = e.what();
+    }
+    return res;
+}
+
+std::vector<storage::document_record> service::documents(std::string* err) {
+    try {
+        return impl_->lib->documents();
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        return {};
+    }
+}
+
+bool service::remove_document(int64_t id, std::string* err) {
+    try {
+        if (!impl_->lib->remove_document(id)) throw error("no document with id " + std::to_string(id));
+        storage::gc_options go;
+        go.drop_unlinked_entries = true;
+        impl_->store->gc(go);
+        return true;
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        return false;
+    }
+}
+
+bool service::recompile_document(int64_t id, std::string* err) {
+    try {
+        impl_->require_model();
+        impl& m = *impl_;
+        if (!m.lib->document(id)) throw error("no document with id " + std::to_string(id));
+        const std::string fp = m.mdl->fingerprint();
+        m.lib->set_status(id, storage::doc_status::compiling);
+        for (const auto& c : m.lib->chunks_of(id)) {
+            const auto tokens = m.tokens_of(c.text);
+            if (tokens.empty()) continue;
+            const std::string key = chunk_cache_key(fp, tokens, compile_options{1});
+            m.store->evict(key);
+            m.cache_for(tokens, compile_options{1}, nullptr, nullptr, nullptr);
+            m.lib->link_chunk_kv(c.id, fp, key);
+        }
+        m.lib->set_status(id, storage::doc_status::ready);
+        return true;
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        return false;
+    }
+}
+
+std::vector<storage::kv_entry> service::cache_entries(std::string* err) {
+    try {
+        return impl_->store->entries();
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        return {};
+    }
+}
+
+cache_summary service::cache_stats(std::string* err) {
+    cache_summary s;
+    try {
+        const auto st = impl_->store->stats();
+        s.entries = st.count;
+        s.pinned = st.pinned;
+        s.raw_bytes = st.raw_bytes;
+        s.compressed_bytes = st.compressed_bytes;
+        s.budget_bytes = impl_->params.cache_budget_bytes;
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+    }
+    return s;
+}
+
+bool service::pin(const std::string& key, bool pinned, std::string* err) {
+    try {
+        if (!impl_->store->pin(key, pinned)) throw error("no cache entry " + key);
+        return true;
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        return false;
+    }
+}
+
+bool service::evict(const std::string& key, std::string* err) {
+    try {
+        if (!impl_->store->evict(key)) throw error("no cache entry " + key);
+        return true;
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        return false;
+    }
+}
+
+std::vector<std::string> service::verify(std::string* err) {
+    std::vector<std::string> out;
+    try {
+        for (const auto& p : impl_->store->verify(true)) out.push_back(p.problem);
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+    }
+    return out;
+}
+
+std::string service::gc(std::string* err) {
+    try {
+        const auto r = impl_->store->gc();
+        return std::to_string(r.orphan_files_removed) + " orphan files, " + std::to_string(r.temp_files_removed) +
+               " temporary files and " + std::to_string(r.rows_removed) + " entries without a file removed; " +
+               std::to_string(r.bytes_freed) + " bytes freed";
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        return {};
+    }
+}
+
+size_t service::enforce_budget(std::string* err) {
+    try {
+        if (impl_->params.cache_budget_bytes == 0) return 0;
+        return impl_->store->enforce_budget(impl_->params.cache_budget_bytes).evicted.size();
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        return 0;
+    }
+}
+
+} // namespace epic

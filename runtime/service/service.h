@@ -1,0 +1,149 @@
+#pragma once
+// The service facade: one library folder (SQLite index + KV blob store) and one model. The CLI and
+// the GUI both drive the product through it. Its methods never throw: failures come back as an
+// `error` string naming the file and the problem. Use one service object from one thread at a time.
+#include "backend/backend.h"
+#include "generate/generator.h"
+#include "pic/link_policy.h"
+#include "pic/linker.h"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace epic {
+
+namespace storage {
+class library;
+class kv_store;
+struct document_record;
+struct kv_entry;
+} // namespace storage
+
+class model;
+class tokenizer;
+
+struct service_params {
+    std::filesystem::path library_dir;     // holds library.db and kv/
+    std::string model_path;                // GGUF; empty: library and cache management only
+    backend_params backend = backend_default_params();
+    int chunk_tokens = 512;                // target chunk size when documents are added
+    uint64_t cache_budget_bytes = 0;       // compressed bytes of KV blobs on disk; 0 = no limit
+    int zstd_level = 3;
+    std::string system_prompt = "The following documents may help answer the question at the end.\n";
+};
+
+service_params service_default_params();
+
+struct ask_options {
+    link_policy policy;                    // default legolink-16
+    int top_n = 8;                         // retrieved chunks
+    generation_params generation = generation_default_params();
+};
+
+struct answer_source {
+    int64_t document_id = 0;
+    int64_t chunk_id = 0;
+    std::string document_path;
+    std::string document_title;
+    int page_begin = 0;
+    int page_end = 0;
+    double score = 0.0;   // BM25
+    std::string text;     // the chunk text (the GUI shows it on demand)
+};
+
+struct ask_timing {
+    double retrieve_seconds = 0.0;
+    double load_seconds = 0.0;       // reading and decompressing caches from disk
+    double compile_seconds = 0.0;    // compiling caches that were missing or corrupt
+    double link_seconds = 0.0;
+    double first_token_seconds = 0.0; // from the start of ask to the first answer token
+    double decode_tokens_per_second = 0.0;
+    int chunks_loaded = 0;
+    int chunks_compiled = 0;
+    int rows_total = 0;
+    int rows_recomputed = 0;
+    int rows_reused = 0;
+};
+
+struct ask_result {
+    std::string error;               // empty on success
+    std::string answer;
+    std::vector<answer_source> sources; // in retrieval order (best first)
+    ask_timing timing;
+    link_stats link;
+    bool cancelled = false;
+};
+
+struct add_progress {
+    std::string phase;               // "extracting" or "compiling"
+    std::string current;             // file being worked on
+    size_t documents_done = 0;
+    size_t documents_total = 0;
+    size_t chunks_done = 0;          // compiled in this run
+    size_t chunks_total = 0;         // to compile in this run
+    double tokens_per_second = 0.0;  // compile throughput
+};
+
+struct add_report {
+    std::string error;               // a failure of the whole operation (database, model); per-file errors below
+    size_t added = 0, updated = 0, unchanged = 0, failed = 0, skipped = 0;
+    size_t chunks_compiled = 0;
+    bool cancelled = false;
+    std::vector<std::pair<std::string, std::string>> failures; // (path, error)
+};
+
+struct cache_summary {
+    int64_t entries = 0;
+    int64_t pinned = 0;
+    uint64_t raw_bytes = 0;
+    uint64_t compressed_bytes = 0;
+    uint64_t budget_bytes = 0;
+};
+
+class service {
+public:
+    // Opens (creating when needed) the library folder and loads the model. nullptr + *error on failure.
+    static std::unique_ptr<service> open(const service_params& params, std::string* error);
+    ~service();
+
+    bool has_model() const;
+    const model* get_model() const;
+    std::string model_fingerprint() const;
+
+    add_report add(const std::vector<std::filesystem::path>& paths, const std::function<void(const add_progress&)>& progress = {},
+                   const std::atomic<bool>* cancel = nullptr);
+    ask_result ask(const std::string& question, const ask_options& options, const token_callback& on_token = {},
+                   const std::atomic<bool>* cancel = nullptr);
+
+    // Library management.
+    std::vector<storage::document_record> documents(std::string* error = nullptr);
+    bool remove_document(int64_t id, std::string* error = nullptr);
+    // Drops the document's caches for this model and compiles them again.
+    bool recompile_document(int64_t id, std::string* error = nullptr);
+
+    // Cache management.
+    std::vector<storage::kv_entry> cache_entries(std::string* error = nullptr);
+    cache_summary cache_stats(std::string* error = nullptr);
+    bool pin(const std::string& cache_key, bool pinned, std::string* error = nullptr);
+    bool evict(const std::string& cache_key, std::string* error = nullptr);
+    // Checks every blob; returns "file: problem" lines for the bad ones (which are removed).
+    std::vector<std::string> verify(std::string* error = nullptr);
+    // Removes orphan blob files and rows whose file is gone; returns a one-line summary.
+    std::string gc(std::string* error = nullptr);
+    // Evicts least recently used unpinned caches until within the budget; returns how many.
+    size_t enforce_budget(std::string* error = nullptr);
+
+    storage::library& library();
+
+private:
+    struct impl;
+    explicit service(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace epic
