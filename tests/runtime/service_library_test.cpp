@@ -1,0 +1,285 @@
+// The service end to end on a real library folder: add, ask, caches reused, corrupt and truncated
+// blobs recompiled while ask still answers, other models' caches never used, removal, budget, and
+// two processes adding and asking at once.
+#include "kvstore/kv_store.h"
+#include "library/library.h"
+#include "model/random_model.h"
+#include "service/service.h"
+#include "support/shared_models.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+#include <random>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace epic {
+namespace {
+
+namespace fs = std::filesystem;
+
+void write(const fs::path& p, const std::string& text) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+}
+
+// A folder of short documents with distinctive words, so retrieval has something to find.
+void make_documents(const fs::path& dir, int n, uint32_t seed) {
+    std::mt19937 rng(seed);
+    const char* words[] = {"river", "mountain", "lantern", "harbor", "violin", "orchard", "glacier", "meadow", "copper", "falcon"};
+    for (int i = 0; i < n; ++i) {
+        std::string text;
+        for (int p = 0; p < 3; ++p) {
+            for (int w = 0; w < 30; ++w) text += std::string(words[rng() % 10]) + (w % 7 == 6 ? ". " : " ");
+            text += "\n\n";
+        }
+        text += "Document " + std::to_string(i) + " mentions zebra" + std::to_string(i) + ".\n";
+        write(dir / (i % 2 ? "sub" : ".") / ("doc" + std::to_string(i) + ".txt"), text);
+    }
+}
+
+class service_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        seed_ = std::random_device{}();
+        random_model_params p = random_model_default_params();
+        p.seed = seed_;
+        p.n_ctx = 4096;
+        model_path_ = (dir_ / "model.gguf").string();
+        write_random_model(model_path_, p);
+        make_documents(dir_ / "docs", 6, seed_);
+    }
+    std::unique_ptr<service> open(const std::string& model = "", uint64_t budget = 0) {
+        service_params sp = service_default_params();
+        sp.library_dir = dir_ / "library";
+        sp.model_path = model.empty() ? model_path_ : model;
+        sp.chunk_tokens = 64;
+        sp.cache_budget_bytes = budget;
+        sp.backend.n_threads = 2;
+        std::string err;
+        auto s = service::open(sp, &err);
+        EXPECT_TRUE(s) << err;
+        return s;
+    }
+    ask_options options(int tokens = 8) {
+        ask_options o;
+        o.top_n = 4;
+        o.generation.max_tokens = tokens;
+        o.generation.sampling.temperature = 0.0f;
+        o.generation.stop_at_eos = false;
+        return o;
+    }
+    std::vector<fs::path> blob_files() {
+        std::vector<fs::path> out;
+        for (const auto& e : fs::recursive_directory_iterator(dir_ / "library" / "kv"))
+            if (e.is_regular_file() && e.path().extension() == ".epkv") out.push_back(e.path());
+        return out;
+    }
+
+    uint32_t seed_ = 0;
+    test::scratch_dir dir_;
+    std::string model_path_;
+};
+
+TEST_F(service_test, add_then_ask_streams_an_answer_with_sources_and_reuses_caches) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    auto s = open();
+    const add_report r = s->add({dir_ / "docs"});
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.added, 6u);
+    EXPECT_GT(r.chunks_compiled, 6u);
+    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
+
+    std::string streamed;
+    int pieces = 0;
+    const ask_result a = s->ask("Which document mentions zebra3?", options(), [&](int32_t, const std::string& piece) {
+        streamed += piece;
+        ++pieces;
+        return true;
+    });
+    ASSERT_TRUE(a.error.empty()) << a.error;
+    EXPECT_EQ(pieces, 8);
+    EXPECT_EQ(streamed, a.answer);
+    ASSERT_FALSE(a.sources.empty());
+    EXPECT_NE(a.sources[0].document_path.find("doc3.txt"), std::string::npos) << "BM25 should rank the zebra3 chunk first";
+    EXPECT_NE(a.sources[0].text.find("zebra3"), std::string::npos);
+    EXPECT_EQ(a.timing.chunks_compiled, 0) << "every chunk was compiled by add";
+    EXPECT_EQ(a.timing.chunks_loaded, (int)a.sources.size());
+    EXPECT_GT(a.timing.rows_reused, 0);
+    EXPECT_EQ(a.timing.rows_total, a.timing.rows_reused + a.timing.rows_recomputed);
+    EXPECT_GT(a.timing.first_token_seconds, 0.0);
+
+    // Asking again is answered from the stored caches, identically.
+    const ask_result b = s->ask("Which document mentions zebra3?", options());
+    EXPECT_EQ(b.timing.chunks_compiled, 0);
+    EXPECT_EQ(b.answer, a.answer);
+
+    // Re-adding the unchanged folder does nothing.
+    const add_report again = s->add({dir_ / "docs"});
+    EXPECT_EQ(again.unchanged, 6u);
+    EXPECT_EQ(again.chunks_compiled, 0u);
+}
+
+TEST_F(service_test, corrupt_and_truncated_blobs_are_recompiled_and_ask_still_answers) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    auto s = open();
+    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+    const ask_result clean = s->ask("zebra2 river", options());
+    ASSERT_TRUE(clean.error.empty()) << clean.error;
+    // Damage every blob: flip a byte in half of them, truncate the others.
+    auto files = blob_files();
+    ASSERT_GT(files.size(), 4u);
+    for (size_t i = 0; i < files.size(); ++i) {
+        if (i % 2) {
+            fs::resize_file(files[i], fs::file_size(files[i]) / 2);
+        } else {
+            std::fstream f(files[i], std::ios::in | std::ios::out | std::ios::binary);
+            f.seekp((std::streamoff)(fs::file_size(files[i]) - 7));
+            char c = 0;
+            f.read(&c, 1);
+            f.seekp((std::streamoff)(fs::file_size(files[i]) - 7));
+            c ^= 0x5a;
+            f.write(&c, 1);
+        }
+    }
+    const ask_result r = s->ask("zebra2 river", options());
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.timing.chunks_compiled, (int)r.sources.size()) << "every damaged cache must be recompiled, none used";
+    EXPECT_EQ(r.answer, clean.answer) << "recompiled caches give the same answer";
+    // verify() now finds the damaged blobs that ask did not touch, and removes them.
+    const auto bad = s->verify();
+    for (const auto& b : bad) EXPECT_NE(b.find(".epkv"), std::string::npos) << b;
+    EXPECT_TRUE(s->verify().empty());
+}
+
+TEST_F(service_test, caches_of_another_model_are_never_used) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    {
+        auto s = open();
+        ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+    }
+    random_model_params p = random_model_default_params();
+    p.seed = seed_ + 1;
+    const std::string other = (dir_ / "other.gguf").string();
+    write_random_model(other, p);
+    auto s2 = open(other);
+    const ask_result r = s2->ask("zebra1", options());
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.timing.chunks_loaded, 0);
+    EXPECT_EQ(r.timing.chunks_compiled, (int)r.sources.size());
+    // Adding compiles the library for the new model; the first model's caches stay.
+    const add_report ar = s2->add({dir_ / "docs"});
+    EXPECT_GT(ar.chunks_compiled, 0u);
+    std::set<std::string> fingerprints;
+    for (const auto& e : s2->cache_entries()) fingerprints.insert(e.model_fingerprint);
+    EXPECT_EQ(fingerprints.size(), 2u);
+}
+
+TEST_F(service_test, removing_a_document_drops_its_caches_and_budget_evicts_lru_unpinned) {
+    auto s = open();
+    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+    const auto before = s->cache_stats();
+    const auto docs = s->documents();
+    ASSERT_TRUE(s->remove_document(docs[0].id));
+    EXPECT_EQ(s->documents().size(), docs.size() - 1);
+    EXPECT_LT(s->cache_stats().entries, before.entries);
+    std::string err;
+    EXPECT_FALSE(s->remove_document(999999, &err));
+    EXPECT_NE(err.find("999999"), std::string::npos);
+
+    // Pin the most recently used entry, then shrink the budget to a third: pinned entries survive.
+    auto entries = s->cache_entries();
+    ASSERT_GT(entries.size(), 3u);
+    const std::string pinned = entries.front().cache_key; // least recently used: evicted first unless pinned
+    ASSERT_TRUE(s->pin(pinned, true));
+    s.reset();
+    auto small = open("", before.compressed_bytes / 3);
+    EXPECT_GT(small->enforce_budget(), 0u);
+    const auto st = small->cache_stats();
+    EXPECT_LE(st.compressed_bytes, before.compressed_bytes / 3 + 1);
+    bool still_there = false;
+    for (const auto& e : small->cache_entries()) still_there |= e.cache_key == pinned;
+    EXPECT_TRUE(still_there);
+}
+
+TEST_F(service_test, one_process_adding_while_another_asks) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    {
+        auto s = open();
+        ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+    }
+    make_documents(dir_ / "more", 12, seed_ + 7);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        int code = 0;
+        {
+            auto s = open();
+            const add_report r = s ? s->add({dir_ / "more"}) : add_report{"open failed"};
+            code = (s && r.error.empty() && r.failed == 0) ? 0 : 1;
+        }
+        ::_exit(code);
+    }
+    auto s = open();
+    int answered = 0;
+    for (int i = 0; i < 10; ++i) {
+        const ask_result r = s->ask("zebra" + std::to_string(i % 6) + " lantern", options(4));
+        EXPECT_TRUE(r.error.empty()) << r.error;
+        answered += r.error.empty();
+    }
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the adding process failed";
+    EXPECT_EQ(answered, 10);
+    EXPECT_EQ(s->documents().size(), 18u);
+}
+
+TEST_F(service_test, bad_inputs_give_errors_not_crashes) {
+    service_params sp = service_default_params();
+    sp.library_dir = dir_ / "lib2";
+    sp.model_path = (dir_ / "missing.gguf").string();
+    std::string err;
+    EXPECT_FALSE(service::open(sp, &err));
+    EXPECT_NE(err.find("missing.gguf"), std::string::npos) << err;
+    sp.model_path.clear();
+    auto s = service::open(sp, &err);
+    ASSERT_TRUE(s) << err;
+    const ask_result r = s->ask("anything", options());
+    EXPECT_NE(r.error.find("model"), std::string::npos) << r.error;
+    EXPECT_FALSE(s->add({dir_ / "docs"}).error.empty());
+}
+
+TEST(service_stories, real_model_answers_from_a_folder_and_reuses_its_caches) {
+    const auto path = test::shared_model("stories260K/stories260K.gguf");
+    EPIC_REQUIRE_SHARED(path);
+    test::scratch_dir dir;
+    write(dir / "docs" / "lily.txt", "Lily had a red ball. She played with the ball in the park every day.\n\n"
+                                     "One day the ball rolled into the pond and a duck pushed it back to Lily.\n");
+    write(dir / "docs" / "tom.txt", "Tom had a big blue kite. The wind took the kite up into the sky.\n");
+    service_params sp = service_default_params();
+    sp.library_dir = dir / "library";
+    sp.model_path = path.string();
+    sp.chunk_tokens = 48;
+    std::string err;
+    auto s = service::open(sp, &err);
+    ASSERT_TRUE(s) << err;
+    ASSERT_TRUE(s->add({dir / "docs"}).error.empty());
+    ask_options o;
+    o.top_n = 3;
+    o.generation.max_tokens = 24;
+    o.generation.sampling.temperature = 0.0f;
+    const ask_result a = s->ask("What did the duck do with the ball?", o);
+    ASSERT_TRUE(a.error.empty()) << a.error;
+    EXPECT_FALSE(a.answer.empty());
+    ASSERT_FALSE(a.sources.empty());
+    EXPECT_NE(a.sources[0].document_path.find("lily.txt"), std::string::npos);
+    EXPECT_EQ(a.timing.chunks_compiled, 0);
+    const ask_result b = s->ask("What did the duck do with the ball?", o);
+    EXPECT_EQ(b.timing.chunks_compiled, 0);
+    EXPECT_EQ(b.answer, a.answer);
+}
+
+} // namespace
+} // namespace epic
