@@ -94,9 +94,9 @@ TEST_F(service_test, add_then_ask_streams_an_answer_with_sources_and_reuses_cach
 
     std::string streamed;
     int pieces = 0;
-    const ask_result a = s->ask("Which document mentions zebra3?", options(), [&](int32_t, const std::string& piece) {
+    const ask_result a = s->ask("Which document mentions zebra3?", options(), [&](int32_t id, const std::string& piece) {
         streamed += piece;
-        ++pieces;
+        pieces += id >= 0; // id -1: the final flush of an incomplete UTF-8 sequence
         return true;
     });
     ASSERT_TRUE(a.error.empty()) << a.error;
