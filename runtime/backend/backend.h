@@ -35,9 +35,11 @@ struct device_weight {
 };
 
 struct rope_params {
-    int n_rot = 0;                        // rotated dims per head (pairs (2i, 2i+1), GGUF interleaved layout)
+    int n_rot = 0;                        // rotated dims per head
     float freq_base = 10000.0f;
+    float freq_scale = 1.0f;              // linear position scaling: angle = pos * freq_scale * inv_freq
     const float* freq_factors = nullptr;  // [n_rot/2] host memory, or null (Llama-3 rope_freqs)
+    bool neox = false;                    // pairs (i, i + n_rot/2) (Gemma, HF layout) instead of (2i, 2i+1) (llama GGUF)
 };
 
 struct attention_params {
@@ -46,6 +48,7 @@ struct attention_params {
     int head_dim = 0;
     float scale = 1.0f; // 1/sqrt(head_dim)
     int kv_first = 0;   // keys of rows < kv_first are not visible (a segment computed on its own)
+    int window = 0;     // sliding window: row at position p sees keys p-window+1..p; 0 = unlimited
 };
 
 class backend {
@@ -75,13 +78,18 @@ public:
     // dst[rows[i], 0..width) = f16(src[i, 0..width)); dst is [*, width] f16.
     virtual void scatter_f16(const float* src, const int32_t* rows, int n, int width, uint16_t* dst) = 0;
     // out[n, n_head, head_dim]: query row i, at position pos[i], attends over keys/values of rows
-    // kv_first..pos[i] of k/v ([n_kv, n_head_kv, head_dim] f16), exact causal rule, grouped-query heads.
+    // max(kv_first, pos[i]-window+1)..pos[i] of k/v ([n_kv, n_head_kv, head_dim] f16), exact causal
+    // rule, grouped-query heads.
     virtual void attention(const float* q, const int32_t* pos, int n, const uint16_t* k, const uint16_t* v, int n_kv,
                            float* out, const attention_params& p) = 0;
     // out[i] = silu(gate[i]) * up[i]
     virtual void swiglu(const float* gate, const float* up, float* out, size_t n) = 0;
     // y[i] += x[i]
     virtual void add(float* y, const float* x, size_t n) = 0;
+    // x[i] *= s (Gemma's embedding scale). Default: not supported (throws epic::error).
+    virtual void scale(float* x, size_t n, float s);
+    // out[i] = gelu_tanh(gate[i]) * up[i] (Gemma's FFN). Default: not supported (throws epic::error).
+    virtual void geglu(const float* gate, const float* up, float* out, size_t n);
     // dst[i, :] = src[rows[i], :], width floats per row (select rows of an activation matrix).
     virtual void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) = 0;
 };

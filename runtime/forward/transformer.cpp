@@ -24,6 +24,10 @@ transformer::transformer(const model& m, backend& be) : model_(m), be_(be) {
         layer_device d;
         d.attn_norm = upload_vector(be_, l.attn_norm);
         d.ffn_norm = upload_vector(be_, l.ffn_norm);
+        if (!l.attn_q_norm.empty()) d.q_norm = upload_vector(be_, l.attn_q_norm);
+        if (!l.attn_k_norm.empty()) d.k_norm = upload_vector(be_, l.attn_k_norm);
+        if (!l.attn_post_norm.empty()) d.attn_post_norm = upload_vector(be_, l.attn_post_norm);
+        if (!l.ffn_post_norm.empty()) d.ffn_post_norm = upload_vector(be_, l.ffn_post_norm);
         d.wq = be_.prepare_weight(l.wq);
         d.wk = be_.prepare_weight(l.wk);
         d.wv = be_.prepare_weight(l.wv);
@@ -35,12 +39,14 @@ transformer::transformer(const model& m, backend& be) : model_(m), be_(be) {
     }
 }
 
-rope_params transformer::rope() const {
+rope_params transformer::rope(int il) const {
     const model_config& c = config();
     rope_params p;
     p.n_rot = c.n_rot;
-    p.freq_base = c.rope_base;
+    p.freq_base = c.rope_base_for(il);
+    p.freq_scale = c.rope_scale_for(il);
     p.freq_factors = c.rope_freq_factors.empty() ? nullptr : c.rope_freq_factors.data();
+    p.neox = c.rope_neox;
     return p;
 }
 
@@ -86,6 +92,7 @@ void transformer::begin(forward_state& s, std::span<const int32_t> tokens, std::
     be_.upload(s.ids_d->data(), tokens.data(), tokens.size_bytes());
     upload_rows(s, positions);
     be_.get_rows(token_embd_, s.ids_d->as<int32_t>(), n, s.x->as<float>());
+    if (config().embd_scale != 1.0f) be_.scale(s.x->as<float>(), (size_t)n * config().n_embd, config().embd_scale);
 }
 
 void transformer::qkv(int il, forward_state& s) {
@@ -95,8 +102,13 @@ void transformer::qkv(int il, forward_state& s) {
     be_.matmul(l.wq, s.xn->as<float>(), s.n, s.q->as<float>());
     be_.matmul(l.wk, s.xn->as<float>(), s.n, s.k->as<float>());
     be_.matmul(l.wv, s.xn->as<float>(), s.n, s.v->as<float>());
+    if (c.qk_norm) { // per head, in place: [n * n_head, head_dim]
+        be_.rms_norm(s.q->as<float>(), l.q_norm->as<float>(), s.q->as<float>(), s.n * c.n_head, c.head_dim, c.rms_eps);
+        be_.rms_norm(s.k->as<float>(), l.k_norm->as<float>(), s.k->as<float>(), s.n * c.n_head_kv, c.head_dim, c.rms_eps);
+    }
+    // What a compiled chunk stores: K after any norm, before RoPE.
     be_.copy(s.k_raw->data(), s.k->data(), (size_t)s.n * c.kv_width() * sizeof(float));
-    const rope_params rp = rope();
+    const rope_params rp = rope(il);
     be_.rope(s.q->as<float>(), s.pos_d->as<int32_t>(), s.n, c.n_head, c.head_dim, rp);
     be_.rope(s.k->as<float>(), s.pos_d->as<int32_t>(), s.n, c.n_head_kv, c.head_dim, rp);
 }
@@ -119,24 +131,32 @@ void transformer::attend(int il, forward_state& s, kv_cache& kv) {
     ap.n_head = c.n_head;
     ap.n_head_kv = c.n_head_kv;
     ap.head_dim = c.head_dim;
-    ap.scale = 1.0f / std::sqrt((float)c.head_dim);
+    ap.scale = c.attention_scale();
     ap.kv_first = s.attend_from;
+    ap.window = c.is_swa(il) ? c.sliding_window : 0;
     be_.attention(s.q->as<float>(), s.pos_d->as<int32_t>(), s.n, kv.k(il), kv.v(il), kv.n_rows, s.att->as<float>(), ap);
 }
 
 void transformer::project_and_ffn(int il, forward_state& s) {
     const model_config& c = config();
     const layer_device& l = layers_[(size_t)il];
-    // x += att · Wo^T   (xn reused as the projection output)
-    be_.matmul(l.wo, s.att->as<float>(), s.n, s.xn->as<float>());
-    be_.add(s.x->as<float>(), s.xn->as<float>(), (size_t)s.n * c.n_embd);
-    // x += W_down · (silu(W_gate · norm(x)) * (W_up · norm(x)))
-    be_.rms_norm(s.x->as<float>(), l.ffn_norm->as<float>(), s.xn->as<float>(), s.n, c.n_embd, c.rms_eps);
-    be_.matmul(l.w_gate, s.xn->as<float>(), s.n, s.gate->as<float>());
-    be_.matmul(l.w_up, s.xn->as<float>(), s.n, s.up->as<float>());
-    be_.swiglu(s.gate->as<float>(), s.up->as<float>(), s.gate->as<float>(), (size_t)s.n * c.n_ff);
-    be_.matmul(l.w_down, s.gate->as<float>(), s.n, s.xn->as<float>());
-    be_.add(s.x->as<float>(), s.xn->as<float>(), (size_t)s.n * c.n_embd);
+    float* x = s.x->as<float>();
+    float* out = s.xn->as<float>(); // [n, n_embd] scratch for each block's output
+    // x += [post_norm](att · Wo^T)
+    be_.matmul(l.wo, s.att->as<float>(), s.n, out);
+    if (c.post_norms) be_.rms_norm(out, l.attn_post_norm->as<float>(), out, s.n, c.n_embd, c.rms_eps);
+    be_.add(x, out, (size_t)s.n * c.n_embd);
+    // x += [post_norm](W_down · (act(W_gate · norm(x)) * (W_up · norm(x))))
+    be_.rms_norm(x, l.ffn_norm->as<float>(), out, s.n, c.n_embd, c.rms_eps);
+    be_.matmul(l.w_gate, out, s.n, s.gate->as<float>());
+    be_.matmul(l.w_up, out, s.n, s.up->as<float>());
+    if (c.activation == ffn_activation::gelu_tanh)
+        be_.geglu(s.gate->as<float>(), s.up->as<float>(), s.gate->as<float>(), (size_t)s.n * c.n_ff);
+    else
+        be_.swiglu(s.gate->as<float>(), s.up->as<float>(), s.gate->as<float>(), (size_t)s.n * c.n_ff);
+    be_.matmul(l.w_down, s.gate->as<float>(), s.n, out);
+    if (c.post_norms) be_.rms_norm(out, l.ffn_post_norm->as<float>(), out, s.n, c.n_embd, c.rms_eps);
+    be_.add(x, out, (size_t)s.n * c.n_embd);
 }
 
 void transformer::attend_and_ffn(int il, forward_state& s, kv_cache& kv) {

@@ -45,7 +45,8 @@ public:
     const model& get_model() const { return model_; }
     const model_config& config() const { return model_.config(); }
     backend& get_backend() { return be_; }
-    rope_params rope() const;
+    // RoPE of a layer (Gemma's sliding-window layers have their own base).
+    rope_params rope(int il) const;
 
     std::unique_ptr<kv_cache> new_kv_cache(int n_ctx, bool keep_prerope_k = false) const;
 
@@ -78,6 +79,8 @@ private:
     std::unique_ptr<device_buffer> output_norm_;
     struct layer_device {
         std::unique_ptr<device_buffer> attn_norm, ffn_norm; // [n_embd]
+        std::unique_ptr<device_buffer> q_norm, k_norm;      // [head_dim] (qk_norm models)
+        std::unique_ptr<device_buffer> attn_post_norm, ffn_post_norm; // [n_embd] (post_norms models)
         device_weight wq, wk, wv, wo, w_gate, w_up, w_down;
     };
     std::vector<layer_device> layers_;

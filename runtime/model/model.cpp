@@ -130,6 +130,14 @@ std::unique_ptr<model> model::load(const std::string& path) {
         l.w_gate = r.matrix(p + "ffn_gate.weight", c.n_ff, c.n_embd);
         l.w_up = r.matrix(p + "ffn_up.weight", c.n_ff, c.n_embd);
         l.w_down = r.matrix(p + "ffn_down.weight", c.n_embd, c.n_ff);
+        if (c.qk_norm) {
+            l.attn_q_norm = r.vector(p + "attn_q_norm.weight", c.head_dim);
+            l.attn_k_norm = r.vector(p + "attn_k_norm.weight", c.head_dim);
+        }
+        if (c.post_norms) {
+            l.attn_post_norm = r.vector(p + "post_attention_norm.weight", c.n_embd);
+            l.ffn_post_norm = r.vector(p + "post_ffw_norm.weight", c.n_embd);
+        }
     }
     for (const auto& t : f.tensors()) m->weight_bytes_ += t.nbytes;
     m->fingerprint_ = compute_fingerprint(f);

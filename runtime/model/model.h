@@ -32,6 +32,11 @@ struct layer_weights {
     weight_view w_gate;           // [n_ff, n_embd]
     weight_view w_up;             // [n_ff, n_embd]
     weight_view w_down;           // [n_embd, n_ff]
+    // Gemma 3 only (empty otherwise):
+    std::vector<float> attn_q_norm;    // [head_dim]
+    std::vector<float> attn_k_norm;    // [head_dim]
+    std::vector<float> attn_post_norm; // [n_embd]
+    std::vector<float> ffn_post_norm;  // [n_embd]
 };
 
 class model {

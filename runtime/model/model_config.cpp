@@ -3,6 +3,8 @@
 #include "core/error.h"
 #include "gguf/gguf_file.h"
 
+#include <cmath>
+
 namespace epic {
 namespace {
 
@@ -15,6 +17,10 @@ int32_t require_int(const gguf_file& f, const std::string& key) {
 
 } // namespace
 
+float model_config::attention_scale() const {
+    return attn_scale > 0.0f ? attn_scale : 1.0f / std::sqrt((float)head_dim);
+}
+
 int64_t model_config::matmul_params() const {
     const int64_t attn = (int64_t)n_embd * q_width() * 2 + (int64_t)n_embd * kv_width() * 2;
     const int64_t ffn = (int64_t)n_embd * n_ff * 3;
@@ -26,8 +32,8 @@ model_config read_model_config(const gguf_file& f) {
     auto arch = f.get_string("general.architecture");
     if (!arch) throw error(f.path() + ": missing general.architecture");
     c.arch = *arch;
-    if (c.arch != "llama")
-        throw error(f.path() + ": architecture '" + c.arch + "' is not supported (supported: llama)");
+    if (c.arch != "llama" && c.arch != "gemma3")
+        throw error(f.path() + ": architecture '" + c.arch + "' is not supported (supported: llama, gemma3)");
     c.name = f.get_string("general.name").value_or("");
     const std::string p = c.arch + ".";
     c.n_embd = require_int(f, p + "embedding_length");
@@ -48,8 +54,12 @@ model_config read_model_config(const gguf_file& f) {
     if (c.n_rot <= 0 || c.n_rot > c.head_dim || c.n_rot % 2 != 0)
         throw error(f.path() + ": rope dimension count " + std::to_string(c.n_rot) + " is invalid for head dim " +
                     std::to_string(c.head_dim));
-    if (auto scaling = f.get_string(p + "rope.scaling.type"); scaling && *scaling != "none" && *scaling != "")
-        throw error(f.path() + ": rope scaling '" + *scaling + "' is not supported");
+    if (auto scaling = f.get_string(p + "rope.scaling.type"); scaling && *scaling != "none" && *scaling != "") {
+        if (*scaling != "linear") throw error(f.path() + ": rope scaling '" + *scaling + "' is not supported");
+        const double factor = f.get_float(p + "rope.scaling.factor").value_or(1.0);
+        if (!(factor > 0.0)) throw error(f.path() + ": rope scaling factor must be positive");
+        c.rope_freq_scale = (float)(1.0 / factor);
+    }
     // The vocabulary size comes from the embedding table (the token list may be absent).
     const gguf_tensor_info* emb = f.find_tensor("token_embd.weight");
     if (!emb) throw error(f.path() + ": missing tensor token_embd.weight");
@@ -57,6 +67,21 @@ model_config read_model_config(const gguf_file& f) {
         throw error(f.path() + ": token_embd.weight has the wrong shape for embedding_length " + std::to_string(c.n_embd));
     c.n_vocab = (int32_t)emb->ne[1];
     c.tied_output = f.find_tensor("output.weight") == nullptr;
+    if (c.arch == "gemma3") {
+        // As llama.cpp builds Gemma 3 (its converter already stores norm weights as 1 + w).
+        c.embd_scale = std::sqrt((float)c.n_embd);
+        c.rope_neox = true;
+        c.qk_norm = true;
+        c.post_norms = true;
+        c.activation = ffn_activation::gelu_tanh;
+        c.rms_eps = (float)f.get_float(p + "attention.layer_norm_rms_epsilon").value_or(1e-6);
+        c.sliding_window = (int32_t)f.get_int(p + "attention.sliding_window").value_or(0);
+        c.rope_base_swa = 10000.0f;
+        // Every sixth layer is global, the others slide (pattern 5:1).
+        c.swa_layer.resize((size_t)c.n_layer);
+        for (int il = 0; il < c.n_layer; ++il) c.swa_layer[(size_t)il] = il % 6 < 5;
+        c.attn_scale = 1.0f / std::sqrt((float)c.head_dim);
+    }
     return c;
 }
 

@@ -8,8 +8,11 @@ namespace epic {
 
 class gguf_file;
 
+// How a family's layers differ from llama's (llama: all defaults).
+enum class ffn_activation { silu, gelu_tanh };
+
 struct model_config {
-    std::string arch;          // "llama"
+    std::string arch;          // "llama", "gemma3"
     std::string name;          // general.name, may be empty
     int32_t n_vocab = 0;
     int32_t n_embd = 0;        // model width
@@ -24,6 +27,23 @@ struct model_config {
     float rope_base = 10000.0f;
     bool tied_output = false;  // output projection shares token_embd
     std::vector<float> rope_freq_factors; // [n_rot/2] Llama-3 style scaling (empty when absent)
+    float rope_freq_scale = 1.0f; // linear rope scaling of the global layers (1/factor)
+
+    // Gemma 3 and relatives.
+    float embd_scale = 1.0f;       // token embeddings are multiplied by this (sqrt(n_embd) for Gemma)
+    bool rope_neox = false;        // rotate-half pairs (i, i + n_rot/2)
+    bool qk_norm = false;          // per-head RMSNorm of q and k before RoPE
+    bool post_norms = false;       // RMSNorm of the attention and FFN outputs before their residual adds
+    ffn_activation activation = ffn_activation::silu;
+    float attn_scale = 0.0f;       // 0: 1/sqrt(head_dim)
+    int32_t sliding_window = 0;    // keys visible to sliding-window layers; 0 = none
+    std::vector<char> swa_layer;   // [n_layer] whether layer il uses the sliding window
+    float rope_base_swa = 10000.0f; // rope base of sliding-window layers
+
+    bool is_swa(int il) const { return sliding_window > 0 && !swa_layer.empty() && swa_layer[(size_t)il]; }
+    float rope_base_for(int il) const { return is_swa(il) ? rope_base_swa : rope_base; }
+    float rope_scale_for(int il) const { return is_swa(il) ? 1.0f : rope_freq_scale; }
+    float attention_scale() const;
 
     int32_t q_width() const { return n_head * head_dim; }
     int32_t kv_width() const { return n_head_kv * head_dim; }

@@ -57,6 +57,11 @@ random_model_params random_model_default_params() { return random_model_params{}
 random_model_params random_model_shape(const std::string& name) {
     random_model_params p;
     if (name == "tiny") return p;
+    if (name == "tiny-gemma3") {
+        p.arch = "gemma3"; p.n_layer = 7; p.n_head = 4; p.n_head_kv = 1; p.head_dim = 64; p.n_embd = 256;
+        p.sliding_window = 6; p.tied_output = true; p.rms_eps = 1e-6f; p.rope_base = 1000000.0f; p.name = "random-gemma3";
+        return p;
+    }
     if (name == "tinyllama") {
         p.n_vocab = 32000; p.n_embd = 2048; p.n_layer = 22; p.n_head = 32; p.n_head_kv = 4; p.n_ff = 5632;
         p.n_ctx = 2048; p.name = "random-tinyllama-1.1b";
@@ -123,22 +128,29 @@ synthetic_vocab make_synthetic_vocab(int32_t n_vocab) {
 }
 
 void write_random_model(const std::string& path, const random_model_params& p) {
-    if (p.n_head % p.n_head_kv != 0 || p.n_embd % p.n_head != 0)
+    if (p.arch != "llama" && p.arch != "gemma3") throw error("random model: unknown architecture " + p.arch);
+    if (p.n_head % p.n_head_kv != 0 || (p.head_dim == 0 && p.n_embd % p.n_head != 0))
         throw error("random model: heads must divide the width and kv heads must divide the heads");
+    const int64_t head_dim = p.head_dim > 0 ? p.head_dim : p.n_embd / p.n_head;
+    const bool gemma = p.arch == "gemma3";
     fast_rng rng(p.seed);
     gguf_writer w;
-    w.set_string("general.architecture", "llama");
+    const std::string a = p.arch + ".";
+    w.set_string("general.architecture", p.arch);
     w.set_string("general.name", p.name);
     w.set_u32("general.file_type", 0);
-    w.set_u32("llama.context_length", (uint32_t)p.n_ctx);
-    w.set_u32("llama.embedding_length", (uint32_t)p.n_embd);
-    w.set_u32("llama.block_count", (uint32_t)p.n_layer);
-    w.set_u32("llama.feed_forward_length", (uint32_t)p.n_ff);
-    w.set_u32("llama.attention.head_count", (uint32_t)p.n_head);
-    w.set_u32("llama.attention.head_count_kv", (uint32_t)p.n_head_kv);
-    w.set_u32("llama.rope.dimension_count", (uint32_t)(p.n_embd / p.n_head));
-    w.set_f32("llama.attention.layer_norm_rms_epsilon", p.rms_eps);
-    w.set_f32("llama.rope.freq_base", p.rope_base);
+    w.set_u32(a + "context_length", (uint32_t)p.n_ctx);
+    w.set_u32(a + "embedding_length", (uint32_t)p.n_embd);
+    w.set_u32(a + "block_count", (uint32_t)p.n_layer);
+    w.set_u32(a + "feed_forward_length", (uint32_t)p.n_ff);
+    w.set_u32(a + "attention.head_count", (uint32_t)p.n_head);
+    w.set_u32(a + "attention.head_count_kv", (uint32_t)p.n_head_kv);
+    w.set_u32(a + "attention.key_length", (uint32_t)head_dim);
+    w.set_u32(a + "attention.value_length", (uint32_t)head_dim);
+    w.set_u32(a + "rope.dimension_count", (uint32_t)head_dim);
+    w.set_f32(a + "attention.layer_norm_rms_epsilon", p.rms_eps);
+    w.set_f32(a + "rope.freq_base", p.rope_base);
+    if (gemma) w.set_u32(a + "attention.sliding_window", (uint32_t)p.sliding_window);
     const synthetic_vocab vocab = make_synthetic_vocab(p.n_vocab);
     w.set_string("tokenizer.ggml.model", "llama");
     w.set_string_array("tokenizer.ggml.tokens", vocab.pieces);
@@ -149,19 +161,19 @@ void write_random_model(const std::string& path, const random_model_params& p) {
     w.set_u32("tokenizer.ggml.unknown_token_id", 0);
     w.set_bool("tokenizer.ggml.add_bos_token", true);
 
-    const int64_t head_dim = p.n_embd / p.n_head;
-    const int64_t q_width = p.n_embd, kv_width = head_dim * p.n_head_kv;
+    const int64_t q_width = head_dim * p.n_head, kv_width = head_dim * p.n_head_kv;
     auto matrix = [&](const std::string& name, ggml_type t, int64_t rows, int64_t cols, float stddev) {
         const ggml_type ft = fitting_type(t, cols);
         w.add_tensor(name, ft, {cols, rows}, make_tensor(rng, ft, rows, cols, stddev, 0.0f));
     };
-    auto norm = [&](const std::string& name) {
-        w.add_tensor(name, ggml_type::f32, {p.n_embd}, make_tensor(rng, ggml_type::f32, 1, p.n_embd, 0.1f, 1.0f));
+    auto norm = [&](const std::string& name, int64_t n) {
+        w.add_tensor(name, ggml_type::f32, {n}, make_tensor(rng, ggml_type::f32, 1, n, 0.1f, 1.0f));
     };
     // Scales keep activations O(1) through the layers: std 1/sqrt(fan_in).
     const float s_embd = 1.0f / std::sqrt((float)p.n_embd), s_ff = 1.0f / std::sqrt((float)p.n_ff);
-    matrix("token_embd.weight", p.embd_type, p.n_vocab, p.n_embd, 1.0f);
-    norm("output_norm.weight");
+    // Gemma scales the embeddings by sqrt(n_embd) at run time: keep them O(1) after that.
+    matrix("token_embd.weight", p.embd_type, p.n_vocab, p.n_embd, gemma ? s_embd : 1.0f);
+    norm("output_norm.weight", p.n_embd);
     if (!p.tied_output) matrix("output.weight", p.type, p.n_vocab, p.n_embd, s_embd);
     if (p.rope_freqs) {
         std::vector<float> ff((size_t)head_dim / 2);
@@ -172,12 +184,18 @@ void write_random_model(const std::string& path, const random_model_params& p) {
     }
     for (int il = 0; il < p.n_layer; ++il) {
         const std::string b = "blk." + std::to_string(il) + ".";
-        norm(b + "attn_norm.weight");
+        norm(b + "attn_norm.weight", p.n_embd);
         matrix(b + "attn_q.weight", p.type, q_width, p.n_embd, s_embd);
         matrix(b + "attn_k.weight", p.type, kv_width, p.n_embd, s_embd);
         matrix(b + "attn_v.weight", p.type, kv_width, p.n_embd, s_embd);
-        matrix(b + "attn_output.weight", p.type, p.n_embd, q_width, s_embd);
-        norm(b + "ffn_norm.weight");
+        matrix(b + "attn_output.weight", p.type, p.n_embd, q_width, 1.0f / std::sqrt((float)q_width));
+        norm(b + "ffn_norm.weight", p.n_embd);
+        if (gemma) {
+            norm(b + "attn_q_norm.weight", head_dim);
+            norm(b + "attn_k_norm.weight", head_dim);
+            norm(b + "post_attention_norm.weight", p.n_embd);
+            norm(b + "post_ffw_norm.weight", p.n_embd);
+        }
         matrix(b + "ffn_gate.weight", p.type, p.n_ff, p.n_embd, s_embd);
         matrix(b + "ffn_up.weight", p.type, p.n_ff, p.n_embd, s_embd);
         matrix(b + "ffn_down.weight", p.type, p.n_embd, p.n_ff, s_ff);

@@ -10,6 +10,9 @@
 namespace epic {
 
 struct random_model_params {
+    std::string arch = "llama";             // "llama" or "gemma3"
+    int32_t head_dim = 0;                   // 0: n_embd / n_head
+    int32_t sliding_window = 0;             // gemma3: keys seen by sliding-window layers
     int32_t n_vocab = 320;
     int32_t n_embd = 256;
     int32_t n_layer = 2;
@@ -29,7 +32,8 @@ struct random_model_params {
 
 random_model_params random_model_default_params();
 // Named shapes: "tiny" (the default above), "tinyllama" (2048/22/32/4/5632/32000), "llama2-7b"
-// (4096/32/32/32/11008/32000). Throws epic::error for an unknown name.
+// (4096/32/32/32/11008/32000), "tiny-gemma3" (gemma3, 7 layers, head dim 64 != n_embd/n_head,
+// window 6). Throws epic::error for an unknown name.
 random_model_params random_model_shape(const std::string& name);
 
 // The synthetic vocabulary: <unk>, <s>, </s>, 256 byte tokens, then pieces built by merging

@@ -95,8 +95,8 @@ void linker::place_cached_rows(const link_layout& layout, kv_cache& kv, link_sta
     std::iota(positions.begin(), positions.end(), 0);
     auto pos_d = be.alloc(positions.size() * sizeof(int32_t));
     be.upload(pos_d->data(), positions.data(), positions.size() * sizeof(int32_t));
-    const rope_params rp = tf_.rope();
     for (int il = 0; il < c.n_layer; ++il) {
+        const rope_params rp = tf_.rope(il);
         for (const link_segment& s : layout.segments) {
             if (!s.cache) continue;
             const size_t src = (size_t)s.cache_first_row * kv.row_width();

@@ -12,6 +12,7 @@ namespace {
 
 struct attention_case {
     int n_head, n_head_kv, head_dim, n_kv, n_rows, kv_first;
+    int window = 0;
 };
 
 class cpu_attention : public ::testing::TestWithParam<attention_case> {};
@@ -33,7 +34,7 @@ TEST_P(cpu_attention, matches_float64_for_arbitrary_rows) {
     std::vector<int32_t> pos((size_t)c.n_rows);
     for (auto& p : pos) p = pick(rng);
     pos.back() = c.n_kv - 1;
-    attention_params ap{c.n_head, c.n_head_kv, c.head_dim, 1.0f / std::sqrt((float)c.head_dim), c.kv_first};
+    attention_params ap{c.n_head, c.n_head_kv, c.head_dim, 1.0f / std::sqrt((float)c.head_dim), c.kv_first, c.window};
     cpu_backend be(2);
     be.attention(q.data(), pos.data(), c.n_rows, k.data(), v.data(), c.n_kv, out.data(), ap);
 
@@ -44,7 +45,8 @@ TEST_P(cpu_attention, matches_float64_for_arbitrary_rows) {
             const int g = h / group;
             std::vector<double> s;
             double mx = -1e300;
-            for (int j = c.kv_first; j <= pos[(size_t)i]; ++j) {
+            const int first = c.window > 0 ? std::max(c.kv_first, pos[(size_t)i] - c.window + 1) : c.kv_first;
+            for (int j = first; j <= pos[(size_t)i]; ++j) {
                 double d = 0.0;
                 for (int e = 0; e < c.head_dim; ++e)
                     d += (double)q[(size_t)i * q_row + (size_t)h * c.head_dim + e] *
@@ -57,7 +59,7 @@ TEST_P(cpu_attention, matches_float64_for_arbitrary_rows) {
             for (int e = 0; e < c.head_dim; ++e) {
                 double o = 0.0;
                 for (size_t j = 0; j < s.size(); ++j)
-                    o += s[j] / sum * fp16_to_fp32(v[(size_t)(c.kv_first + (int)j) * kv_row + (size_t)g * c.head_dim + e]);
+                    o += s[j] / sum * fp16_to_fp32(v[(size_t)(first + (int)j) * kv_row + (size_t)g * c.head_dim + e]);
                 const double got = out[(size_t)i * q_row + (size_t)h * c.head_dim + e];
                 num += (got - o) * (got - o);
                 den += o * o;
@@ -70,7 +72,10 @@ INSTANTIATE_TEST_SUITE_P(shapes, cpu_attention,
                          ::testing::Values(attention_case{8, 1, 64, 300, 37, 0}, attention_case{32, 4, 64, 1000, 20, 0},
                                            attention_case{4, 4, 128, 129, 17, 0}, attention_case{8, 2, 64, 517, 33, 211},
                                            attention_case{8, 4, 8, 90, 9, 3}, attention_case{6, 3, 48, 260, 40, 0},
-                                           attention_case{2, 1, 16, 1, 1, 0}));
+                                           attention_case{2, 1, 16, 1, 1, 0},
+                                           // sliding windows: shorter than a key block, across blocks, with kv_first
+                                           attention_case{4, 1, 256, 700, 30, 0, 40}, attention_case{8, 2, 64, 900, 50, 0, 300},
+                                           attention_case{8, 2, 64, 600, 25, 100, 129}, attention_case{8, 4, 8, 90, 9, 3, 7}));
 
 TEST(cpu_attention_errors, position_outside_the_sequence_throws) {
     cpu_backend be(1);

@@ -208,3 +208,41 @@ TEST(forward, position_beyond_cache_is_an_error_not_a_crash) {
 
 } // namespace
 } // namespace epic
+
+namespace epic {
+namespace {
+
+class forward_gemma3 : public ::testing::TestWithParam<ggml_type> {};
+
+TEST_P(forward_gemma3, sliding_window_qk_norm_post_norm_geglu_match_float64_reference) {
+    const uint32_t seed = std::random_device{}();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    random_model_params p = random_model_shape("tiny-gemma3");
+    p.type = GetParam();
+    p.seed = seed;
+    auto f = make_model(p);
+    const model_config& c = f->mdl->config();
+    ASSERT_TRUE(c.rope_neox && c.qk_norm && c.post_norms);
+    ASSERT_EQ(c.sliding_window, 6);
+    ASSERT_TRUE(c.is_swa(0) && !c.is_swa(5) && c.is_swa(6));
+    test::reference_llama ref(f->path);
+    cpu_backend be(2);
+    transformer tf(*f->mdl, be);
+    const int n = 19; // several windows long
+    const auto tokens = random_tokens(rng, n, p.n_vocab);
+    auto kv = tf.new_kv_cache(n);
+    std::vector<float> logits;
+    tf.forward(*kv, tokens, iota_positions(n), true, logits);
+    const auto expect = ref.forward(tokens);
+    const double tol = GetParam() == ggml_type::f32 ? 3e-3 : 3e-2;
+    for (int t = 0; t < n; ++t)
+        EXPECT_LT(test::relative_error(logits.data() + (size_t)t * p.n_vocab, expect[(size_t)t].data(), (size_t)p.n_vocab), tol)
+            << "row " << t;
+}
+
+INSTANTIATE_TEST_SUITE_P(types, forward_gemma3, ::testing::Values(ggml_type::f32, ggml_type::q8_0),
+                         [](const auto& info) { return std::string(type_name(info.param)); });
+
+} // namespace
+} // namespace epic

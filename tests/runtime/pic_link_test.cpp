@@ -18,12 +18,14 @@
 namespace epic {
 namespace {
 
-class pic_test : public ::testing::Test {
+// The link tests run on a llama fixture and on a gemma3 fixture (sliding-window layers, rotate-half
+// RoPE with a base per layer, Q/K norms).
+class pic_test : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
         seed_ = std::random_device{}();
         rng_.seed(seed_);
-        random_model_params p = random_model_default_params();
+        random_model_params p = random_model_shape(GetParam());
         p.type = ggml_type::f32;
         p.seed = seed_;
         p.n_ctx = 1024;
@@ -63,7 +65,7 @@ protected:
     std::unique_ptr<transformer> tf_;
 };
 
-TEST_F(pic_test, legolink_with_k_covering_every_chunk_equals_full_recompute) {
+TEST_P(pic_test, legolink_with_k_covering_every_chunk_equals_full_recompute) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     const auto c1 = compile(tokens(7)), c2 = compile(tokens(12)), c3 = compile(tokens(9));
     link_input in;
@@ -79,7 +81,7 @@ TEST_F(pic_test, legolink_with_k_covering_every_chunk_equals_full_recompute) {
     EXPECT_LT(rel(fr.logits, full_prefill(fr.layout.tokens)), 1e-6);
 }
 
-TEST_F(pic_test, cacheblend_with_r_one_equals_full_recompute) {
+TEST_P(pic_test, cacheblend_with_r_one_equals_full_recompute) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     const auto c1 = compile(tokens(10)), c2 = compile(tokens(6));
     link_input in;
@@ -92,7 +94,7 @@ TEST_F(pic_test, cacheblend_with_r_one_equals_full_recompute) {
     EXPECT_LT(rel(cb.logits, fr.logits), 1e-6);
 }
 
-TEST_F(pic_test, naive_with_one_chunk_and_no_system_equals_full_recompute) {
+TEST_P(pic_test, naive_with_one_chunk_and_no_system_equals_full_recompute) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     const auto c1 = compile(tokens(20));
     link_input in;
@@ -106,7 +108,7 @@ TEST_F(pic_test, naive_with_one_chunk_and_no_system_equals_full_recompute) {
     EXPECT_LT(rel(nv.logits, fr.logits), 2e-3);
 }
 
-TEST_F(pic_test, rotating_cached_keys_equals_compiling_at_the_offset) {
+TEST_P(pic_test, rotating_cached_keys_equals_compiling_at_the_offset) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     const auto t = tokens(15);
     const auto cache = compile(t);
@@ -125,7 +127,7 @@ TEST_F(pic_test, rotating_cached_keys_equals_compiling_at_the_offset) {
     const int w = cache.row_width();
     for (int il = 0; il < c.n_layer; ++il) {
         std::vector<uint16_t> rotated = cache.k[(size_t)il];
-        be_->rope_f16(rotated.data(), pos.data(), L, c.n_head_kv, c.head_dim, tf_->rope());
+        be_->rope_f16(rotated.data(), pos.data(), L, c.n_head_kv, c.head_dim, tf_->rope(il));
         std::vector<float> got(rotated.size()), got_v(rotated.size());
         std::vector<double> want(rotated.size()), want_v(rotated.size());
         for (size_t i = 0; i < rotated.size(); ++i) {
@@ -139,7 +141,7 @@ TEST_F(pic_test, rotating_cached_keys_equals_compiling_at_the_offset) {
     }
 }
 
-TEST_F(pic_test, recompute_sets_follow_the_design_table) {
+TEST_P(pic_test, recompute_sets_follow_the_design_table) {
     const auto c1 = compile(tokens(4)), c2 = compile(tokens(19)), c3 = compile(tokens(39)); // rows 5, 20, 40
     link_input in;
     in.system_tokens = {1, 5, 6};
@@ -193,7 +195,7 @@ TEST_F(pic_test, recompute_sets_follow_the_design_table) {
     EXPECT_TRUE(std::includes(cb.recompute_rows.begin(), cb.recompute_rows.end(), sys.begin(), sys.end()));
 }
 
-TEST_F(pic_test, decoding_after_an_exact_link_equals_decoding_after_prefill) {
+TEST_P(pic_test, decoding_after_an_exact_link_equals_decoding_after_prefill) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     auto tok = tokenizer::from_gguf(mdl_->file());
     const auto c1 = compile(tokens(8)), c2 = compile(tokens(11));
@@ -214,7 +216,7 @@ TEST_F(pic_test, decoding_after_an_exact_link_equals_decoding_after_prefill) {
     EXPECT_EQ(after_link.tokens, after_prefill.tokens);
 }
 
-TEST_F(pic_test, caches_serialize_and_reject_corruption_and_other_models) {
+TEST_P(pic_test, caches_serialize_and_reject_corruption_and_other_models) {
     const auto c = compile(tokens(9));
     const auto bytes = c.serialize();
     const auto back = chunk_cache::deserialize(bytes, "blob");
@@ -241,6 +243,9 @@ TEST_F(pic_test, caches_serialize_and_reject_corruption_and_other_models) {
     EXPECT_NE(chunk_cache_key(c.model_fingerprint, c.tokens, {1}), chunk_cache_key(c.model_fingerprint, c.tokens, {4}));
     EXPECT_NE(chunk_cache_key("a", c.tokens, {1}), chunk_cache_key("b", c.tokens, {1}));
 }
+
+INSTANTIATE_TEST_SUITE_P(models, pic_test, ::testing::Values("tiny", "tiny-gemma3"),
+                         [](const auto& info) { return info.param == "tiny" ? std::string("llama") : std::string("gemma3"); });
 
 TEST(link_policy, parses_names_and_rejects_garbage) {
     EXPECT_EQ(link_policy::parse("legolink").k, 16);

@@ -1,6 +1,7 @@
 #pragma once
-// An independent float64 llama forward pass for tests: reads the GGUF itself, dequantizes every
-// weight to double, and computes full causal prefill logits with the plainest possible loops.
+// An independent float64 forward pass for tests (llama and gemma3): reads the GGUF itself,
+// dequantizes every weight to double, and computes full causal prefill logits with the plainest
+// possible loops.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,8 +19,11 @@ private:
     using matrix = std::vector<double>; // row-major [rows, cols]
     struct layer {
         std::vector<double> attn_norm, ffn_norm;
+        std::vector<double> q_norm, k_norm, post_attn_norm, post_ffn_norm; // gemma3
         matrix wq, wk, wv, wo, w_gate, w_up, w_down;
     };
+    bool gemma_ = false;
+    int window_ = 0;
     int n_vocab_ = 0, n_embd_ = 0, n_head_ = 0, n_head_kv_ = 0, head_dim_ = 0, n_ff_ = 0;
     double eps_ = 1e-5, rope_base_ = 10000.0;
     std::vector<double> rope_factors_;

@@ -22,6 +22,11 @@ namespace {
 constexpr int query_block = 16;
 constexpr int key_block = 128;
 
+// First key row visible from a query at position pos.
+int first_key(const attention_params& p, int32_t pos) {
+    return p.window > 0 ? std::max(p.kv_first, pos - p.window + 1) : p.kv_first;
+}
+
 void attention_rows_reference(const float* q, const int32_t* pos, int i, int h, const uint16_t* k, const uint16_t* v,
                               float* out, const attention_params& p, float* score) {
     const int group = p.n_head / p.n_head_kv;
@@ -30,7 +35,7 @@ void attention_rows_reference(const float* q, const int32_t* pos, int i, int h, 
     const size_t kv_row = (size_t)p.n_head_kv * p.head_dim;
     const float* qh = q + (size_t)i * q_row + (size_t)h * p.head_dim; // [head_dim]
     float* oh = out + (size_t)i * q_row + (size_t)h * p.head_dim;
-    const int first = p.kv_first, n_keys = pos[i] + 1;
+    const int first = first_key(p, pos[i]), n_keys = pos[i] + 1;
     float max_s = -INFINITY;
     for (int j = first; j < n_keys; ++j) {
         score[j] = dot_f32_f16(qh, k + (size_t)j * kv_row + (size_t)g * p.head_dim, p.head_dim) * p.scale;
@@ -69,10 +74,13 @@ void attention_tile_avx512(const float* q, const int32_t* pos, int r0, int r1, i
     std::fill(s.m, s.m + n_states, -INFINITY);
     std::fill(s.l, s.l + n_states, 0.0f);
     std::fill(s.acc, s.acc + (size_t)n_states * hd, 0.0f);
-    int max_pos = p.kv_first;
-    for (int i = r0; i < r1; ++i) max_pos = std::max(max_pos, pos[i]);
+    int max_pos = p.kv_first, min_first = pos[r0];
+    for (int i = r0; i < r1; ++i) {
+        max_pos = std::max(max_pos, pos[i]);
+        min_first = std::min(min_first, first_key(p, pos[i]));
+    }
     alignas(64) float tmp[16];
-    for (int kb = p.kv_first; kb <= max_pos; kb += key_block) {
+    for (int kb = min_first; kb <= max_pos; kb += key_block) {
         const int kn = std::min(key_block, max_pos + 1 - kb);
         // Convert this key block of head g: K transposed, V as rows.
         for (int j = 0; j < kn; ++j) {
@@ -86,8 +94,9 @@ void attention_tile_avx512(const float* q, const int32_t* pos, int r0, int r1, i
             }
         }
         for (int i = r0; i < r1; ++i) {
-            if (pos[i] < kb) continue;
-            const int nk = std::min(kn, pos[i] + 1 - kb); // keys of this block row i may see
+            const int lo = std::max(0, first_key(p, pos[i]) - kb); // first key of this block row i may see
+            if (pos[i] < kb || lo >= kn) continue;
+            const int nk = std::min(kn, pos[i] + 1 - kb); // one past the last key of this block row i may see
             const int nv = (nk + 15) / 16;                // score vectors
             for (int hh = 0; hh < group; ++hh) {
                 const int h = g * group + hh;
@@ -104,8 +113,10 @@ void attention_tile_avx512(const float* q, const int32_t* pos, int r0, int r1, i
                 const __m512 scale = _mm512_set1_ps(p.scale);
                 __m512 vmax = _mm512_set1_ps(-INFINITY);
                 for (int t = 0; t < nv; ++t) {
-                    const int valid = std::min(16, nk - 16 * t);
-                    const __mmask16 mask = (__mmask16)((1u << valid) - 1u);
+                    // keys lo..nk-1 of this block are visible; vector t holds keys 16t..16t+15
+                    const int valid_end = std::min(16, nk - 16 * t), valid_begin = std::clamp(lo - 16 * t, 0, 16);
+                    const unsigned bits = ((1u << valid_end) - 1u) & ~((1u << valid_begin) - 1u);
+                    const __mmask16 mask = (__mmask16)bits;
                     sc[t] = _mm512_mask_mul_ps(_mm512_set1_ps(-INFINITY), mask, sc[t], scale);
                     vmax = _mm512_max_ps(vmax, sc[t]);
                 }
@@ -125,7 +136,7 @@ void attention_tile_avx512(const float* q, const int32_t* pos, int r0, int r1, i
                 const __m512 c = _mm512_set1_ps(corr);
                 for (int d = 0; d < hd; d += 16) {
                     __m512 a = _mm512_mul_ps(_mm512_loadu_ps(acc + d), c);
-                    for (int j = 0; j < nk; ++j)
+                    for (int j = lo; j < nk; ++j)
                         a = _mm512_fmadd_ps(_mm512_set1_ps(s.score[j]), _mm512_loadu_ps(s.vb + (size_t)j * hd + d), a);
                     _mm512_storeu_ps(acc + d, a);
                 }

@@ -88,6 +88,23 @@ void cpu_backend::swiglu(const float* gate, const float* up, float* out, size_t 
     });
 }
 
+void cpu_backend::scale(float* x, size_t n, float s) {
+    parallel_range(n, 16384, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) x[i] *= s;
+    });
+}
+
+void cpu_backend::geglu(const float* gate, const float* up, float* out, size_t n) {
+    // GELU, tanh approximation (as ggml and gelu_pytorch_tanh compute it).
+    constexpr float sqrt_2_over_pi = 0.7978845608028654f;
+    parallel_range(n, 4096, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) {
+            const float g = gate[i];
+            out[i] = 0.5f * g * (1.0f + std::tanh(sqrt_2_over_pi * (g + 0.044715f * g * g * g))) * up[i];
+        }
+    });
+}
+
 void cpu_backend::add(float* y, const float* x, size_t n) {
     parallel_range(n, 16384, [&](size_t b, size_t e) {
         for (size_t i = b; i < e; ++i) y[i] += x[i];

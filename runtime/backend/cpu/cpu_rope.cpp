@@ -11,8 +11,9 @@ namespace {
 
 // Rotates one row [n_head, head_dim] at position pos; load/store convert the element type.
 template <class T, class Load, class Store>
-void rope_row(T* row, int32_t pos, int n_head, int head_dim, int n_rot, const std::vector<double>& inv_freq,
+void rope_row(T* row, int32_t pos, int n_head, int head_dim, const rope_params& p, const std::vector<double>& inv_freq,
               std::vector<float>& cs, Load load, Store store) {
+    const int n_rot = p.n_rot;
     // cs: [n_rot/2][cos, sin] for this position, shared by every head.
     for (int i = 0; i < n_rot / 2; ++i) {
         const double theta = (double)pos * inv_freq[(size_t)i];
@@ -23,9 +24,10 @@ void rope_row(T* row, int32_t pos, int n_head, int head_dim, int n_rot, const st
         T* x = row + (size_t)h * head_dim; // [head_dim]
         for (int i = 0; i < n_rot / 2; ++i) {
             const float c = cs[2 * (size_t)i], s = cs[2 * (size_t)i + 1];
-            const float x0 = load(x[2 * i]), x1 = load(x[2 * i + 1]);
-            x[2 * i] = store(x0 * c - x1 * s);
-            x[2 * i + 1] = store(x0 * s + x1 * c);
+            const int a = rope_first(p, i), b = rope_second(p, i);
+            const float x0 = load(x[a]), x1 = load(x[b]);
+            x[a] = store(x0 * c - x1 * s);
+            x[b] = store(x0 * s + x1 * c);
         }
     }
 }
@@ -37,7 +39,7 @@ void cpu_backend::rope(float* x, const int32_t* pos, int n, int n_head, int head
     parallel_range((size_t)n, 4, [&](size_t b, size_t e) {
         std::vector<float> cs((size_t)p.n_rot);
         for (size_t r = b; r < e; ++r)
-            rope_row(x + r * (size_t)n_head * head_dim, pos[r], n_head, head_dim, p.n_rot, inv_freq, cs,
+            rope_row(x + r * (size_t)n_head * head_dim, pos[r], n_head, head_dim, p, inv_freq, cs,
                      [](float v) { return v; }, [](float v) { return v; });
     });
 }
@@ -47,7 +49,7 @@ void cpu_backend::rope_f16(uint16_t* k, const int32_t* pos, int n, int n_head, i
     parallel_range((size_t)n, 4, [&](size_t b, size_t e) {
         std::vector<float> cs((size_t)p.n_rot);
         for (size_t r = b; r < e; ++r)
-            rope_row(k + r * (size_t)n_head * head_dim, pos[r], n_head, head_dim, p.n_rot, inv_freq, cs,
+            rope_row(k + r * (size_t)n_head * head_dim, pos[r], n_head, head_dim, p, inv_freq, cs,
                      [](uint16_t v) { return fp16_to_fp32(v); }, [](float v) { return fp32_to_fp16(v); });
     });
 }

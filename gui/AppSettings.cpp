@@ -1,0 +1,94 @@
+#include "AppSettings.h"
+
+#include "backend/settings.h"
+
+#include <QDir>
+#include <QSettings>
+#include <QStandardPaths>
+
+QString AppSettings::defaultLibraryDir() {
+    QString base = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    if (base.isEmpty()) base = QDir::home().filePath(".epic-desktop");
+    return QDir(base).filePath("library");
+}
+
+void AppSettings::load(QSettings& s) {
+    const AppSettings d;
+    libraryDir = s.value("library/folder", defaultLibraryDir()).toString();
+    modelPath = s.value("model/path", d.modelPath).toString();
+    device = s.value("model/device", d.device).toString();
+    threads = s.value("model/threads", d.threads).toInt();
+    linkAlgorithm = s.value("link/algorithm", d.linkAlgorithm).toString();
+    legolinkK = s.value("link/legolinkK", d.legolinkK).toInt();
+    cacheblendRatio = s.value("link/cacheblendRatio", d.cacheblendRatio).toDouble();
+    retrievedChunks = s.value("retrieval/chunks", d.retrievedChunks).toInt();
+    chunkTokens = s.value("library/chunkTokens", d.chunkTokens).toInt();
+    cacheBudgetMb = s.value("cache/budgetMb", d.cacheBudgetMb).toInt();
+    maxTokens = s.value("sampling/maxTokens", d.maxTokens).toInt();
+    temperature = s.value("sampling/temperature", d.temperature).toDouble();
+    topK = s.value("sampling/topK", d.topK).toInt();
+    topP = s.value("sampling/topP", d.topP).toDouble();
+    seed = s.value("sampling/seed", d.seed).toLongLong();
+    stopAtEos = s.value("sampling/stopAtEos", d.stopAtEos).toBool();
+}
+
+void AppSettings::save(QSettings& s) const {
+    s.setValue("library/folder", libraryDir);
+    s.setValue("model/path", modelPath);
+    s.setValue("model/device", device);
+    s.setValue("model/threads", threads);
+    s.setValue("link/algorithm", linkAlgorithm);
+    s.setValue("link/legolinkK", legolinkK);
+    s.setValue("link/cacheblendRatio", cacheblendRatio);
+    s.setValue("retrieval/chunks", retrievedChunks);
+    s.setValue("library/chunkTokens", chunkTokens);
+    s.setValue("cache/budgetMb", cacheBudgetMb);
+    s.setValue("sampling/maxTokens", maxTokens);
+    s.setValue("sampling/temperature", temperature);
+    s.setValue("sampling/topK", topK);
+    s.setValue("sampling/topP", topP);
+    s.setValue("sampling/seed", seed);
+    s.setValue("sampling/stopAtEos", stopAtEos);
+    s.sync();
+}
+
+QString AppSettings::policyName() const {
+    if (linkAlgorithm == "legolink") return QString("legolink-%1").arg(legolinkK);
+    if (linkAlgorithm == "cacheblend") return QString("cacheblend-%1").arg(cacheblendRatio);
+    return linkAlgorithm;
+}
+
+bool AppSettings::sameServiceAs(const AppSettings& o) const {
+    return libraryDir == o.libraryDir && modelPath == o.modelPath && device == o.device && threads == o.threads &&
+           chunkTokens == o.chunkTokens && cacheBudgetMb == o.cacheBudgetMb;
+}
+
+epic::service_params AppSettings::serviceParams(bool withModel) const {
+    epic::service_params p = epic::service_default_params();
+    p.library_dir = libraryDir.toStdString();
+    p.model_path = withModel ? modelPath.toStdString() : std::string();
+    // The environment (EPIC_DEVICE, EPIC_THREADS) gives defaults; an explicit setting wins.
+    p.backend = epic::backend_params_from_environment(p.backend);
+    if (device != "auto") p.backend.device = device.toStdString();
+    if (threads > 0) p.backend.n_threads = threads;
+    p.chunk_tokens = chunkTokens;
+    p.cache_budget_bytes = (uint64_t)std::max(0, cacheBudgetMb) * 1024ull * 1024ull;
+    return p;
+}
+
+bool AppSettings::askOptions(epic::ask_options* out, int seedOffset, QString* error) const {
+    try {
+        out->policy = epic::link_policy::parse(policyName().toStdString());
+    } catch (const std::exception& e) {
+        if (error) *error = QString::fromStdString(e.what());
+        return false;
+    }
+    out->top_n = retrievedChunks;
+    out->generation.max_tokens = maxTokens;
+    out->generation.stop_at_eos = stopAtEos;
+    out->generation.sampling.temperature = (float)temperature;
+    out->generation.sampling.top_k = topK;
+    out->generation.sampling.top_p = (float)topP;
+    out->generation.sampling.seed = (uint64_t)(seed + seedOffset);
+    return true;
+}

@@ -1,0 +1,44 @@
+#pragma once
+// Every user setting in one value type, read from and written to QSettings in one place. Workers get a
+// copy with each request, so a setting never changes under a running answer.
+#include <QString>
+
+#include "service/service.h"
+
+class QSettings;
+
+class AppSettings {
+public:
+    QString libraryDir;          // library.db, kv/ and conversations.json live here
+    QString modelPath;           // GGUF; empty: library and cache management only
+    QString device = "auto";     // auto | cpu | cuda
+    int threads = 0;             // CPU threads; 0 = all cores
+    QString linkAlgorithm = "legolink"; // legolink | cacheblend | naive | full
+    int legolinkK = 16;
+    double cacheblendRatio = 0.15;
+    int retrievedChunks = 8;
+    int chunkTokens = 512;
+    int cacheBudgetMb = 0;       // 0 = no limit
+    int maxTokens = 256;
+    double temperature = 0.7;
+    int topK = 40;
+    double topP = 0.95;
+    qint64 seed = 42;
+    bool stopAtEos = true;
+
+    static QString defaultLibraryDir();
+
+    void load(QSettings& s);
+    void save(QSettings& s) const;
+
+    // "legolink-16", "cacheblend-0.15", "naive", "full": the runtime's link_policy::parse syntax.
+    QString policyName() const;
+    // Settings that need the services reopened when they change (model, library, chunking, budget).
+    bool sameServiceAs(const AppSettings& other) const;
+
+    epic::service_params serviceParams(bool withModel) const;
+    // False + *error when the link policy text is not understood (nothing throws past here).
+    bool askOptions(epic::ask_options* out, int seedOffset, QString* error) const;
+};
+
+Q_DECLARE_METATYPE(AppSettings)
