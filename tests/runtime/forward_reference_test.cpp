@@ -235,7 +235,7 @@ TEST_P(forward_gemma3, sliding_window_qk_norm_post_norm_geglu_match_float64_refe
     std::vector<float> logits;
     tf.forward(*kv, tokens, iota_positions(n), true, logits);
     const auto expect = ref.forward(tokens);
-    const double tol = GetParam() == ggml_type::f32 ? 3e-3 : 3e-2;
+    const double tol = GetParam() == ggml_type::f32 ? 3e-3 : 6e-2; // q8 activations over 7 layers: ~2-3%
     for (int t = 0; t < n; ++t)
         EXPECT_LT(test::relative_error(logits.data() + (size_t)t * p.n_vocab, expect[(size_t)t].data(), (size_t)p.n_vocab), tol)
             << "row " << t;
