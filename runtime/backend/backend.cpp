@@ -2,6 +2,9 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "core/error.h"
+#if defined(EPIC_HAVE_CUDA)
+#include "backend/cuda/cuda_backend.h"
+#endif
 
 #include <thread>
 
@@ -17,10 +20,21 @@ void backend::geglu(const float*, const float*, float*, size_t) {
 
 std::unique_ptr<backend> create_backend(const backend_params& params) {
     const int n_threads = params.n_threads > 0 ? params.n_threads : (int)std::max(1u, std::thread::hardware_concurrency());
+    if (params.device != "auto" && params.device != "cpu" && params.device != "cuda")
+        throw error("unknown device '" + params.device + "' (expected auto, cpu or cuda)");
+#if defined(EPIC_HAVE_CUDA)
+    // "cuda" reports why no device is usable; "auto" falls back to the CPU silently.
+    if (params.device == "cuda") return create_cuda_backend(0);
+    if (params.device == "auto") {
+        try {
+            return create_cuda_backend(0);
+        } catch (const error&) {
+        }
+    }
+#else
     if (params.device == "cuda")
         throw error("the CUDA backend is not built into this version (device 'cuda' requested); use 'cpu' or 'auto'");
-    if (params.device != "auto" && params.device != "cpu")
-        throw error("unknown device '" + params.device + "' (expected auto, cpu or cuda)");
+#endif
     return std::make_unique<cpu_backend>(n_threads);
 }
 

@@ -71,6 +71,12 @@ protected:
         o.generation.stop_at_eos = false;
         return o;
     }
+    // Identical chunk texts share one content-keyed cache: compiled once, then loaded.
+    static int distinct_texts(const ask_result& r) {
+        std::set<std::string> texts;
+        for (const auto& src : r.sources) texts.insert(src.text);
+        return (int)texts.size();
+    }
     std::vector<fs::path> blob_files() {
         std::vector<fs::path> out;
         for (const auto& e : fs::recursive_directory_iterator(dir_ / "library" / "kv"))
@@ -146,7 +152,8 @@ TEST_F(service_test, corrupt_and_truncated_blobs_are_recompiled_and_ask_still_an
     }
     const ask_result r = s->ask("zebra2 river", options());
     ASSERT_TRUE(r.error.empty()) << r.error;
-    EXPECT_EQ(r.timing.chunks_compiled, (int)r.sources.size()) << "every damaged cache must be recompiled, none used";
+    EXPECT_EQ(r.timing.chunks_compiled, distinct_texts(r)) << "every damaged cache must be recompiled, none used";
+    EXPECT_EQ(r.timing.chunks_loaded, (int)r.sources.size() - distinct_texts(r));
     EXPECT_EQ(r.answer, clean.answer) << "recompiled caches give the same answer";
     // verify() now finds the damaged blobs that ask did not touch, and removes them.
     const auto bad = s->verify();
@@ -167,8 +174,8 @@ TEST_F(service_test, caches_of_another_model_are_never_used) {
     auto s2 = open(other);
     const ask_result r = s2->ask("zebra1", options());
     ASSERT_TRUE(r.error.empty()) << r.error;
-    EXPECT_EQ(r.timing.chunks_loaded, 0);
-    EXPECT_EQ(r.timing.chunks_compiled, (int)r.sources.size());
+    EXPECT_EQ(r.timing.chunks_compiled, distinct_texts(r)) << "no cache of the first model may be used";
+    EXPECT_EQ(r.timing.chunks_loaded, (int)r.sources.size() - distinct_texts(r));
     // Adding compiles the library for the new model; the first model's caches stay.
     const add_report ar = s2->add({dir_ / "docs"});
     EXPECT_GT(ar.chunks_compiled, 0u);
@@ -234,6 +241,35 @@ TEST_F(service_test, one_process_adding_while_another_asks) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the adding process failed";
     EXPECT_EQ(answered, 10);
     EXPECT_EQ(s->documents().size(), 18u);
+}
+
+TEST_F(service_test, stop_cancels_within_one_token_and_cancel_stops_adding) {
+    auto s = open();
+    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+    std::atomic<bool> stop{false};
+    int tokens = 0;
+    const ask_result r = s->ask("zebra4", options(64), [&](int32_t id, const std::string&) {
+        tokens += id >= 0;
+        if (tokens == 3) stop = true; // the user presses Stop while the third token arrives
+        return true;
+    }, &stop);
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_LE(tokens, 4) << "generation must stop within one token of Stop";
+
+    // Cancelling an add leaves a consistent library: nothing half-written, and the next add finishes.
+    make_documents(dir_ / "more", 8, seed_ + 3);
+    std::atomic<bool> cancel{false};
+    const add_report cancelled = s->add({dir_ / "more"}, [&](const add_progress& p) {
+        if (p.phase == "compiling" && p.chunks_done >= 2) cancel = true;
+    }, &cancel);
+    ASSERT_TRUE(cancelled.error.empty()) << cancelled.error;
+    EXPECT_TRUE(cancelled.cancelled);
+    const add_report finished = s->add({dir_ / "more"});
+    ASSERT_TRUE(finished.error.empty()) << finished.error;
+    EXPECT_FALSE(finished.cancelled);
+    EXPECT_GT(finished.chunks_compiled, 0u) << "the caches left out by the cancelled add are compiled now";
+    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
 }
 
 TEST_F(service_test, bad_inputs_give_errors_not_crashes) {

@@ -1,0 +1,44 @@
+#pragma once
+// Adds documents and compiles their chunk caches on its own thread with its own service. Progress,
+// per-document compile counts and the final report go to the GUI thread through queued signals.
+#include "AppSettings.h"
+#include "CancelSwitch.h"
+#include "GuiTypes.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+
+#include <memory>
+
+class IngestWorker : public QObject {
+    Q_OBJECT
+public:
+    explicit IngestWorker(QObject* parent = nullptr);
+    ~IngestWorker() override;
+
+    // Thread-safe: request `id` (and earlier ones) stop at the next chunk or document.
+    void requestCancel(quint64 id) { cancel_.cancel(id); }
+
+public slots:
+    void openService(const AppSettings& settings);
+    void addPaths(quint64 requestId, const QStringList& paths);
+    void recompileDocument(quint64 requestId, qint64 documentId);
+    void closeService();
+
+signals:
+    void serviceOpened(bool ok, const QString& error);
+    void filesQueued(const QStringList& files);
+    void progress(const IngestProgress& progress);
+    void addFinished(quint64 requestId, const AddSummary& summary);
+    void recompileFinished(quint64 requestId, qint64 documentId, bool ok, const QString& error);
+
+private:
+    void open(const AppSettings& settings);
+    AddSummary runAdd(const QStringList& paths);
+    QStringList listDocuments(const QStringList& paths) const;
+
+    std::unique_ptr<epic::service> service_;
+    QString openError_;
+    CancelSwitch cancel_;
+    QElapsedTimer sinceProgress_;
+};

@@ -1,0 +1,217 @@
+#include "LibraryWorker.h"
+
+#include "kvstore/kv_store.h"
+#include "library/library.h"
+#include "library/records.h"
+
+#include <QHash>
+
+LibraryWorker::LibraryWorker(QObject* parent) : QObject(parent) {}
+LibraryWorker::~LibraryWorker() = default;
+
+namespace {
+
+// Every action slot runs through this: the service returns errors as strings, but an allocation
+// failure must still not unwind through Qt's event loop.
+template <class F> void guarded(LibraryWorker* w, const QString& action, F&& body) {
+    try {
+        body();
+    } catch (const std::exception& e) {
+        emit w->actionFinished(action, false, QString::fromStdString(e.what()));
+    }
+}
+
+} // namespace
+
+void LibraryWorker::openService(const AppSettings& settings) {
+    try {
+        service_.reset();
+        std::string err;
+        service_ = epic::service::open(settings.serviceParams(false), &err);
+        openError_ = QString::fromStdString(err);
+    } catch (const std::exception& e) {
+        openError_ = QString::fromStdString(e.what());
+    }
+    emit serviceOpened(service_ != nullptr, openError_);
+}
+
+void LibraryWorker::closeService() { service_.reset(); }
+
+bool LibraryWorker::ready(const QString& action) {
+    if (service_) return true;
+    emit actionFinished(action, false, tr("The library could not be opened: %1").arg(openError_));
+    return false;
+}
+
+QVector<DocumentInfo> LibraryWorker::listDocuments(QString* error) {
+    QVector<DocumentInfo> out;
+    std::string err;
+    for (const auto& d : service_->documents(&err)) {
+        DocumentInfo i;
+        i.id = d.id;
+        i.path = QString::fromStdString(d.path);
+        i.title = QString::fromStdString(d.title);
+        i.kind = QString::fromStdString(d.kind);
+        i.state = QString::fromUtf8(epic::storage::to_string(d.status).data(), (qsizetype)epic::storage::to_string(d.status).size());
+        i.error = QString::fromStdString(d.error);
+        i.size = d.size;
+        i.chunks = d.chunk_count;
+        out.push_back(i);
+    }
+    *error = QString::fromStdString(err);
+    return out;
+}
+
+void LibraryWorker::refreshDocuments() {
+    QVector<DocumentInfo> docs;
+    QString error = openError_;
+    try {
+        if (service_) docs = listDocuments(&error);
+    } catch (const std::exception& e) {
+        error = QString::fromStdString(e.what());
+    }
+    emit documentsReady(docs, error);
+}
+
+QVector<CacheEntryInfo> LibraryWorker::listCache(CacheSummaryInfo* summary, QString* error) {
+    std::string err;
+    const auto entries = service_->cache_entries(&err);
+    if (!err.empty()) {
+        *error = QString::fromStdString(err);
+        return {};
+    }
+    const epic::cache_summary st = service_->cache_stats(&err);
+    summary->entries = st.entries;
+    summary->pinned = st.pinned;
+    summary->rawBytes = st.raw_bytes;
+    summary->compressedBytes = st.compressed_bytes;
+    summary->budgetBytes = st.budget_bytes;
+
+    // Which document each cache serves, through the library's chunk -> cache links (one document is
+    // enough to offer "recompile" and "remove document" on the row).
+    QHash<QString, QPair<qint64, QString>> owner;
+    QSet<QString> fingerprints;
+    for (const auto& e : entries) fingerprints.insert(QString::fromStdString(e.model_fingerprint));
+    epic::storage::library& lib = service_->library();
+    for (const auto& d : lib.documents()) {
+        for (const auto& c : lib.chunks_of(d.id)) {
+            for (const QString& fp : std::as_const(fingerprints)) {
+                if (auto key = lib.chunk_kv(c.id, fp.toStdString())) {
+                    const QString k = QString::fromStdString(*key);
+                    if (!owner.contains(k)) owner.insert(k, {d.id, QString::fromStdString(d.title.empty() ? d.path : d.title)});
+                }
+            }
+        }
+    }
+    QVector<CacheEntryInfo> out;
+    out.reserve((qsizetype)entries.size());
+    for (const auto& e : entries) {
+        CacheEntryInfo i;
+        i.key = QString::fromStdString(e.cache_key);
+        i.fingerprint = QString::fromStdString(e.model_fingerprint);
+        i.compileOptions = QString::fromStdString(e.compile_options);
+        i.rawBytes = e.raw_bytes;
+        i.compressedBytes = e.compressed_bytes;
+        i.hits = e.hits;
+        i.lastUsedMs = e.last_used;
+        i.pinned = e.pinned;
+        const auto it = owner.constFind(i.key);
+        if (it != owner.constEnd()) {
+            i.documentId = it->first;
+            i.documentTitle = it->second;
+        }
+        out.push_back(i);
+    }
+    return out;
+}
+
+void LibraryWorker::refreshCache() {
+    QVector<CacheEntryInfo> entries;
+    CacheSummaryInfo summary;
+    QString error = openError_;
+    try {
+        if (service_) entries = listCache(&summary, &error);
+    } catch (const std::exception& e) {
+        error = QString::fromStdString(e.what());
+    }
+    emit cacheReady(entries, summary, error);
+}
+
+void LibraryWorker::pin(const QString& key, bool pinned) {
+    const QString action = pinned ? tr("pin") : tr("unpin");
+    if (!ready(action)) return;
+    guarded(this, action, [&] {
+        std::string err;
+        const bool ok = service_->pin(key.toStdString(), pinned, &err);
+        emit actionFinished(action, ok, ok ? (pinned ? tr("Pinned %1").arg(key.left(16)) : tr("Unpinned %1").arg(key.left(16)))
+                                           : QString::fromStdString(err));
+    });
+}
+
+void LibraryWorker::evict(const QStringList& keys) {
+    const QString action = tr("evict");
+    if (!ready(action)) return;
+    guarded(this, action, [&] {
+        QStringList problems;
+        for (const QString& k : keys) {
+            std::string err;
+            if (!service_->evict(k.toStdString(), &err)) problems << QString::fromStdString(err);
+        }
+        emit actionFinished(action, problems.isEmpty(),
+                            problems.isEmpty() ? tr("Evicted %n cache(s)", nullptr, (int)keys.size()) : problems.join("; "));
+    });
+}
+
+void LibraryWorker::verify() {
+    const QString action = tr("verify");
+    if (!ready(action)) return;
+    guarded(this, action, [&] {
+        std::string err;
+        const auto bad = service_->verify(&err);
+        if (!err.empty()) {
+            emit actionFinished(action, false, QString::fromStdString(err));
+            return;
+        }
+        QStringList lines;
+        for (const auto& b : bad) lines << QString::fromStdString(b);
+        emit actionFinished(action, true,
+                            bad.empty() ? tr("Verified: every cache is sound")
+                                        : tr("Verified: %n bad cache(s) removed (they are recompiled when next needed): ", nullptr,
+                                             (int)bad.size()) + lines.join("; "));
+    });
+}
+
+void LibraryWorker::collectGarbage() {
+    const QString action = tr("clean up");
+    if (!ready(action)) return;
+    guarded(this, action, [&] {
+        std::string err;
+        const std::string summary = service_->gc(&err);
+        emit actionFinished(action, err.empty(), QString::fromStdString(err.empty() ? summary : err));
+    });
+}
+
+void LibraryWorker::enforceBudget() {
+    const QString action = tr("budget");
+    if (!ready(action)) return;
+    guarded(this, action, [&] {
+        std::string err;
+        const size_t n = service_->enforce_budget(&err);
+        emit actionFinished(action, err.empty(),
+                            err.empty() ? tr("Evicted %n cache(s) to fit the budget", nullptr, (int)n) : QString::fromStdString(err));
+    });
+}
+
+void LibraryWorker::removeDocuments(const QList<qint64>& ids) {
+    const QString action = tr("remove");
+    if (!ready(action)) return;
+    guarded(this, action, [&] {
+        QStringList problems;
+        for (qint64 id : ids) {
+            std::string err;
+            if (!service_->remove_document(id, &err)) problems << QString::fromStdString(err);
+        }
+        emit actionFinished(action, problems.isEmpty(),
+                            problems.isEmpty() ? tr("Removed %n document(s)", nullptr, (int)ids.size()) : problems.join("; "));
+    });
+}

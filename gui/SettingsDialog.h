@@ -1,0 +1,44 @@
+#pragma once
+// The settings dialog: edits a copy of AppSettings; MainWindow saves it to QSettings and reopens the
+// services when something they depend on changed.
+#include "AppSettings.h"
+
+#include <QDialog>
+
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLineEdit;
+class QSpinBox;
+
+class SettingsDialog : public QDialog {
+    Q_OBJECT
+public:
+    explicit SettingsDialog(const AppSettings& settings, QWidget* parent = nullptr);
+    AppSettings settings() const;
+
+    QLineEdit* modelEdit() const { return model_; }
+    QLineEdit* libraryEdit() const { return library_; }
+    QComboBox* algorithmBox() const { return algorithm_; }
+
+private:
+    void updateParameter();
+
+    AppSettings base_;
+    QLineEdit* library_;
+    QLineEdit* model_;
+    QComboBox* device_;
+    QSpinBox* threads_;
+    QComboBox* algorithm_;
+    QSpinBox* k_;
+    QDoubleSpinBox* ratio_;
+    QSpinBox* chunks_;
+    QSpinBox* chunkTokens_;
+    QSpinBox* budget_;
+    QSpinBox* maxTokens_;
+    QDoubleSpinBox* temperature_;
+    QSpinBox* topK_;
+    QDoubleSpinBox* topP_;
+    QSpinBox* seed_;
+    QCheckBox* stopAtEos_;
+};

@@ -1,0 +1,39 @@
+#pragma once
+// How much GPU memory a model needs on the CUDA backend, checked against what is free before any
+// weight is uploaded, so an oversized model is one clear message instead of an allocation failure
+// half-way through loading.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace epic {
+
+class cuda_backend;
+struct model_config;
+
+struct cuda_memory_estimate {
+    size_t weights = 0;     // every 2-D weight as f16 (the backend dequantizes at load) + f32 norm vectors
+    size_t kv = 0;          // K and V (and pre-RoPE K when kept) for n_ctx rows, f16
+    size_t activations = 0; // a forward_state for n_batch rows, logits of every row
+    size_t workspace = 0;   // f16 matmul input, weight staging, attention partials, cuBLAS's own
+    size_t total() const { return weights + kv + activations + workspace; }
+    std::string describe() const; // "weights 2.05 GiB + KV 0.34 GiB + ..."
+};
+
+// Parameters of the 2-D weights the CUDA backend keeps: matmul weights, the token embedding, and the
+// output projection unless it is tied to the embedding.
+int64_t cuda_weight_params(const model_config& c);
+
+// The estimate for a model with n_weight_params 2-D weight parameters (cuda_weight_params), a KV
+// cache of n_ctx rows and forwards of up to n_batch rows.
+cuda_memory_estimate estimate_cuda_memory(const model_config& c, int64_t n_weight_params, int n_ctx, int n_batch,
+                                          bool keep_prerope_k = false);
+
+// Throws epic::error "model needs X GiB of GPU memory, Y GiB free (weights ..., KV ...)" when the
+// estimate does not fit in free_bytes (keeping 5% of the device's total for fragmentation and the
+// runtime's own allocations).
+void check_cuda_memory(const cuda_memory_estimate& need, size_t free_bytes, size_t total_bytes);
+// Same with the device's free memory now (cudaMemGetInfo).
+void check_cuda_memory(const cuda_backend& be, const model_config& c, int n_ctx, int n_batch, bool keep_prerope_k = false);
+
+} // namespace epic
