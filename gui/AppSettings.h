@@ -1,6 +1,7 @@
 #pragma once
 // Every user setting in one value type, read from and written to QSettings in one place. Workers get a
 // copy with each request, so a setting never changes under a running answer.
+#include <QMetaType>
 #include <QString>
 
 #include "service/service.h"

@@ -5,10 +5,11 @@
 #include "ConversationStore.h"
 #include "GuiTypes.h"
 
+#include <QDialog>
 #include <QPointer>
 #include <QWidget>
 
-class QDialog;
+
 class QLabel;
 class QListWidget;
 class QPushButton;

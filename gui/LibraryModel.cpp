@@ -14,7 +14,7 @@ int LibraryModel::columnCount(const QModelIndex& parent) const { return parent.i
 QString LibraryModel::stateText(int row) const {
     const DocumentInfo& d = rows_.at(row);
     if (d.state == "compiling" && haveProgress_ && progress_.current == d.path && d.chunks > 0) {
-        const int pct = (int)qBound<qint64>(0, progress_.currentDocumentChunksDone * 100 / d.chunks, 100);
+        const int pct = (int)qBound<qint64>(qint64(0), progress_.currentDocumentChunksDone * 100 / d.chunks, qint64(100));
         return tr("compiling %1%").arg(pct);
     }
     return d.state;

@@ -5,6 +5,7 @@
 #include "library/records.h"
 
 #include <QHash>
+#include <QSet>
 
 LibraryWorker::LibraryWorker(QObject* parent) : QObject(parent) {}
 LibraryWorker::~LibraryWorker() = default;

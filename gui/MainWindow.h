@@ -104,6 +104,7 @@ private:
     ChatWorker* chat_ = nullptr;
     LibraryWorker* library_ = nullptr;
     bool shutDown_ = false;
+    bool opened_ = false;               // openServices ran at least once
 
     // Open state: each reopen bumps the generation, so late answers of an older open are ignored.
     int openPending_ = 0;

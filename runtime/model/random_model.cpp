@@ -46,6 +46,25 @@ std::vector<uint8_t> make_tensor(fast_rng& rng, ggml_type type, int64_t rows, in
     return data;
 }
 
+// llama.cpp's llama_ftype for a file whose 2-D weights are all of type t (other engines label
+// and sometimes size their buffers by it).
+uint32_t file_type_of(ggml_type t) {
+    switch (t) {
+    case ggml_type::f32: return 0;
+    case ggml_type::f16: return 1;
+    case ggml_type::q4_0: return 2;
+    case ggml_type::q4_1: return 3;
+    case ggml_type::q8_0: return 7;
+    case ggml_type::q5_0: return 8;
+    case ggml_type::q5_1: return 9;
+    case ggml_type::q4_k: return 14; // Q4_K_S: every weight q4_K
+    case ggml_type::q5_k: return 16; // Q5_K_S
+    case ggml_type::q6_k: return 18;
+    case ggml_type::bf16: return 32;
+    default: return 0;
+    }
+}
+
 ggml_type fitting_type(ggml_type wanted, int64_t cols) {
     return cols % traits(wanted).block_size == 0 ? wanted : ggml_type::f32;
 }
@@ -138,7 +157,7 @@ void write_random_model(const std::string& path, const random_model_params& p) {
     const std::string a = p.arch + ".";
     w.set_string("general.architecture", p.arch);
     w.set_string("general.name", p.name);
-    w.set_u32("general.file_type", 0);
+    w.set_u32("general.file_type", file_type_of(p.type));
     w.set_u32(a + "context_length", (uint32_t)p.n_ctx);
     w.set_u32(a + "embedding_length", (uint32_t)p.n_embd);
     w.set_u32(a + "block_count", (uint32_t)p.n_layer);

@@ -8,28 +8,36 @@
 #if defined(EPIC_QUANT_SIMD)
 #include "quant/blocks.h"
 
+#include <cstring>
 #include <type_traits>
 
 namespace epic::quant_detail {
 namespace {
 
-// Decoded per-row super-block data for q4_K/q5_K: int16 sub-block scales, and the mins laid out to
-// meet the 16 bsums (sub-block j covers bsums 2j and 2j+1).
+// Decoded per-row super-block data for q4_K/q5_K: the 8 sub-block scales, and the 8 mins widened to
+// i32 to meet the pairwise sums of the 16 bsums (sub-block j covers bsums 2j and 2j+1).
 struct k4_row {
-    __m256i mins16;
+    __m256i mins32;
     __m256 d, dmin;
-    int16_t sc[8];
+    alignas(8) uint8_t sc[8];
 };
 
+// The 12 scale bytes hold 8 six-bit scales and 8 six-bit mins (ggml's get_scale_min_k4 layout):
+// sub-blocks 0-3 in the low 6 bits of bytes 0-3 (scales) and 4-7 (mins); sub-blocks 4-7 take their
+// low 4 bits from bytes 8-11 and their top 2 bits from the spare top bits of bytes 0-7. Decoding
+// all 16 values with 32-bit masks and shifts avoids a per-value scalar loop, which dominated the
+// single-column (decode) case.
 inline void decode_k4(const uint8_t* scales, uint16_t d, uint16_t dmin, k4_row& row) {
-    alignas(32) int16_t m16[16];
-    for (int j = 0; j < 8; ++j) {
-        uint8_t sc, m;
-        get_scale_min_k4(j, scales, &sc, &m);
-        row.sc[j] = sc;
-        m16[2 * j] = m16[2 * j + 1] = m;
-    }
-    row.mins16 = _mm256_load_si256((const __m256i*)m16);
+    uint32_t u[3];
+    std::memcpy(u, scales, 12);
+    const uint32_t sc_lo = u[0] & 0x3f3f3f3fu;
+    const uint32_t m_lo = u[1] & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    std::memcpy(row.sc, &sc_lo, 4);
+    std::memcpy(row.sc + 4, &sc_hi, 4);
+    const uint64_t mins = (uint64_t)m_lo | ((uint64_t)m_hi << 32);
+    row.mins32 = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)mins));
     row.d = _mm256_set1_ps(half_to_float(d));
     row.dmin = _mm256_set1_ps(half_to_float(dmin));
 }
@@ -79,10 +87,12 @@ struct k4_kernel {
                 }
             });
             for (int c = 0; c < C; ++c) {
-                const __m256i bsums = _mm256_loadu_si256((const __m256i*)ab[c]->bsums);
+                // bsums[2j] + bsums[2j+1]: the activation sum over sub-block j, as i32
+                const __m256i bsum_pairs =
+                    _mm256_madd_epi16(_mm256_loadu_si256((const __m256i*)ab[c]->bsums), _mm256_set1_epi16(1));
                 const __m256 da = _mm256_set1_ps(ab[c]->d);
                 for (int r = 0; r < R; ++r) {
-                    const __m256i msum = _mm256_madd_epi16(bsums, row[r].mins16);
+                    const __m256i msum = _mm256_mullo_epi32(bsum_pairs, row[r].mins32);
                     const __m256 v = _mm256_fmsub_ps(_mm256_cvtepi32_ps(isum[r][c]), row[r].d,
                                                      _mm256_mul_ps(_mm256_cvtepi32_ps(msum), row[r].dmin));
                     acc[r][c] = _mm256_fmadd_ps(v, da, acc[r][c]);

@@ -1,0 +1,523 @@
+#include "MainWindow.h"
+
+#include "CachePanel.h"
+#include "ChatPanel.h"
+#include "ChatWorker.h"
+#include "IngestWorker.h"
+#include "LibraryModel.h"
+#include "LibraryPanel.h"
+#include "LibraryWorker.h"
+#include "SettingsDialog.h"
+
+#include <QAction>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QThread>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <limits>
+#include <memory>
+
+namespace {
+
+std::unique_ptr<QSettings> openSettings(const QString& file) {
+    if (file.isEmpty()) return std::make_unique<QSettings>();
+    return std::make_unique<QSettings>(file, QSettings::IniFormat);
+}
+
+QString conversationFile(const AppSettings& s) { return QDir(s.libraryDir).filePath("conversations.json"); }
+
+constexpr quint64 everyRequest = std::numeric_limits<quint64>::max();
+
+// Queues `f` to run on the worker's thread; after shutdown (worker gone) it is dropped.
+template <class F> void post(QObject* worker, F&& f) {
+    if (worker) QMetaObject::invokeMethod(worker, std::forward<F>(f), Qt::QueuedConnection);
+}
+
+} // namespace
+
+MainWindow::MainWindow(const QString& settingsFile, QWidget* parent) : QMainWindow(parent), settingsFile_(settingsFile) {
+    qRegisterMetaType<AppSettings>();
+    qRegisterMetaType<DocumentInfo>();
+    qRegisterMetaType<CacheEntryInfo>();
+    qRegisterMetaType<CacheSummaryInfo>();
+    qRegisterMetaType<IngestProgress>();
+    qRegisterMetaType<AddSummary>();
+    qRegisterMetaType<AnswerResult>();
+    qRegisterMetaType<QVector<DocumentInfo>>();
+    qRegisterMetaType<QVector<CacheEntryInfo>>();
+
+    settings_.load(*openSettings(settingsFile_));
+    setWindowTitle(tr("EPIC desktop"));
+    setAcceptDrops(true);
+    resize(1200, 760);
+    buildUi();
+    buildMenus();
+    startThreads();
+    // Deferred to the event loop so command-line overrides given right after construction are
+    // applied before the first open (no model is loaded twice).
+    QTimer::singleShot(0, this, &MainWindow::openServices);
+}
+
+MainWindow::~MainWindow() { shutdown(); }
+
+void MainWindow::buildUi() {
+    libraryModel_ = new LibraryModel(this);
+    libraryPanel_ = new LibraryPanel(libraryModel_, this);
+    chatPanel_ = new ChatPanel(this);
+    cachePanel_ = new CachePanel(this);
+    tabs_ = new QTabWidget(this);
+    tabs_->addTab(chatPanel_, tr("Chat"));
+    tabs_->addTab(cachePanel_, tr("Cache"));
+    banner_ = new QLabel(this);
+    banner_->setWordWrap(true);
+    banner_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    banner_->setStyleSheet("QLabel { background: #fde2e1; color: #8a1212; border: 1px solid #e5a3a0; padding: 6px; }");
+    banner_->hide();
+
+    auto* middle = new QWidget(this);
+    auto* ml = new QVBoxLayout(middle);
+    ml->setContentsMargins(0, 0, 0, 0);
+    ml->addWidget(banner_);
+    ml->addWidget(tabs_, 1);
+    auto* split = new QSplitter(Qt::Horizontal, this);
+    split->addWidget(libraryPanel_);
+    split->addWidget(middle);
+    split->setStretchFactor(1, 1);
+    split->setSizes({330, 870});
+    setCentralWidget(split);
+
+    status_ = new QLabel(this);
+    ingestLabel_ = new QLabel(this);
+    ingestBar_ = new QProgressBar(this);
+    ingestBar_->setMaximumWidth(180);
+    cancel_ = new QPushButton(tr("Cancel"), this);
+    cancel_->setToolTip(tr("Stop adding documents (what is done stays done)"));
+    statusBar()->addWidget(status_, 1);
+    statusBar()->addPermanentWidget(ingestLabel_);
+    statusBar()->addPermanentWidget(ingestBar_);
+    statusBar()->addPermanentWidget(cancel_);
+    ingestBar_->hide();
+    cancel_->hide();
+
+    pollTimer_ = new QTimer(this);
+    pollTimer_->setInterval(300);
+    connect(pollTimer_, &QTimer::timeout, this, &MainWindow::refreshDocuments);
+
+    connect(cancel_, &QPushButton::clicked, this, &MainWindow::cancelIngestion);
+    connect(libraryPanel_, &LibraryPanel::addFilesRequested, this, [this] {
+        const QStringList files = QFileDialog::getOpenFileNames(this, tr("Add documents"), QString(),
+                                                                tr("Documents (*.txt *.md *.markdown *.html *.htm *.pdf);;All files (*)"));
+        if (!files.isEmpty()) addPaths(files);
+    });
+    connect(libraryPanel_, &LibraryPanel::addFolderRequested, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Add a folder"));
+        if (!dir.isEmpty()) addPaths({dir});
+    });
+    connect(libraryPanel_, &LibraryPanel::removeRequested, this, [this](const QList<qint64>& ids) {
+        post(library_, [w = library_, ids] { w->removeDocuments(ids); });
+    });
+    connect(chatPanel_, &ChatPanel::askRequested, this, [this](quint64 id, const QString& q, int seedOffset) {
+        post(chat_, [w = chat_, id, q, s = settings_, seedOffset] { w->ask(id, q, s, seedOffset); });
+        updateStatus();
+    });
+    connect(chatPanel_, &ChatPanel::stopRequested, this, [this](quint64 id) {
+        if (chat_) chat_->requestStop(id); // direct: an atomic flag, read by the worker per token
+    });
+    connect(chatPanel_, &ChatPanel::busyChanged, this, &MainWindow::updateStatus);
+    connect(cachePanel_, &CachePanel::refreshRequested, this, &MainWindow::refreshCache);
+    connect(cachePanel_, &CachePanel::pinRequested, this, [this](const QString& key, bool pinned) {
+        post(library_, [w = library_, key, pinned] { w->pin(key, pinned); });
+    });
+    connect(cachePanel_, &CachePanel::evictRequested, this, [this](const QStringList& keys) {
+        post(library_, [w = library_, keys] { w->evict(keys); });
+    });
+    connect(cachePanel_, &CachePanel::verifyRequested, this, [this] {
+        post(library_, [w = library_] { w->verify(); });
+    });
+    connect(cachePanel_, &CachePanel::recompileRequested, this, &MainWindow::recompile);
+    connect(cachePanel_, &CachePanel::removeDocumentsRequested, this, [this](const QList<qint64>& ids) {
+        post(library_, [w = library_, ids] { w->removeDocuments(ids); });
+    });
+    connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
+        if (tabs_->widget(i) == cachePanel_) refreshCache();
+    });
+}
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("Add &files…"), QKeySequence::Open, libraryPanel_, &LibraryPanel::addFilesRequested);
+    file->addAction(tr("Add f&older…"), libraryPanel_, &LibraryPanel::addFolderRequested);
+    file->addSeparator();
+    file->addAction(tr("&Settings…"), QKeySequence::Preferences, this, &MainWindow::openSettingsDialog);
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    QMenu* chat = menuBar()->addMenu(tr("&Chat"));
+    chat->addAction(tr("&New conversation"), QKeySequence::New, chatPanel_, &ChatPanel::newConversation);
+    chat->addAction(tr("&Stop answering"), QKeySequence(Qt::Key_Escape), chatPanel_, &ChatPanel::stop);
+    QMenu* cache = menuBar()->addMenu(tr("C&ache"));
+    cache->addAction(tr("&Refresh"), this, &MainWindow::refreshCache);
+    cache->addAction(tr("&Verify all caches"), cachePanel_, &CachePanel::verifyRequested);
+    cache->addAction(tr("Enforce the disk &budget"), this, [this] {
+        post(library_, [w = library_] { w->enforceBudget(); });
+    });
+    cache->addAction(tr("&Clean up orphan files"), this, [this] {
+        post(library_, [w = library_] { w->collectGarbage(); });
+    });
+}
+
+void MainWindow::startThreads() {
+    ingestThread_ = new QThread(this);
+    ingestThread_->setObjectName("epic-ingest");
+    chatThread_ = new QThread(this);
+    chatThread_->setObjectName("epic-chat");
+    libraryThread_ = new QThread(this);
+    libraryThread_->setObjectName("epic-library");
+    ingest_ = new IngestWorker;
+    chat_ = new ChatWorker;
+    library_ = new LibraryWorker;
+    ingest_->moveToThread(ingestThread_);
+    chat_->moveToThread(chatThread_);
+    library_->moveToThread(libraryThread_);
+
+    // Worker -> window: different threads, so these connections are queued.
+    connect(ingest_, &IngestWorker::serviceOpened, this, [this](bool ok, const QString& e) { onModelOpened(ok, e, false); });
+    connect(ingest_, &IngestWorker::filesQueued, this, [this](const QStringList& files) { libraryModel_->addQueued(files); });
+    connect(ingest_, &IngestWorker::progress, this, &MainWindow::onIngestProgress);
+    connect(ingest_, &IngestWorker::addFinished, this, &MainWindow::onAddFinished);
+    connect(ingest_, &IngestWorker::recompileFinished, this, [this](quint64, qint64 id, bool ok, const QString& e) {
+        --recompilesActive_;
+        onAction(tr("recompile"), ok, ok ? tr("Recompiled the caches of document %1").arg(id) : e);
+    });
+    connect(chat_, &ChatWorker::serviceOpened, this, [this](bool ok, const QString& e, const QString& fp) {
+        if (ok) modelName_ = QFileInfo(settings_.modelPath).fileName() + " [" + fp.left(12) + "]";
+        onModelOpened(ok, e, true);
+    });
+    connect(chat_, &ChatWorker::tokenReady, chatPanel_, &ChatPanel::appendToken);
+    connect(chat_, &ChatWorker::answerFinished, this, [this](quint64 id, const AnswerResult& r) {
+        chatPanel_->finishAnswer(id, r);
+        refreshCache(); // hits and last-used changed
+        refreshDocuments();
+        updateStatus();
+    });
+    connect(library_, &LibraryWorker::serviceOpened, this, [this](bool ok, const QString& e) {
+        libraryReady_ = ok;
+        if (!ok) showModelError(tr("The library folder could not be opened: %1").arg(e));
+        refreshDocuments();
+        refreshCache();
+        // The model workers open after the library exists and is migrated (no two first-time
+        // migrations race on a fresh folder).
+        --openPending_;
+        post(ingest_, [w = ingest_, s = settings_] { w->openService(s); });
+        post(chat_, [w = chat_, s = settings_] { w->openService(s); });
+    });
+    connect(library_, &LibraryWorker::documentsReady, this, &MainWindow::onDocuments);
+    connect(library_, &LibraryWorker::cacheReady, this, &MainWindow::onCache);
+    connect(library_, &LibraryWorker::actionFinished, this, &MainWindow::onAction);
+
+    ingestThread_->start();
+    chatThread_->start();
+    libraryThread_->start();
+}
+
+void MainWindow::openServices() {
+    if (shutDown_) return;
+    opened_ = true;
+    // Three answers to wait for: the library worker's, then the two model workers' it triggers.
+    openPending_ += 3;
+    libraryReady_ = chatReady_ = ingestReady_ = false;
+    modelError_.clear();
+    banner_->hide();
+    chatPanel_->setConversationFile(conversationFile(settings_));
+    chatPanel_->setModelReady(false, tr("Loading the model…"));
+    post(library_, [w = library_, s = settings_] { w->openService(s); });
+    updateStatus();
+}
+
+void MainWindow::onModelOpened(bool ok, const QString& error, bool chat) {
+    (chat ? chatReady_ : ingestReady_) = ok;
+    if (!ok && !error.isEmpty()) showModelError(error);
+    if (ok && chatReady_ && ingestReady_) {
+        modelError_.clear();
+        banner_->hide();
+    }
+    chatPanel_->setModelReady(chatReady_, chatReady_ ? QString() : tr("No model: %1").arg(modelError_));
+    if (openPending_ > 0 && --openPending_ == 0) {
+        updateStatus();
+        startNextAdd();
+        emit servicesOpened();
+    }
+    updateStatus();
+}
+
+void MainWindow::showModelError(const QString& error) {
+    if (modelError_ == error) return;
+    modelError_ = error;
+    banner_->setText(tr("The model could not be loaded: %1\nChoose another GGUF file in File → Settings. "
+                        "The library and the cache panel still work.")
+                         .arg(error));
+    banner_->show();
+    statusBar()->showMessage(tr("Model error: %1").arg(error), 10000);
+}
+
+void MainWindow::overrideSettings(const AppSettings& s) {
+    const AppSettings old = settings_;
+    settings_ = s;
+    if (!old.sameServiceAs(s) && opened_) {
+        // Already opened once: reopen like a settings change.
+        AppSettings again = settings_;
+        settings_ = old;
+        applySettings(again);
+        return;
+    }
+}
+
+void MainWindow::applySettings(const AppSettings& s) {
+    const AppSettings old = settings_;
+    settings_ = s;
+    settings_.save(*openSettings(settingsFile_));
+    if (old.sameServiceAs(s)) {
+        updateStatus();
+        return;
+    }
+    if (shutDown_) return;
+    // Stop what runs against the old services; the workers pick up the reopen right after.
+    pendingPaths_.clear();
+    if (chatPanel_->isBusy()) {
+        chat_->requestStop(chatPanel_->activeRequest());
+        chatPanel_->abandonActive(tr("stopped: the settings changed"));
+    }
+    // Requests sent after the reopen get new ids; this cancel only covers the ones before it.
+    ingest_->requestCancel(nextIngestRequest_ - 1);
+    if (old.libraryDir != s.libraryDir) libraryModel_->setDocuments({});
+    openServices();
+}
+
+void MainWindow::openSettingsDialog() {
+    auto* dialog = new SettingsDialog(settings_, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] { applySettings(dialog->settings()); });
+    dialog->open(); // window-modal but not a nested event loop: answers keep streaming
+}
+
+void MainWindow::addPaths(const QStringList& paths) {
+    if (shutDown_ || paths.isEmpty()) return;
+    pendingPaths_ << paths;
+    startNextAdd();
+    updateStatus();
+}
+
+void MainWindow::startNextAdd() {
+    if (ingestActive_ != 0 || pendingPaths_.isEmpty() || openPending_ > 0) return;
+    const QStringList paths = pendingPaths_;
+    pendingPaths_.clear();
+    ingestActive_ = nextIngestRequest_++;
+    lastProgress_ = IngestProgress{};
+    post(ingest_, [w = ingest_, id = ingestActive_, paths] { w->addPaths(id, paths); });
+    pollTimer_->start();
+    updateStatus();
+}
+
+void MainWindow::cancelIngestion() {
+    pendingPaths_.clear();
+    if (ingestActive_ != 0 && ingest_) ingest_->requestCancel(ingestActive_);
+    cancel_->setEnabled(false);
+    updateStatus();
+}
+
+void MainWindow::recompile(qint64 documentId) {
+    ++recompilesActive_;
+    const quint64 id = nextIngestRequest_++;
+    post(ingest_, [w = ingest_, id, documentId] { w->recompileDocument(id, documentId); });
+    pollTimer_->start();
+    updateStatus();
+}
+
+void MainWindow::onIngestProgress(const IngestProgress& p) {
+    lastProgress_ = p;
+    libraryModel_->setProgress(p);
+    updateStatus();
+}
+
+void MainWindow::onAddFinished(quint64 requestId, const AddSummary& s) {
+    if (requestId == ingestActive_) ingestActive_ = 0;
+    lastAdd_ = s;
+    libraryModel_->clearQueued();
+    libraryModel_->clearProgress();
+    QString msg;
+    if (!s.error.isEmpty()) msg = tr("Adding failed: %1").arg(s.error);
+    else
+        msg = tr("%1 added, %2 updated, %3 unchanged, %4 failed; %5 chunk caches compiled%6")
+                  .arg(s.added)
+                  .arg(s.updated)
+                  .arg(s.unchanged)
+                  .arg(s.failed)
+                  .arg(s.chunksCompiled)
+                  .arg(s.cancelled ? tr(" (cancelled)") : QString());
+    lastAction_ = msg;
+    statusBar()->showMessage(msg, 10000);
+    refreshDocuments();
+    refreshCache();
+    startNextAdd();
+    if (ingestActive_ == 0 && recompilesActive_ == 0) pollTimer_->stop();
+    updateStatus();
+    emit ingestionFinished(s);
+}
+
+void MainWindow::refreshDocuments() {
+    // At most one request in flight; a request while one runs is remembered and sent after it, so a
+    // slow library never collects a queue of refreshes.
+    if (shutDown_) return;
+    if (docsInFlight_) {
+        docsDirty_ = true;
+        return;
+    }
+    docsInFlight_ = true;
+    docsDirty_ = false;
+    post(library_, [w = library_] { w->refreshDocuments(); });
+}
+
+void MainWindow::refreshCache() {
+    if (shutDown_) return;
+    if (cacheInFlight_) {
+        cacheDirty_ = true;
+        return;
+    }
+    cacheInFlight_ = true;
+    cacheDirty_ = false;
+    post(library_, [w = library_] { w->refreshCache(); });
+}
+
+void MainWindow::onDocuments(const QVector<DocumentInfo>& docs, const QString& error) {
+    docsInFlight_ = false;
+    if (error.isEmpty() || !docs.isEmpty()) libraryModel_->setDocuments(docs);
+    if (docsDirty_) refreshDocuments();
+    updateStatus();
+    emit documentsRefreshed();
+}
+
+void MainWindow::onCache(const QVector<CacheEntryInfo>& entries, const CacheSummaryInfo& summary, const QString& error) {
+    cacheInFlight_ = false;
+    cachePanel_->setEntries(entries, summary, error);
+    if (cacheDirty_) refreshCache();
+    emit cacheRefreshed();
+}
+
+void MainWindow::onAction(const QString& action, bool ok, const QString& message) {
+    lastAction_ = message;
+    statusBar()->showMessage(message, 10000);
+    cachePanel_->showMessage(message);
+    refreshCache();
+    refreshDocuments();
+    if (ingestActive_ == 0 && recompilesActive_ == 0) pollTimer_->stop();
+    updateStatus();
+    emit actionFinished(message);
+}
+
+bool MainWindow::isAnswering() const { return chatPanel_->isBusy(); }
+
+QString MainWindow::ingestText() const { return ingestLabel_->text(); }
+
+QString MainWindow::statusText() const { return status_->text(); }
+
+void MainWindow::updateStatus() {
+    QStringList parts;
+    if (openPending_ > 0 || (!libraryReady_ && modelError_.isEmpty())) parts << tr("Opening…");
+    else if (chatReady_) parts << tr("Model: %1").arg(modelName_);
+    else parts << tr("No model loaded");
+    const int n = libraryModel_->rowCount();
+    const int ready = libraryModel_->countInState("ready");
+    const int failed = libraryModel_->countInState("failed");
+    parts << tr("%n document(s)", nullptr, n) + tr(" (%1 ready, %2 failed)").arg(ready).arg(failed);
+    parts << (chatPanel_->isBusy() ? tr("answering…") : tr("idle"));
+    status_->setText(parts.join("  ·  "));
+    libraryPanel_->setSummary(tr("%1 ready, %2 failed, %3 in progress").arg(ready).arg(failed).arg(n - ready - failed));
+
+    const bool busy = ingestActive_ != 0 || recompilesActive_ > 0;
+    ingestBar_->setVisible(busy);
+    cancel_->setVisible(ingestActive_ != 0);
+    if (!busy) {
+        ingestLabel_->clear();
+        cancel_->setEnabled(true);
+        return;
+    }
+    const IngestProgress& p = lastProgress_;
+    if (ingestActive_ == 0) {
+        ingestLabel_->setText(tr("Recompiling…"));
+        ingestBar_->setRange(0, 0);
+    } else if (p.phase == "compiling") {
+        ingestLabel_->setText(tr("Compiling: %1/%2 documents, %3/%4 chunks, %5 tok/s")
+                                  .arg(p.documentsDone)
+                                  .arg(p.documentsTotal)
+                                  .arg(p.chunksDone)
+                                  .arg(p.chunksTotal)
+                                  .arg(p.tokensPerSecond, 0, 'f', 0));
+        ingestBar_->setRange(0, (int)qMax<qint64>(1, p.chunksTotal));
+        ingestBar_->setValue((int)p.chunksDone);
+    } else if (p.phase == "extracting") {
+        ingestLabel_->setText(tr("Reading: %1/%2 documents").arg(p.documentsDone).arg(p.documentsTotal));
+        ingestBar_->setRange(0, (int)qMax<qint64>(1, p.documentsTotal));
+        ingestBar_->setValue((int)p.documentsDone);
+    } else {
+        ingestLabel_->setText(tr("Adding…"));
+        ingestBar_->setRange(0, 0);
+    }
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+}
+
+void MainWindow::dragMoveEvent(QDragMoveEvent* event) {
+    if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    QStringList paths;
+    for (const QUrl& u : event->mimeData()->urls())
+        if (u.isLocalFile()) paths << u.toLocalFile();
+    if (paths.isEmpty()) return;
+    event->acceptProposedAction();
+    addPaths(paths);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    shutdown();
+    event->accept();
+}
+
+void MainWindow::shutdown() {
+    if (shutDown_) return;
+    shutDown_ = true;
+    pollTimer_->stop();
+    pendingPaths_.clear();
+    // Running work stops at its next token or chunk; queued requests are dropped with the event loops.
+    ingest_->requestCancel(everyRequest);
+    chat_->requestStop(everyRequest);
+    chatPanel_->abandonActive(tr("stopped: the window was closed"));
+    for (QThread* t : {ingestThread_, chatThread_, libraryThread_}) t->quit();
+    for (QThread* t : {ingestThread_, chatThread_, libraryThread_}) t->wait();
+    // The threads are finished: nothing runs in the workers any more, so deleting them here (which
+    // releases the services, the model mapping and the database connections) is safe.
+    delete ingest_;
+    delete chat_;
+    delete library_;
+    ingest_ = nullptr;
+    chat_ = nullptr;
+    library_ = nullptr;
+}
