@@ -4,6 +4,7 @@
 #include "generate/text_stream.h"
 #include "tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <numeric>
 
@@ -53,7 +54,8 @@ generation_result generator::continue_from(kv_cache& kv, std::span<const float> 
             r.first_token_seconds = seconds_since(t0);
             t_first = std::chrono::steady_clock::now();
         }
-        if (params.stop_at_eos && token == tok_.eos()) {
+        const bool stop = std::find(params.stop_tokens.begin(), params.stop_tokens.end(), token) != params.stop_tokens.end();
+        if ((params.stop_at_eos && token == tok_.eos()) || stop) {
             r.hit_eos = true;
             break;
         }

@@ -18,6 +18,7 @@ struct generation_params {
     int max_tokens = 128;
     sampling_params sampling;
     bool stop_at_eos = true;
+    std::vector<int32_t> stop_tokens; // also end the answer (end-of-turn markers of chat templates)
 };
 
 generation_params generation_default_params();

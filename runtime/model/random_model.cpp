@@ -170,7 +170,13 @@ void write_random_model(const std::string& path, const random_model_params& p) {
     w.set_f32(a + "attention.layer_norm_rms_epsilon", p.rms_eps);
     w.set_f32(a + "rope.freq_base", p.rope_base);
     if (gemma) w.set_u32(a + "attention.sliding_window", (uint32_t)p.sliding_window);
-    const synthetic_vocab vocab = make_synthetic_vocab(p.n_vocab);
+    synthetic_vocab vocab = make_synthetic_vocab(p.n_vocab - (int32_t)p.special_tokens.size());
+    for (const auto& t : p.special_tokens) {
+        vocab.pieces.push_back(t);
+        vocab.scores.push_back(0.0f);
+        vocab.types.push_back(3);
+    }
+    if (!p.chat_template.empty()) w.set_string("tokenizer.chat_template", p.chat_template);
     w.set_string("tokenizer.ggml.model", "llama");
     w.set_string_array("tokenizer.ggml.tokens", vocab.pieces);
     w.set_f32_array("tokenizer.ggml.scores", vocab.scores);

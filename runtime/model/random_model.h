@@ -28,6 +28,8 @@ struct random_model_params {
     bool rope_freqs = false;                // write a Llama-3 style rope_freqs tensor
     uint64_t seed = 1;
     std::string name = "random";
+    std::vector<std::string> special_tokens; // appended to the vocabulary as control tokens (chat markup)
+    std::string chat_template;               // written as tokenizer.chat_template when not empty
 };
 
 random_model_params random_model_default_params();

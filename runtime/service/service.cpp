@@ -8,7 +8,7 @@
 #include "model/model.h"
 #include "pic/compiler.h"
 #include "service/kv_codec.h"
-#include "service/prompt_layout.h"
+#include "service/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
@@ -34,6 +34,7 @@ struct service::impl {
     std::unique_ptr<backend> be;
     std::unique_ptr<transformer> tf;
     std::unique_ptr<linker> lk;
+    chat_template tmpl;
     std::optional<chunk_cache> system_cache;
     std::vector<std::string> problems; // corrupt or missing blobs found while loading
 
@@ -76,9 +77,10 @@ struct service::impl {
 
     const chunk_cache& system_prompt_cache() {
         if (!system_cache) {
-            // The system segment is an exact prefix: [BOS] + system prompt at positions 0.. .
-            const auto tokens = tokens_of(params.system_prompt);
-            system_cache = cache_for(tokens, compile_options{1}, nullptr, nullptr, nullptr);
+            // The system segment is an exact prefix at positions 0..: the template's opening markup
+            // (with the BOS when the model wants one) and the instructions, compiled once.
+            const auto tokens = tmpl.system_segment(*tok, *mdl, params.system_prompt);
+            system_cache = cache_for(tokens, compile_options{0}, nullptr, nullptr, nullptr);
         }
         return *system_cache;
     }
@@ -155,6 +157,8 @@ std::unique_ptr<service> service::open(const service_params& params, std::string
             p->be = create_backend(params.backend);
             p->tf = std::make_unique<transformer>(*p->mdl, *p->be);
             p->lk = std::make_unique<linker>(*p->tf);
+            p->tmpl = params.chat_template == "auto" ? chat_template_for(*p->mdl) : chat_template_named(params.chat_template);
+            p->tmpl.stop_tokens(*p->tok, *p->mdl); // fails now, not at the first question, if the vocabulary lacks them
         }
         return std::unique_ptr<service>(new service(std::move(p)));
     } catch (const std::exception& e) {
@@ -164,6 +168,7 @@ std::unique_ptr<service> service::open(const service_params& params, std::string
 }
 
 bool service::has_model() const { return impl_->mdl != nullptr; }
+std::string service::chat_template_name() const { return impl_->mdl ? impl_->tmpl.name : std::string(); }
 const model* service::get_model() const { return impl_->mdl.get(); }
 std::string service::model_fingerprint() const { return impl_->mdl ? impl_->mdl->fingerprint() : std::string(); }
 storage::library& service::library() { return *impl_->lib; }
@@ -241,7 +246,7 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         link_input in;
         in.system = &m.system_prompt_cache();
         for (auto it = caches.rbegin(); it != caches.rend(); ++it) in.chunks.push_back(&*it);
-        in.question = m.tokens_of(question_segment_text(question));
+        in.question = m.tmpl.question_segment(*m.tok, *m.mdl, question);
         t0 = clock_type::now();
         link_result lr = m.lk->link(in, options.policy, options.generation.max_tokens + 1);
         res.timing.link_seconds = since(t0);
@@ -251,6 +256,8 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         res.timing.rows_reused = lr.stats.n_rows - lr.stats.recomputed_rows();
 
         generator gen(*m.tf, *m.tok);
+        generation_params gp = options.generation;
+        for (int32_t t : m.tmpl.stop_tokens(*m.tok, *m.mdl)) gp.stop_tokens.push_back(t);
         bool first = true;
         auto forward_token = [&](int32_t id, const std::string& piece) {
             if (first) {
@@ -260,7 +267,7 @@ ask_result service::ask(const std::string& question, const ask_options& options,
             if (cancel && cancel->load()) return false;
             return on_token ? on_token(id, piece) : true;
         };
-        const generation_result g = gen.continue_from(*lr.kv, lr.logits, options.generation, forward_token);
+        const generation_result g = gen.continue_from(*lr.kv, lr.logits, gp, forward_token);
         if (first) res.timing.first_token_seconds = since(t_start);
         res.answer = g.text;
         res.cancelled = g.cancelled;

@@ -34,7 +34,8 @@ struct service_params {
     int chunk_tokens = 512;                // target chunk size when documents are added
     uint64_t cache_budget_bytes = 0;       // compressed bytes of KV blobs on disk; 0 = no limit
     int zstd_level = 3;
-    std::string system_prompt = "The following documents may help answer the question at the end.\n";
+    std::string system_prompt = "Answer the question at the end using the documents. Be brief.";
+    std::string chat_template = "auto";    // auto (from the model) or chatml, gemma, llama2, zephyr, llama3, plain
 };
 
 service_params service_default_params();
@@ -112,6 +113,7 @@ public:
     ~service();
 
     bool has_model() const;
+    std::string chat_template_name() const;
     const model* get_model() const;
     std::string model_fingerprint() const;
 
