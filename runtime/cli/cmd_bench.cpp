@@ -47,6 +47,7 @@ int cmd_bench(int argc, char** argv) {
     if (argc < 3) throw error("usage: epic bench prefill|decode --model M [--tokens N] [--runs R] [--threads N]");
     const std::string what = argv[2];
     if (what == "link") return cmd_bench_link(argc, argv);
+    if (what == "qa") return cmd_bench_qa(argc, argv);
     args a(argc, argv, 3, {});
     auto known = session_options();
     known.insert({"tokens", "runs"});

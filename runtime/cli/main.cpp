@@ -31,6 +31,10 @@ commands:
   bench       link --model M [--chunks n] [--chunk-tokens L] [--question-tokens q] [--algos A,B,...]
               [--source random|generated] [--continuation T] [--runs R]
               time to first token and accuracy against full recompute, per algorithm
+  bench       qa --model M --set FILE.jsonl [--algos A,B,...] [--limit N] [--tokens N] [--verbose]
+              question-answering accuracy (exact / contains), rows recomputed, time to first token
+  bench       qa --make-set OUT.jsonl [--facts resources/sample-library/facts.json] [--prose FILE]
+              [--count 200] [--docs 8] [--seed S]      write a seeded question set
   make-model  --out FILE [--shape tiny|tinyllama|llama2-7b] [--type f32|f16|bf16|q8_0|q4_0|q4_K|q5_K|q6_K]
               [--seed S]                     write a random-weight llama GGUF (tests, benchmarks)
 

@@ -1,6 +1,7 @@
 #pragma once
 // Text <-> token ids. One interface; the sentencepiece implementation serves GGUF vocabularies
-// with tokenizer.ggml.model = "llama" and tokenizer.model files. (Byte-level BPE comes later.)
+// with tokenizer.ggml.model = "llama" and tokenizer.model files, the byte-level BPE implementation
+// (tokenizer_bpe.h) GGUF vocabularies with tokenizer.ggml.model = "gpt2".
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -25,7 +26,15 @@ public:
     static std::unique_ptr<tokenizer> from_spm_proto(const std::string& serialized, const std::string& name);
 
     // Any bytes encode without loss (byte fallback); invalid UTF-8 never crashes.
+    // Control tokens written out in `text` ("<|im_start|>", "<|endoftext|>") are encoded as the text
+    // they are, so document and user text can never inject them.
     virtual std::vector<int32_t> encode(std::string_view text, bool add_bos) const = 0;
+    // As encode, but control tokens written out in `text` become their single ids (llama.cpp's
+    // parse_special): for chat templates the program renders itself, never for user or document
+    // text. The sentencepiece implementation has no such parsing and encodes exactly as encode().
+    virtual std::vector<int32_t> encode_with_specials(std::string_view text, bool add_bos) const {
+        return encode(text, add_bos);
+    }
     virtual std::string decode(std::span<const int32_t> ids) const = 0;
     // The bytes one token stands for when it follows other text (leading-space marker turned into
     // a space, byte tokens into their byte). Streaming output concatenates these.

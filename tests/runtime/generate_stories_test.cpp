@@ -3,7 +3,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "forward/transformer.h"
 #include "generate/generator.h"
-#include "support/json_lite.h"
+#include "core/json.h"
 #include "support/reference_llama.h"
 #include "support/shared_models.h"
 #include "tokenizer/tokenizer.h"
@@ -38,7 +38,7 @@ TEST(stories260k, reproduces_reference_logits_and_greedy_tokens) {
     const auto ref_path = test::shared_model("stories260K/stories260K_reference.json");
     EPIC_REQUIRE_SHARED(path);
     EPIC_REQUIRE_SHARED(ref_path);
-    const auto ref = test::json::parse_file(ref_path.string());
+    const auto ref = json::parse_file(ref_path.string());
     loaded l = load(path);
     const int n_vocab = l.mdl->config().n_vocab;
     ASSERT_EQ(n_vocab, 512);
@@ -89,7 +89,7 @@ TEST(stories260k, independent_float64_reference_agrees_with_the_published_one) {
     const auto ref_path = test::shared_model("stories260K/stories260K_reference.json");
     EPIC_REQUIRE_SHARED(path);
     EPIC_REQUIRE_SHARED(ref_path);
-    const auto ref = test::json::parse_file(ref_path.string());
+    const auto ref = json::parse_file(ref_path.string());
     test::reference_llama mine(path.string());
     for (const auto& c : ref["cases"].arr) {
         const auto prompt = to_i32(c["prompt_ids"].ints());
@@ -113,7 +113,7 @@ TEST_P(stories_variants, quantized_files_load_and_stay_close) {
     const auto ref_path = test::shared_model("stories260K/stories260K_reference.json");
     EPIC_REQUIRE_SHARED(path);
     EPIC_REQUIRE_SHARED(ref_path);
-    const auto ref = test::json::parse_file(ref_path.string());
+    const auto ref = json::parse_file(ref_path.string());
     loaded l = load(path);
     const int n_vocab = l.mdl->config().n_vocab;
     for (const auto& c : ref["cases"].arr) {

@@ -1,11 +1,13 @@
 #pragma once
-// A small JSON reader for test data files (reference logits and tokens). Not for untrusted input.
+// A small JSON reader and string escaper for the project's own data files (reference logits, question
+// sets). Throws epic::error on malformed input.
 #include <map>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <vector>
 
-namespace epic::test {
+namespace epic {
 
 struct json {
     enum class kind { null, boolean, number, string, array, object } type = kind::null;
@@ -25,4 +27,7 @@ struct json {
     static json parse_file(const std::string& path);
 };
 
-} // namespace epic::test
+// s as a JSON string literal, quotes included (UTF-8 passed through, control characters escaped).
+std::string json_quote(std::string_view s);
+
+} // namespace epic

@@ -1,11 +1,14 @@
-#include "support/json_lite.h"
+#include "core/json.h"
+
+#include "core/error.h"
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <cstdio>
 #include <stdexcept>
 
-namespace epic::test {
+namespace epic {
 namespace {
 
 class parser {
@@ -63,7 +66,7 @@ private:
     void ws() { while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\r' || s_[i_] == '\t')) ++i_; }
     void expect(char c) { if (peek() != c) fail(std::string("expected '") + c + "'"); ++i_; }
     [[noreturn]] void fail(const std::string& what) const {
-        throw std::runtime_error("json: " + what + " at offset " + std::to_string(i_));
+        throw error("json: " + what + " at offset " + std::to_string(i_));
     }
     void put_utf8(std::string& out, unsigned cp) {
         if (cp < 0x80) out += (char)cp;
@@ -113,7 +116,7 @@ private:
 
 const json& json::operator[](const std::string& key) const {
     auto it = obj.find(key);
-    if (it == obj.end()) throw std::runtime_error("json: no key '" + key + "'");
+    if (it == obj.end()) throw error("json: no key '" + key + "'");
     return it->second;
 }
 
@@ -133,10 +136,32 @@ json json::parse(const std::string& text) { return parser(text).value(); }
 
 json json::parse_file(const std::string& path) {
     std::ifstream f(path);
-    if (!f) throw std::runtime_error("cannot open " + path);
+    if (!f) throw error(path + ": cannot open");
     std::stringstream ss;
     ss << f.rdbuf();
     return parse(ss.str());
 }
 
-} // namespace epic::test
+std::string json_quote(std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\r': out += "\\r"; break;
+        default:
+            if (c < 0x20) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\u%04x", c);
+                out += buf;
+            } else {
+                out += (char)c;
+            }
+        }
+    }
+    return out + "\"";
+}
+
+} // namespace epic
