@@ -1,0 +1,156 @@
+// The `epic` command as a user runs it: real process, real files, exit codes and output.
+#include "core/json.h"
+#include "model/random_model.h"
+#include "support/shared_models.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <sys/wait.h>
+
+namespace epic {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct run_result {
+    int code = -1;
+    std::string out; // stdout and stderr together
+};
+
+run_result run(const std::string& args) {
+    const std::string cmd = std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1";
+    run_result r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return r;
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+    const int status = ::pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+class cli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        model_ = (dir_ / "m.gguf").string();
+        random_model_params p = random_model_default_params();
+        p.seed = std::random_device{}();
+        write_random_model(model_, p);
+    }
+    test::scratch_dir dir_;
+    std::string model_;
+};
+
+TEST_F(cli, version_help_and_unknown_commands) {
+    const auto v = run("--version");
+    EXPECT_EQ(v.code, 0);
+    EXPECT_EQ(v.out.rfind("epic ", 0), 0u) << v.out;
+    const auto h = run("--help");
+    EXPECT_EQ(h.code, 0);
+    for (const char* cmd : {"info", "tokenize", "generate", "perplexity", "bench", "link", "add", "ask", "docs", "cache"})
+        EXPECT_NE(h.out.find(std::string("  ") + cmd), std::string::npos) << cmd;
+    EXPECT_EQ(run("frobnicate").code, 2);
+    EXPECT_EQ(run("generate --model " + model_ + " --prompt x --tokenz 3").code, 1) << "a misspelt option is an error";
+}
+
+TEST_F(cli, tokenize_prints_ids_with_and_without_bos) {
+    const auto with = run("tokenize --model " + model_ + " --text 'hello world'");
+    const auto without = run("tokenize --model " + model_ + " --text 'hello world' --no-bos");
+    ASSERT_EQ(with.code, 0) << with.out;
+    ASSERT_EQ(without.code, 0) << without.out;
+    EXPECT_EQ(with.out.rfind("1 ", 0), 0u) << with.out;
+    EXPECT_EQ(with.out, "1 " + without.out);
+}
+
+TEST_F(cli, greedy_generation_is_deterministic_and_sampling_follows_the_seed) {
+    const std::string base = "generate --model " + model_ + " --prompt 'abc' --tokens 12 --quiet";
+    const auto a = run(base + " --temp 0"), b = run(base + " --temp 0");
+    ASSERT_EQ(a.code, 0) << a.out;
+    EXPECT_EQ(a.out, b.out);
+    const auto s1 = run(base + " --temp 1.5 --top-k 0 --top-p 1 --min-p 0 --seed 5");
+    const auto s2 = run(base + " --temp 1.5 --top-k 0 --top-p 1 --min-p 0 --seed 5");
+    EXPECT_EQ(s1.out, s2.out);
+}
+
+TEST_F(cli, perplexity_counts_every_token_after_the_first_of_each_window) {
+    const fs::path text = dir_ / "t.txt";
+    std::ofstream(text) << std::string(400, 'a') << " the quick brown fox jumps over the lazy dog\n";
+    const auto r = run("perplexity --model " + model_ + " --file " + text.string() + " --ctx 32");
+    ASSERT_EQ(r.code, 0) << r.out;
+    double ppl = 0;
+    size_t tokens = 0, windows = 0;
+    const size_t at = r.out.find("perplexity ");
+    ASSERT_NE(at, std::string::npos) << r.out;
+    ASSERT_EQ(std::sscanf(r.out.c_str() + at, "perplexity %lf over %zu tokens (%zu windows", &ppl, &tokens, &windows), 3) << r.out;
+    EXPECT_TRUE(std::isfinite(ppl) && ppl > 1.0);
+    EXPECT_EQ(tokens, windows * 31);
+}
+
+TEST_F(cli, a_truncated_model_is_an_error_naming_the_file) {
+    const fs::path bad = dir_ / "broken.gguf";
+    {
+        std::ifstream in(model_, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), {});
+        std::ofstream(bad, std::ios::binary) << bytes.substr(0, bytes.size() / 3);
+    }
+    const auto r = run("info --model " + bad.string());
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find("broken.gguf"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("Segmentation"), std::string::npos);
+}
+
+TEST_F(cli, qa_sets_are_seeded_and_every_needle_is_in_its_documents) {
+    const fs::path facts = fs::path(EPIC_SOURCE_DIR) / "resources/sample-library/facts.json";
+    const fs::path prose = dir_ / "prose.txt";
+    {
+        std::ofstream p(prose);
+        for (int i = 0; i < 60; ++i) p << "Paragraph " << i << " has several sentences. They say little. Yet they go on.\n\n";
+    }
+    const std::string base = "bench qa --facts " + facts.string() + " --prose " + prose.string() + " --prose-words 10 --count 120 ";
+    ASSERT_EQ(run(base + "--seed 3 --make-set " + (dir_ / "a.jsonl").string()).code, 0);
+    ASSERT_EQ(run(base + "--seed 3 --make-set " + (dir_ / "b.jsonl").string()).code, 0);
+    std::ifstream a(dir_ / "a.jsonl"), b(dir_ / "b.jsonl");
+    std::string la, lb;
+    int n = 0, needles = 0;
+    while (std::getline(a, la)) {
+        ASSERT_TRUE(std::getline(b, lb));
+        EXPECT_EQ(la, lb) << "same seed, same set";
+        const json j = json::parse(la);
+        ASSERT_EQ(j["documents"].size(), 8u);
+        int holding = 0;
+        for (const auto& d : j["documents"].arr) holding += d.str.find(j["answer"].str) != std::string::npos;
+        EXPECT_GE(holding, 1) << j["question"].str;
+        needles += j["kind"].str == "needle";
+        ++n;
+    }
+    EXPECT_EQ(n, 120);
+    EXPECT_EQ(needles, 60);
+}
+
+TEST_F(cli, add_and_ask_over_the_sample_library) {
+    const fs::path lib = dir_ / "library";
+    const std::string sample = (fs::path(EPIC_SOURCE_DIR) / "resources/sample-library").string();
+    const auto add = run("add --quiet --library " + lib.string() + " --model " + model_ + " --chunk-tokens 128 " + sample);
+    ASSERT_EQ(add.code, 0) << add.out;
+    EXPECT_NE(add.out.find("added 26"), std::string::npos) << add.out;
+    const auto ask = run("ask --library " + lib.string() + " --model " + model_ + " --tokens 4 'extension of Ingrid Solberg'");
+    ASSERT_EQ(ask.code, 0) << ask.out;
+    EXPECT_NE(ask.out.find("sources:"), std::string::npos);
+    EXPECT_NE(ask.out.find("ingrid-solberg.txt"), std::string::npos) << ask.out;
+    EXPECT_NE(ask.out.find("recomputed"), std::string::npos);
+    const auto ls = run("docs ls --library " + lib.string());
+    EXPECT_NE(ls.out.find("travel-policy.pdf"), std::string::npos) << ls.out;
+    const auto stats = run("cache stats --library " + lib.string());
+    EXPECT_NE(stats.out.find("entries "), std::string::npos) << stats.out;
+    EXPECT_EQ(run("cache verify --library " + lib.string()).code, 0);
+}
+
+} // namespace
+} // namespace epic
