@@ -48,6 +48,7 @@ int cmd_bench(int argc, char** argv) {
     const std::string what = argv[2];
     if (what == "link") return cmd_bench_link(argc, argv);
     if (what == "qa") return cmd_bench_qa(argc, argv);
+    if (what == "kv") return cmd_bench_kv(argc, argv);
     args a(argc, argv, 3, {});
     auto known = session_options();
     known.insert({"tokens", "runs"});

@@ -12,6 +12,7 @@ int cmd_make_model(int argc, char** argv);
 int cmd_link(int argc, char** argv);
 int cmd_bench_link(int argc, char** argv);
 int cmd_bench_qa(int argc, char** argv);
+int cmd_bench_kv(int argc, char** argv);
 int cmd_add(int argc, char** argv);
 int cmd_ask(int argc, char** argv);
 int cmd_docs(int argc, char** argv);

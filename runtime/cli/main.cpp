@@ -35,6 +35,8 @@ commands:
               question-answering accuracy (exact / contains), rows recomputed, time to first token
   bench       qa --make-set OUT.jsonl [--facts resources/sample-library/facts.json] [--prose FILE]
               [--count 200] [--docs 8] [--seed S]      write a seeded question set
+  bench       kv --model M [--chunks 8] [--chunk-tokens 512] [--search-chunks 10000]
+              KV blob compression, load from disk (cold/warm) vs recompute, retrieval latency
   make-model  --out FILE [--shape tiny|tinyllama|llama2-7b] [--type f32|f16|bf16|q8_0|q4_0|q4_K|q5_K|q6_K]
               [--seed S]                     write a random-weight llama GGUF (tests, benchmarks)
 
