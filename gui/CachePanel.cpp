@@ -31,6 +31,9 @@ CachePanel::CachePanel(QWidget* parent) : QWidget(parent) {
     view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
     view_->setAlternatingRowColors(true);
     view_->verticalHeader()->hide();
+    view_->setWordWrap(false);
+    view_->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed); // no per-row measuring
+    view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 8);
     view_->horizontalHeader()->setStretchLastSection(true);
     view_->horizontalHeader()->setSectionResizeMode(CacheTableModel::DocumentColumn, QHeaderView::Interactive);
     view_->setColumnWidth(CacheTableModel::DocumentColumn, 200);
@@ -147,7 +150,12 @@ void CachePanel::updateButtons() {
 
 void CachePanel::setEntries(const QVector<CacheEntryInfo>& entries, const CacheSummaryInfo& summary, const QString& error) {
     const QStringList keep = selectedKeys();
+    const bool first = model_->rowCount() == 0;
     model_->setEntries(entries);
+    if (first && !entries.isEmpty()) {
+        view_->resizeColumnsToContents();
+        view_->setColumnWidth(CacheTableModel::DocumentColumn, qMin(view_->columnWidth(CacheTableModel::DocumentColumn), 260));
+    }
     for (const QString& k : keep) {
         const int r = model_->rowOfKey(k);
         if (r < 0) continue;

@@ -15,7 +15,7 @@ QVariant CacheTableModel::data(const QModelIndex& index, int role) const {
     const CacheEntryInfo& e = entries_.at(index.row());
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case DocumentColumn: return e.documentTitle.isEmpty() ? tr("(no document)") : e.documentTitle;
+        case DocumentColumn: return e.documentTitle.isEmpty() ? tr("(system prompt or unlinked)") : e.documentTitle;
         case ModelColumn: return e.fingerprint.left(12);
         case RawColumn: return QLocale().formattedDataSize((qint64)e.rawBytes);
         case CompressedColumn: return QLocale().formattedDataSize((qint64)e.compressedBytes);

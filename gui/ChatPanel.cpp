@@ -15,6 +15,8 @@
 #include <QScrollBar>
 #include <QSplitter>
 #include <QTextBrowser>
+#include <QTextCursor>
+#include <QTextDocument>
 #include <QTimer>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -69,7 +71,9 @@ ChatPanel::ChatPanel(QWidget* parent) : QWidget(parent) {
     renderTimer_ = new QTimer(this);
     renderTimer_->setSingleShot(true);
     renderTimer_->setInterval(40);
-    connect(renderTimer_, &QTimer::timeout, this, &ChatPanel::render);
+    connect(renderTimer_, &QTimer::timeout, this, [this] {
+        if (isBusy() && activeConversation_ == current_) renderFrom(activeTurn_);
+    });
 
     connect(input_, &QuestionEdit::submitted, this, &ChatPanel::submit);
     connect(send_, &QPushButton::clicked, this, &ChatPanel::submit);
@@ -195,10 +199,12 @@ bool ChatPanel::regenerate(int turn) {
 void ChatPanel::startRequest(int turn, int seedOffset) {
     ChatTurn& t = store_.at(current_).turns[turn];
     t.streaming = true;
+    t.streamedPieces = 0;
     activeRequest_ = nextRequest_++;
     activeConversation_ = current_;
     activeTurn_ = turn;
-    render();
+    // From the turn before: its Regenerate link goes away now that it is no longer the last answer.
+    renderFrom(qMax(0, turn - 1));
     transcript_->verticalScrollBar()->setValue(transcript_->verticalScrollBar()->maximum());
     updateButtons();
     emit busyChanged(true);
@@ -214,8 +220,11 @@ void ChatPanel::stop() {
 
 void ChatPanel::appendToken(quint64 requestId, const QString& piece) {
     if (requestId != activeRequest_) return; // a late token of an abandoned request
-    store_.at(activeConversation_).turns[activeTurn_].answer += piece;
+    ChatTurn& t = store_.at(activeConversation_).turns[activeTurn_];
+    t.answer += piece;
+    ++t.streamedPieces;
     if (activeConversation_ == current_) scheduleRender();
+    emit tokenAppended(requestId, t.streamedPieces);
 }
 
 void ChatPanel::finishAnswer(quint64 requestId, const AnswerResult& result) {
@@ -228,11 +237,14 @@ void ChatPanel::finishAnswer(quint64 requestId, const AnswerResult& result) {
     t.cancelled = result.cancelled;
     t.sources = result.sources;
     t.stats = result.stats;
+    const bool here = activeConversation_ == current_;
+    const int turn = activeTurn_;
     activeRequest_ = 0;
     activeConversation_ = activeTurn_ = -1;
     saveStore();
     renderTimer_->stop();
-    render();
+    // Only the finished turn is laid out again (sources, numbers, links), not the whole conversation.
+    if (here) renderFrom(turn);
     updateButtons();
     emit busyChanged(false);
     emit answerShown(requestId);
@@ -311,18 +323,37 @@ QString ChatPanel::turnMarkdown(int index, const ChatTurn& t) const {
 }
 
 void ChatPanel::render() {
+    transcript_->clear();
+    turnStarts_.clear();
+    renderFrom(0);
+}
+
+void ChatPanel::renderFrom(int turn) {
     QScrollBar* bar = transcript_->verticalScrollBar();
     const bool atBottom = bar->value() >= bar->maximum() - 4;
     const int keep = bar->value();
-    QString md;
-    if (current_ >= 0 && current_ < store_.count()) {
-        const Conversation& c = store_.at(current_);
-        for (int i = 0; i < c.turns.size(); ++i) {
-            if (i > 0) md += "\n---\n\n";
-            md += turnMarkdown(i, c.turns[i]);
-        }
+    if (current_ < 0 || current_ >= store_.count()) {
+        transcript_->clear();
+        turnStarts_.clear();
+        return;
     }
-    transcript_->setMarkdown(md);
+    const Conversation& c = store_.at(current_);
+    turn = qBound(0, turn, (int)turnStarts_.size());
+    QTextCursor cursor(transcript_->document());
+    if (turn < turnStarts_.size()) {
+        cursor.setPosition(turnStarts_[turn]);
+        cursor.movePosition(QTextCursor::End, QTextCursor::KeepAnchor);
+        cursor.removeSelectedText();
+        turnStarts_.resize(turn);
+    } else {
+        cursor.movePosition(QTextCursor::End);
+    }
+    // Turn by turn with insertMarkdown, remembering where each begins, so a later update can cut
+    // the document at a turn and lay out only what follows.
+    for (int i = turn; i < c.turns.size(); ++i) {
+        turnStarts_.push_back(cursor.position());
+        cursor.insertMarkdown((i > 0 ? QStringLiteral("\n---\n\n") : QString()) + turnMarkdown(i, c.turns[i]));
+    }
     bar->setValue(atBottom ? bar->maximum() : keep);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// The chat: a list of conversations, the transcript of the current one (Markdown, re-rendered at most
-// every 40 ms while an answer streams), the question box and Send / Stop. It asks through signals and
+// The chat: a list of conversations, the transcript of the current one (Markdown; while an answer
+// streams only its own turn is re-rendered, at most every 40 ms), the question box and Send / Stop. It asks through signals and
 // is fed tokens and results by MainWindow; it never talks to a worker directly.
 #include "ConversationStore.h"
 #include "GuiTypes.h"
@@ -59,11 +59,13 @@ signals:
     void stopRequested(quint64 requestId);
     void busyChanged(bool busy);
     void answerShown(quint64 requestId); // after a finished answer is rendered
+    void tokenAppended(quint64 requestId, int piecesSoFar);
 
 private:
     void selectConversation(int index);
     void refreshList();
-    void render();
+    void render();                 // the whole current conversation
+    void renderFrom(int turn);     // replaces turns turn.. only (a streaming answer, a finished one)
     void scheduleRender();
     void onAnchor(const QUrl& url);
     void submit();
@@ -91,4 +93,5 @@ private:
     QLabel* hint_;
     QTimer* renderTimer_;
     QPointer<QDialog> sourceDialog_;
+    QVector<int> turnStarts_;     // document position where each rendered turn begins
 };

@@ -15,6 +15,7 @@ struct ChatTurn {
     bool cancelled = false;
     bool streaming = false;     // not saved: a turn being answered
     int regenerations = 0;      // seed offset of the latest answer
+    int streamedPieces = 0;     // not saved: token pieces received for the latest answer
     QVector<AnswerSource> sources;
     AnswerStats stats;
 };

@@ -14,6 +14,9 @@ public:
     double worstGapMs() const { return worstNs_ / 1e6; }
     double meanGapMs() const { return ticks_ ? totalNs_ / 1e6 / ticks_ : 0.0; }
     qint64 ticks() const { return ticks_; }
+    // CPU time the GUI thread itself spent during the worst gap: close to worstGapMs() means the GUI
+    // thread was busy (our fault); much smaller means it was waiting for a core (machine load).
+    double worstGapCpuMs() const { return worstCpuNs_ / 1e6; }
 
 private:
     void tick();
@@ -24,4 +27,6 @@ private:
     qint64 worstNs_ = 0;
     qint64 totalNs_ = 0;
     qint64 ticks_ = 0;
+    qint64 lastCpuNs_ = 0;
+    qint64 worstCpuNs_ = 0;
 };

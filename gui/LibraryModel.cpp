@@ -61,10 +61,16 @@ QVariant LibraryModel::headerData(int section, Qt::Orientation orientation, int 
     return {};
 }
 
-int LibraryModel::rowOfPath(const QString& path) const {
-    for (int i = 0; i < rows_.size(); ++i)
-        if (rows_[i].path == path) return i;
-    return -1;
+int LibraryModel::rowOfPath(const QString& path) const { return rowByPath_.value(path, -1); }
+
+void LibraryModel::reindex() {
+    rowByPath_.clear();
+    for (int i = 0; i < rows_.size(); ++i) rowByPath_.insert(rows_[i].path, i);
+}
+
+static bool sameRow(const DocumentInfo& a, const DocumentInfo& b) {
+    return a.id == b.id && a.state == b.state && a.error == b.error && a.chunks == b.chunks && a.size == b.size &&
+           a.title == b.title && a.kind == b.kind;
 }
 
 int LibraryModel::countInState(const QString& state) const {
@@ -86,17 +92,23 @@ void LibraryModel::setDocuments(const QVector<DocumentInfo>& documents) {
             endRemoveRows();
         }
     }
+    reindex();
+    // Only rows that really changed are announced: a refresh of an idle library costs no repaint.
+    int first = -1, last = -1;
     for (const auto& d : documents) {
         const int r = rowOfPath(d.path);
         if (r < 0) {
             beginInsertRows({}, (int)rows_.size(), (int)rows_.size());
             rows_.push_back(d);
+            rowByPath_.insert(d.path, (int)rows_.size() - 1);
             endInsertRows();
-        } else {
+        } else if (!sameRow(rows_[r], d)) {
             rows_[r] = d;
-            emit dataChanged(index(r, 0), index(r, ColumnCount - 1));
+            first = first < 0 ? r : qMin(first, r);
+            last = qMax(last, r);
         }
     }
+    if (first >= 0) emit dataChanged(index(first, 0), index(last, ColumnCount - 1));
 }
 
 void LibraryModel::addQueued(const QStringList& files) {
@@ -109,6 +121,7 @@ void LibraryModel::addQueued(const QStringList& files) {
         queued_.insert(f);
         beginInsertRows({}, (int)rows_.size(), (int)rows_.size());
         rows_.push_back(d);
+        rowByPath_.insert(f, (int)rows_.size() - 1);
         endInsertRows();
     }
 }
@@ -122,6 +135,7 @@ void LibraryModel::clearQueued() {
         }
     }
     queued_.clear();
+    reindex();
 }
 
 void LibraryModel::setProgress(const IngestProgress& progress) {

@@ -5,6 +5,7 @@
 #include "GuiTypes.h"
 
 #include <QAbstractTableModel>
+#include <QHash>
 #include <QSet>
 
 class LibraryModel : public QAbstractTableModel {
@@ -33,7 +34,10 @@ public:
     QString stateText(int row) const;
 
 private:
+    void reindex();
+
     QVector<DocumentInfo> rows_;
+    QHash<QString, int> rowByPath_; // path -> row, rebuilt when rows move
     QSet<QString> queued_;       // paths shown as placeholders (no database row yet)
     IngestProgress progress_;
     bool haveProgress_ = false;

@@ -16,11 +16,16 @@ LibraryPanel::LibraryPanel(LibraryModel* model, QWidget* parent) : QWidget(paren
     view_->setUniformRowHeights(true); // cheap layout for thousands of rows
     view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
     view_->setAlternatingRowColors(true);
+    // Fixed widths from the font, not ResizeToContents: that re-measures every row on every change,
+    // which with a large library turns each progress update into a long stall of the GUI thread.
+    const QFontMetrics fm = view_->fontMetrics();
     view_->header()->setStretchLastSection(false);
     view_->header()->setSectionResizeMode(LibraryModel::NameColumn, QHeaderView::Stretch);
-    view_->header()->setSectionResizeMode(LibraryModel::StateColumn, QHeaderView::ResizeToContents);
-    view_->header()->setSectionResizeMode(LibraryModel::ChunksColumn, QHeaderView::ResizeToContents);
-    view_->header()->setSectionResizeMode(LibraryModel::SizeColumn, QHeaderView::ResizeToContents);
+    for (int c : {LibraryModel::StateColumn, LibraryModel::ChunksColumn, LibraryModel::SizeColumn})
+        view_->header()->setSectionResizeMode(c, QHeaderView::Interactive);
+    view_->setColumnWidth(LibraryModel::StateColumn, fm.horizontalAdvance("compiling 100%") + 16);
+    view_->setColumnWidth(LibraryModel::ChunksColumn, fm.horizontalAdvance("Chunks") + 16);
+    view_->setColumnWidth(LibraryModel::SizeColumn, fm.horizontalAdvance("999.9 KiB") + 16);
     summary_ = new QLabel(this);
     detail_ = new QLabel(this);
     detail_->setWordWrap(true);

@@ -103,6 +103,7 @@ void MainWindow::buildUi() {
     setCentralWidget(split);
 
     status_ = new QLabel(this);
+    status_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred); // long text must not widen the window
     ingestLabel_ = new QLabel(this);
     ingestBar_ = new QProgressBar(this);
     ingestBar_->setMaximumWidth(180);
@@ -272,7 +273,6 @@ void MainWindow::showModelError(const QString& error) {
                         "The library and the cache panel still work.")
                          .arg(error));
     banner_->show();
-    statusBar()->showMessage(tr("Model error: %1").arg(error), 10000);
 }
 
 void MainWindow::overrideSettings(const AppSettings& s) {
@@ -370,7 +370,6 @@ void MainWindow::onAddFinished(quint64 requestId, const AddSummary& s) {
                   .arg(s.chunksCompiled)
                   .arg(s.cancelled ? tr(" (cancelled)") : QString());
     lastAction_ = msg;
-    statusBar()->showMessage(msg, 10000);
     refreshDocuments();
     refreshCache();
     startNextAdd();
@@ -420,7 +419,6 @@ void MainWindow::onCache(const QVector<CacheEntryInfo>& entries, const CacheSumm
 
 void MainWindow::onAction(const QString& action, bool ok, const QString& message) {
     lastAction_ = message;
-    statusBar()->showMessage(message, 10000);
     cachePanel_->showMessage(message);
     refreshCache();
     refreshDocuments();
@@ -445,7 +443,8 @@ void MainWindow::updateStatus() {
     const int failed = libraryModel_->countInState("failed");
     parts << tr("%n document(s)", nullptr, n) + tr(" (%1 ready, %2 failed)").arg(ready).arg(failed);
     parts << (chatPanel_->isBusy() ? tr("answering…") : tr("idle"));
-    status_->setText(parts.join("  ·  "));
+    // The last outcome (an add, an action) stays on the line until the next one replaces it.
+    status_->setText(parts.join("  ·  ") + (lastAction_.isEmpty() ? QString() : "  —  " + lastAction_));
     libraryPanel_->setSummary(tr("%1 ready, %2 failed, %3 in progress").arg(ready).arg(failed).arg(n - ready - failed));
 
     const bool busy = ingestActive_ != 0 || recompilesActive_ > 0;

@@ -42,16 +42,17 @@ void ScriptRunner::onIngestionFinished() {
     if (step_ != Step::Adding || window_->isIngesting()) return;
     std::fprintf(stderr, "%s\n", qPrintable(window_->lastActionMessage()));
     step_ = Step::Asking;
-    if (options_.question.isEmpty() || !window_->modelReady()) {
-        onAnswerShown();
-        return;
-    }
-    std::fprintf(stderr, "asking: %s\n", qPrintable(options_.question));
-    window_->chatPanel()->ask(options_.question);
+    onAnswerShown();
 }
 
 void ScriptRunner::onAnswerShown() {
     if (step_ != Step::Asking) return;
+    if (asked_ < options_.questions.size() && window_->modelReady()) {
+        const QString q = options_.questions.at(asked_++);
+        std::fprintf(stderr, "asking: %s\n", qPrintable(q));
+        window_->chatPanel()->ask(q);
+        return;
+    }
     // A moment for the last Markdown render and the status line, then the picture.
     QTimer::singleShot(400, this, [this] {
         save("chat.png");
@@ -81,8 +82,8 @@ void ScriptRunner::save(const QString& name) {
 
 void ScriptRunner::finish(int code, const QString& message) {
     probe_->stop();
-    std::printf("GUI-thread worst event-loop gap: %.1f ms (mean %.2f ms over %lld ticks of a 5 ms timer)\n", probe_->worstGapMs(),
-                probe_->meanGapMs(), (long long)probe_->ticks());
+    std::printf("GUI-thread worst event-loop gap: %.1f ms, GUI thread busy %.1f ms of it (mean %.2f ms over %lld ticks of a 5 ms timer)\n",
+                probe_->worstGapMs(), probe_->worstGapCpuMs(), probe_->meanGapMs(), (long long)probe_->ticks());
     std::fprintf(stderr, "script %s\n", qPrintable(message));
     std::fflush(stdout);
     if (exitCode_ == 0) exitCode_ = code;

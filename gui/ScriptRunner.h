@@ -12,7 +12,7 @@ class ScriptRunner : public QObject {
 public:
     struct Options {
         QStringList addPaths;
-        QString question;
+        QStringList questions;   // asked one after the other
         QString screenshotDir;   // chat.png and cache.png go here
         int timeoutSeconds = 600;
     };
@@ -37,4 +37,5 @@ private:
     LatencyProbe* probe_;
     enum class Step { Opening, Adding, Asking, Cache, Done } step_ = Step::Opening;
     int exitCode_ = 0;
+    int asked_ = 0;
 };

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     const QCommandLineOption modelOpt("model", "GGUF model file (this run only).", "file");
     const QCommandLineOption deviceOpt("device", "auto, cpu or cuda (this run only).", "device");
     const QCommandLineOption addOpt("add", "Add this file or folder at start (repeatable).", "path");
-    const QCommandLineOption askOpt("ask", "Ask this question once the documents are added.", "question");
+    const QCommandLineOption askOpt("ask", "Ask this question once the documents are added (repeatable).", "question");
     const QCommandLineOption shotsOpt("screenshots", "Run --add and --ask, save chat.png and cache.png here, and quit.", "dir");
     const QCommandLineOption tokensOpt("tokens", "Answer length in tokens (this run only).", "n");
     cli.addOptions({settingsOpt, libraryOpt, modelOpt, deviceOpt, addOpt, askOpt, shotsOpt, tokensOpt});
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     if (cli.isSet(shotsOpt) || cli.isSet(addOpt) || cli.isSet(askOpt)) {
         ScriptRunner::Options o;
         o.addPaths = cli.values(addOpt);
-        o.question = cli.value(askOpt);
+        o.questions = cli.values(askOpt);
         o.screenshotDir = cli.value(shotsOpt);
         auto* runner = new ScriptRunner(&window, o, &window);
         const bool quitAfter = cli.isSet(shotsOpt);

@@ -27,13 +27,15 @@ sampling_params sampling_from(const args& a) {
 } // namespace
 
 int cmd_generate(int argc, char** argv) {
-    args a(argc, argv, 2, {"no-bos", "quiet"});
+    args a(argc, argv, 2, {"no-bos", "bos", "quiet"});
     auto known = session_options();
-    known.insert({"prompt", "tokens", "temp", "top-k", "top-p", "min-p", "seed", "ctx", "no-bos", "quiet"});
+    known.insert({"prompt", "tokens", "temp", "top-k", "top-p", "min-p", "seed", "ctx", "no-bos", "bos", "quiet"});
     a.allow_only(known);
     session s = open_session(a);
-    const std::vector<int32_t> prompt = s.tok->encode(a.require("prompt"), !a.has("no-bos"));
-    if (prompt.empty()) throw error("the prompt is empty and --no-bos was given: nothing to start from");
+    // BOS as the model wants it (SmolLM2's GGUF says add_bos_token = false), unless told otherwise.
+    const bool bos = a.has("no-bos") ? false : (a.has("bos") || s.tok->add_bos_default());
+    const std::vector<int32_t> prompt = s.tok->encode(a.require("prompt"), bos);
+    if (prompt.empty()) throw error("the prompt is empty and no BOS is added: nothing to start from");
     generation_params gp = generation_default_params();
     gp.max_tokens = a.get_int("tokens", 128);
     gp.sampling = sampling_from(a);

@@ -39,11 +39,12 @@ int cmd_info(int argc, char** argv) {
 }
 
 int cmd_tokenize(int argc, char** argv) {
-    args a(argc, argv, 2, {"no-bos"});
-    a.allow_only({"model", "text", "no-bos"});
+    args a(argc, argv, 2, {"no-bos", "bos"});
+    a.allow_only({"model", "text", "no-bos", "bos"});
     auto file = gguf_file::open(a.require("model"));
     auto tok = tokenizer::from_gguf(*file);
-    const auto ids = tok->encode(a.require("text"), !a.has("no-bos"));
+    const bool bos = a.has("no-bos") ? false : (a.has("bos") || tok->add_bos_default());
+    const auto ids = tok->encode(a.require("text"), bos);
     for (size_t i = 0; i < ids.size(); ++i) std::printf(i ? " %d" : "%d", ids[i]);
     std::printf("\n");
     return 0;

@@ -20,7 +20,7 @@ commands:
   docs        ls|rm --library DIR [ID...]           list or remove documents
   cache       ls|stats|evict|pin|unpin|verify|gc --library DIR [KEY...] [--budget-mb N]
   info        --model M                      architecture, sizes, tensor types, context length
-  tokenize    --model M --text T [--no-bos]  token ids, space-separated, one line
+  tokenize    --model M --text T [--no-bos|--bos]  token ids, space-separated, one line (BOS as the model says)
   generate    --model M --prompt P [--tokens N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
               [--seed S] [--threads N] [--ctx N]   generate text (--temp 0 is greedy)
   perplexity  --model M --file TEXT --ctx N  perplexity over consecutive windows of N tokens

@@ -7,7 +7,7 @@
 namespace epic {
 
 inline constexpr int qk8_0 = 32; // elements per q8_0 / q4_0 block
-inline constexpr int qk4_0 = 32;
+inline constexpr int qk4_0 = 32; // and q4_1, q5_0, q5_1
 inline constexpr int qk_k = 256; // elements per K-quant super-block
 inline constexpr int k_scale_size = 12;
 
@@ -21,6 +21,29 @@ struct block_q8_0 {
 struct block_q4_0 {
     uint16_t d;      // f16 scale
     uint8_t qs[16];  // [16] two nibbles each
+};
+
+// 4-bit with a minimum, one f16 scale and min per 32: x[i] = d * nibble + m; nibbles as in q4_0.
+struct block_q4_1 {
+    uint16_t d;      // f16 scale
+    uint16_t m;      // f16 minimum
+    uint8_t qs[16];  // [16] two nibbles each
+};
+
+// 5-bit, one f16 scale per 32: x[i] = d * (q - 16), q = nibble | (fifth bit << 4). Nibbles as in
+// q4_0; the fifth bits are the little-endian 32-bit word qh: bit j is element j's, j = 0..31.
+struct block_q5_0 {
+    uint16_t d;      // f16 scale
+    uint8_t qh[4];   // [32] fifth bits
+    uint8_t qs[16];  // [16] two low nibbles each
+};
+
+// 5-bit with a minimum: x[i] = d * q + m, q laid out as in q5_0.
+struct block_q5_1 {
+    uint16_t d;      // f16 scale
+    uint16_t m;      // f16 minimum
+    uint8_t qh[4];   // [32] fifth bits
+    uint8_t qs[16];  // [16] two low nibbles each
 };
 
 // 4-bit K-quant: 8 sub-blocks of 32, each with a 6-bit scale and 6-bit min packed in `scales`
@@ -63,6 +86,9 @@ struct block_q8_k {
 
 static_assert(sizeof(block_q8_0) == 34, "q8_0 block must match tensor_type.cpp (34 bytes)");
 static_assert(sizeof(block_q4_0) == 18, "q4_0 block must match tensor_type.cpp (18 bytes)");
+static_assert(sizeof(block_q4_1) == 20, "q4_1 block must match tensor_type.cpp (20 bytes)");
+static_assert(sizeof(block_q5_0) == 22, "q5_0 block must match tensor_type.cpp (22 bytes)");
+static_assert(sizeof(block_q5_1) == 24, "q5_1 block must match tensor_type.cpp (24 bytes)");
 static_assert(sizeof(block_q4_k) == 144, "q4_K block must match tensor_type.cpp (144 bytes)");
 static_assert(sizeof(block_q5_k) == 176, "q5_K block must match tensor_type.cpp (176 bytes)");
 static_assert(sizeof(block_q6_k) == 210, "q6_K block must match tensor_type.cpp (210 bytes)");

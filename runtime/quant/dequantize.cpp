@@ -75,6 +75,39 @@ void dequant_q4_0(const block_q4_0* x, float* y, int64_t nb) {
 
 inline float rounded_mul(float a, float b) { return a * b; } // not fused: see the pragmas at the top
 
+void dequant_q4_1(const block_q4_1* x, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, y += 32) {
+        const float d = fp16_to_fp32(x[i].d), m = fp16_to_fp32(x[i].m);
+        for (int j = 0; j < 16; ++j) {
+            y[j] = rounded_mul((float)(x[i].qs[j] & 0xF), d) + m;
+            y[j + 16] = rounded_mul((float)(x[i].qs[j] >> 4), d) + m;
+        }
+    }
+}
+
+// q5_0 / q5_1: element j takes bit j of qh (j < 16 low nibbles, j >= 16 high nibbles).
+template <bool with_min, typename block>
+void dequant_q5(const block* x, float* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, y += 32) {
+        const float d = fp16_to_fp32(x[i].d);
+        float m = 0.f;
+        if constexpr (with_min) m = fp16_to_fp32(x[i].m);
+        uint32_t qh;
+        std::memcpy(&qh, x[i].qh, 4);
+        for (int j = 0; j < 16; ++j) {
+            int q0 = (x[i].qs[j] & 0xF) | (int)(((qh >> j) & 1u) << 4);
+            int q1 = (x[i].qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4);
+            if constexpr (with_min) {
+                y[j] = rounded_mul((float)q0, d) + m;
+                y[j + 16] = rounded_mul((float)q1, d) + m;
+            } else {
+                y[j] = (float)(q0 - 16) * d;
+                y[j + 16] = (float)(q1 - 16) * d;
+            }
+        }
+    }
+}
+
 void dequant_q4_k(const block_q4_k* x, float* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i) {
         const float d = fp16_to_fp32(x[i].d);
@@ -151,6 +184,9 @@ void dequantize_row(ggml_type t, const void* src, float* dst, int64_t n) {
     case ggml_type::bf16: dequant_bf16((const uint16_t*)src, dst, n); return;
     case ggml_type::q8_0: dequant_q8_0((const block_q8_0*)src, dst, n / 32); return;
     case ggml_type::q4_0: dequant_q4_0((const block_q4_0*)src, dst, n / 32); return;
+    case ggml_type::q4_1: dequant_q4_1((const block_q4_1*)src, dst, n / 32); return;
+    case ggml_type::q5_0: dequant_q5<false>((const block_q5_0*)src, dst, n / 32); return;
+    case ggml_type::q5_1: dequant_q5<true>((const block_q5_1*)src, dst, n / 32); return;
     case ggml_type::q4_k: dequant_q4_k((const block_q4_k*)src, dst, n / 256); return;
     case ggml_type::q5_k: dequant_q5_k((const block_q5_k*)src, dst, n / 256); return;
     case ggml_type::q6_k: dequant_q6_k((const block_q6_k*)src, dst, n / 256); return;

@@ -23,6 +23,25 @@ bool simd_available(ggml_type weight);
 void gemm_tile_simd(ggml_type weight, int64_t n, const void* w, size_t w_stride, int n_rows, const void* a,
                     size_t a_stride, int n_cols, float* out, size_t out_stride);
 
+// quantize_row without the SIMD fast paths (no argument checks): the reference they must match bit
+// for bit.
+void quantize_row_scalar(ggml_type t, const float* src, void* dst, int64_t n);
+
+// Bit-identical SIMD quantize_row for the activation types f16, q8_0 and q8_K; returns false (and
+// writes nothing) for other types or when not built in.
+bool quantize_row_simd(ggml_type t, const float* src, void* dst, int64_t n);
+
+// Whether the AMX batch kernel handles this weight type in this build and process (the OS grants the
+// tile state on first call). False without AMX.
+bool amx_available(ggml_type weight);
+
+// AMX-INT8 version of gemm_tile for q8_0/q4_0/q4_K/q5_K/q6_K. Only call when amx_available(weight).
+void gemm_tile_amx(ggml_type weight, int64_t n, const void* w, size_t w_stride, int n_rows, const void* a,
+                   size_t a_stride, int n_cols, float* out, size_t out_stride);
+
+// Fewest columns for which gemm_tile takes the AMX path: below it the 16-token tiles are mostly padding.
+inline constexpr int amx_min_cols = 8;
+
 // Scalar version of gemm_tile (loops vec_dot_scalar).
 void gemm_tile_scalar(ggml_type weight, int64_t n, const void* w, size_t w_stride, int n_rows, const void* a,
                       size_t a_stride, int n_cols, float* out, size_t out_stride);

@@ -56,6 +56,51 @@ void quant_q4_0(const float* x, block_q4_0* y, int64_t nb) {
     }
 }
 
+// q4_1 / q5_1: the block's range [min, max] split into 2^bits - 1 steps; levels round half up.
+template <int nmax, typename block>
+void quant_with_min(const float* x, block* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += 32) {
+        float min = x[0], max = x[0];
+        for (int j = 1; j < 32; ++j) {
+            min = std::min(min, x[j]);
+            max = std::max(max, x[j]);
+        }
+        const float d = (max - min) / nmax;
+        const float id = d != 0.f ? 1.f / d : 0.f;
+        y[i].d = fp32_to_fp16(d);
+        y[i].m = fp32_to_fp16(min);
+        uint8_t L[32];
+        for (int j = 0; j < 32; ++j) L[j] = (uint8_t)std::min(nmax, (int)((x[j] - min) * id + 0.5f));
+        for (int j = 0; j < 16; ++j) y[i].qs[j] = (uint8_t)((L[j] & 0xF) | ((L[j + 16] & 0xF) << 4));
+        if constexpr (nmax == 31) {
+            uint32_t qh = 0;
+            for (int j = 0; j < 32; ++j) qh |= (uint32_t)(L[j] >> 4) << j;
+            std::memcpy(y[i].qh, &qh, 4);
+        }
+    }
+}
+
+// q5_0: as q4_0 with 32 levels: the signed extreme maps to -16.
+void quant_q5_0(const float* x, block_q5_0* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += 32) {
+        float amax = 0.f, max = 0.f;
+        for (int j = 0; j < 32; ++j)
+            if (std::fabs(x[j]) > amax) { amax = std::fabs(x[j]); max = x[j]; }
+        const float d = max / -16.f;
+        const float id = d != 0.f ? 1.f / d : 0.f;
+        y[i].d = fp32_to_fp16(d);
+        uint32_t qh = 0;
+        for (int j = 0; j < 16; ++j) {
+            const int q0 = std::min(31, (int)(int8_t)(x[j] * id + 16.5f));
+            const int q1 = std::min(31, (int)(int8_t)(x[j + 16] * id + 16.5f));
+            y[i].qs[j] = (uint8_t)((q0 & 0xF) | ((q1 & 0xF) << 4));
+            qh |= (uint32_t)(q0 >> 4) << j;
+            qh |= (uint32_t)(q1 >> 4) << (j + 16);
+        }
+        std::memcpy(y[i].qh, &qh, 4);
+    }
+}
+
 // Fits x[i] ~ scale * L[i] - the_min with L in [0, nmax] by weighted least squares, trying
 // nstep+1 candidate inverse scales around nmax/(max-min) and keeping the best. Returns scale,
 // writes the (positive) min to *the_min. As ggml's make_qkx2_quants.
@@ -300,12 +345,21 @@ void quant_q8_k(const float* x, block_q8_k* y, int64_t nb) {
 
 void quantize_row(ggml_type t, const float* src, void* dst, int64_t n) {
     quant_detail::checked_row_bytes(t, n, "quantize_row");
+    // Activation types (converted once per token per matmul) take bit-identical SIMD versions.
+    if (quant_detail::quantize_row_simd(t, src, dst, n)) return;
+    quant_detail::quantize_row_scalar(t, src, dst, n);
+}
+
+void quant_detail::quantize_row_scalar(ggml_type t, const float* src, void* dst, int64_t n) {
     switch (t) {
     case ggml_type::f32: std::memcpy(dst, src, (size_t)n * sizeof(float)); return;
     case ggml_type::f16: quant_f16(src, (uint16_t*)dst, n); return;
     case ggml_type::bf16: quant_bf16(src, (uint16_t*)dst, n); return;
     case ggml_type::q8_0: quant_q8_0(src, (block_q8_0*)dst, n / 32); return;
     case ggml_type::q4_0: quant_q4_0(src, (block_q4_0*)dst, n / 32); return;
+    case ggml_type::q4_1: quant_with_min<15>(src, (block_q4_1*)dst, n / 32); return;
+    case ggml_type::q5_0: quant_q5_0(src, (block_q5_0*)dst, n / 32); return;
+    case ggml_type::q5_1: quant_with_min<31>(src, (block_q5_1*)dst, n / 32); return;
     case ggml_type::q4_k: quant_q4_k(src, (block_q4_k*)dst, n / 256); return;
     case ggml_type::q5_k: quant_q5_k(src, (block_q5_k*)dst, n / 256); return;
     case ggml_type::q6_k: quant_q6_k(src, (block_q6_k*)dst, n / 256); return;

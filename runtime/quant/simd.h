@@ -21,6 +21,13 @@
 #include <cstdint>
 #include <utility>
 
+// AMX-INT8 batch kernels (gemm_tile_amx.cpp): need the tile intrinsics, AVX-512 for the int32->float
+// side, and Linux's arch_prctl to enable the tile state.
+#if defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__AVX512F__) && defined(__AVX512BW__) && \
+    defined(__linux__)
+#define EPIC_QUANT_AMX 1
+#endif
+
 namespace epic::quant_detail {
 
 // acc + sum of 4 adjacent u8*s8 products per int32 lane. Without VNNI the maddubs step saturates

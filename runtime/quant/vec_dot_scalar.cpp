@@ -7,6 +7,8 @@
 #include "core/error.h"
 #include "core/fp16.h"
 
+#include <cstring>
+
 namespace epic::quant_detail {
 namespace {
 
@@ -47,6 +49,35 @@ float dot_q4_0(const block_q4_0* w, const block_q8_0* a, int64_t nb) {
             isum += ((w[i].qs[j] >> 4) - 8) * a[i].qs[j + 16];
         }
         s += fp16_to_fp32(w[i].d) * fp16_to_fp32(a[i].d) * (float)isum;
+    }
+    return s;
+}
+
+// q4_1 / q5_0 / q5_1 against q8_0 activations: per block d*da*sum(q*a), plus m*da*sum(a) for the
+// types with a minimum (q5_0's -16 offset is applied to q directly).
+template <int bits, bool with_min, typename block>
+float dot_q4q5(const block* w, const block_q8_0* a, int64_t nb) {
+    float s = 0;
+    for (int64_t i = 0; i < nb; ++i) {
+        uint32_t qh = 0;
+        if constexpr (bits == 5) std::memcpy(&qh, w[i].qh, 4);
+        int isum = 0, asum = 0;
+        for (int j = 0; j < 16; ++j) {
+            int q0 = w[i].qs[j] & 0xF, q1 = w[i].qs[j] >> 4;
+            if constexpr (bits == 5) {
+                q0 |= (int)((qh >> j) & 1u) << 4;
+                q1 |= (int)((qh >> (j + 16)) & 1u) << 4;
+                if constexpr (!with_min) {
+                    q0 -= 16;
+                    q1 -= 16;
+                }
+            }
+            isum += q0 * a[i].qs[j] + q1 * a[i].qs[j + 16];
+            asum += a[i].qs[j] + a[i].qs[j + 16];
+        }
+        const float da = fp16_to_fp32(a[i].d);
+        s += fp16_to_fp32(w[i].d) * da * (float)isum;
+        if constexpr (with_min) s += fp16_to_fp32(w[i].m) * da * (float)asum;
     }
     return s;
 }
@@ -122,6 +153,9 @@ void vec_dot_scalar(ggml_type weight, int64_t n, const void* w, const void* a, f
     case ggml_type::bf16: *out = dot_bf16((const uint16_t*)w, (const uint16_t*)a, n); return;
     case ggml_type::q8_0: *out = dot_q8_0((const block_q8_0*)w, (const block_q8_0*)a, n / 32); return;
     case ggml_type::q4_0: *out = dot_q4_0((const block_q4_0*)w, (const block_q8_0*)a, n / 32); return;
+    case ggml_type::q4_1: *out = dot_q4q5<4, true>((const block_q4_1*)w, (const block_q8_0*)a, n / 32); return;
+    case ggml_type::q5_0: *out = dot_q4q5<5, false>((const block_q5_0*)w, (const block_q8_0*)a, n / 32); return;
+    case ggml_type::q5_1: *out = dot_q4q5<5, true>((const block_q5_1*)w, (const block_q8_0*)a, n / 32); return;
     case ggml_type::q4_k: *out = dot_k4<false>((const block_q4_k*)w, (const block_q8_k*)a, n / 256); return;
     case ggml_type::q5_k: *out = dot_k4<true>((const block_q5_k*)w, (const block_q8_k*)a, n / 256); return;
     case ggml_type::q6_k: *out = dot_q6_k((const block_q6_k*)w, (const block_q8_k*)a, n / 256); return;

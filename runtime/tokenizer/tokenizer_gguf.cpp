@@ -1,4 +1,5 @@
-// tokenizer::from_gguf: a GGUF "llama" vocabulary (pieces, scores, token types, special ids) turned
+// tokenizer::from_gguf: "gpt2" vocabularies go to the byte-level BPE tokenizer (tokenizer_bpe.h);
+// a GGUF "llama" vocabulary (pieces, scores, token types, special ids) turned
 // into a sentencepiece BPE ModelProto with Llama's normalizer, the same model llama.cpp's SPM
 // tokenizer implements.
 #include "tokenizer/tokenizer.h"
@@ -6,6 +7,7 @@
 #include "core/error.h"
 #include "gguf/gguf_file.h"
 #include "tokenizer/spm_model_proto.h"
+#include "tokenizer/tokenizer_bpe.h"
 #include "tokenizer/tokenizer_spm.h"
 
 #include <cstdint>
@@ -73,11 +75,10 @@ std::unique_ptr<tokenizer> tokenizer::from_gguf(const gguf_file& file) {
     const std::string& name = file.path();
     const std::optional<std::string> kind = file.get_string("tokenizer.ggml.model");
     if (!kind) throw error(name + ": no tokenizer (tokenizer.ggml.model is missing)");
-    if (*kind == "gpt2")
-        throw error(name + ": tokenizer.ggml.model = gpt2: gpt2 (byte-level BPE) tokenizers are not supported yet");
+    if (*kind == "gpt2") return bpe_tokenizer::from_gguf(file); // byte-level BPE: tokenizer_bpe.cpp
     if (*kind != "llama")
         throw error(name + ": tokenizer.ggml.model = " + *kind +
-                    " is not supported (only llama, the sentencepiece vocabulary)");
+                    " is not supported (llama, the sentencepiece vocabulary, or gpt2, byte-level BPE)");
 
     std::optional<std::vector<std::string>> tokens = file.get_string_array("tokenizer.ggml.tokens");
     if (!tokens) throw error(name + ": tokenizer.ggml.tokens is missing");

@@ -148,7 +148,10 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
                 report.cancelled = true;
                 break;
             }
-            ++(existing ? report.updated : report.added);
+            // "updated" means a document that had been ingested before changed; one whose earlier
+            // ingestion never finished (interrupted, killed) is added now.
+            const bool was_ingested = existing && !existing->content_hash.empty();
+            ++(was_ingested ? report.updated : report.added);
             prog.chunks_written += chunks.size();
             prog.characters_done += ex.text.size();
         } catch (const storage_error& e) {

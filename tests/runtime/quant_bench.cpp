@@ -2,7 +2,7 @@
 // weight type. Not a test (CMake ignores it); build by hand against build-quant's libraries:
 //   g++ -O3 -march=native -std=c++20 -Iruntime tests/runtime/quant_bench.cpp \
 //       build-quant/runtime/libepic_quant.a build-quant/runtime/libepic_core.a -o /tmp/quant_bench
-//   /tmp/quant_bench [rows=2048] [n=2048] [cols=64]
+//   /tmp/quant_bench [rows=2048] [n=2048] [cols=64] [scalar=1] (scalar=0 skips the slow scalar timing)
 #include "quant/quant.h"
 #include "quant/quant_internal.h"
 
@@ -18,11 +18,13 @@ int main(int argc, char** argv) {
     const int rows = argc > 1 ? std::atoi(argv[1]) : 2048;
     const int64_t n = argc > 2 ? std::atoll(argv[2]) : 2048;
     const int cols = argc > 3 ? std::atoi(argv[3]) : 64;
+    const bool time_scalar = argc > 4 ? std::atoi(argv[4]) != 0 : true;
     std::mt19937 rng(7);
     std::normal_distribution<float> g(0.f, 1.f);
     std::vector<float> x(n);
     const ggml_type types[] = {ggml_type::f32,  ggml_type::f16,  ggml_type::bf16, ggml_type::q8_0,
-                               ggml_type::q4_0, ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k};
+                               ggml_type::q4_0, ggml_type::q4_1, ggml_type::q5_0, ggml_type::q5_1,
+                               ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k};
     std::printf("gemm_tile [%d x %lld] x %d columns, one thread\n", rows, (long long)n, cols);
     for (ggml_type t : types) {
         const ggml_type at = vec_dot_type(t);
@@ -45,7 +47,7 @@ int main(int argc, char** argv) {
         };
         const double flop = 2.0 * rows * n * cols;
         double best[2] = {1e30, 1e30};
-        for (int scalar = 0; scalar < 2; ++scalar) {
+        for (int scalar = 0; scalar < (time_scalar ? 2 : 1); ++scalar) {
             const int reps = scalar ? 1 : 5;
             for (int i = 0; i < reps; ++i) {
                 const auto t0 = std::chrono::steady_clock::now();

@@ -8,13 +8,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
 namespace epic {
 namespace {
 
-const ggml_type weight_types[] = {ggml_type::f32,  ggml_type::f16,  ggml_type::bf16, ggml_type::q8_0, ggml_type::q4_0,
+const ggml_type weight_types[] = {ggml_type::f32,  ggml_type::f16,  ggml_type::bf16, ggml_type::q8_0,
+                                  ggml_type::q4_0, ggml_type::q4_1, ggml_type::q5_0, ggml_type::q5_1,
                                   ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k, ggml_type::q8_k};
 
 std::vector<int64_t> lengths(ggml_type t) {
@@ -138,6 +140,65 @@ TEST(QuantDot, GemmTileMatchesReferenceOnOddShapes) {
     }
 }
 
+// Batches wide enough for the AMX path (where built in): against the float64 reference, with partial
+// 16-row / 16-token groups and a q8_0 length that ends in a partial 256-element chunk; and splitting
+// the same batch into other tiles must give bitwise the same outputs (thread-count independence).
+TEST(QuantDot, GemmTileBatchMatchesReferenceAndIsSplitInvariant) {
+    const unsigned seed = std::random_device{}();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    for (ggml_type t : weight_types) {
+        for (int64_t n : {lengths(t)[1], lengths(t).back()}) {
+            const int n_rows = 37, n_cols = 40;
+            SCOPED_TRACE(std::string(type_name(t)) + " n=" + std::to_string(n) +
+                         (quant_detail::amx_available(t) ? " amx" : ""));
+            quantized_rows w(t, n, n_rows, rng, 2), a(vec_dot_type(t), n, n_cols, rng, 34);
+            const size_t os = n_rows + 1;
+            std::vector<float> out(os * n_cols, -12345.f), split(out.size(), -12345.f);
+            gemm_tile(t, n, w.row(0), w.stride, n_rows, a.row(0), a.stride, n_cols, out.data(), os);
+            for (int c = 0; c < n_cols; ++c)
+                for (int r = 0; r < n_rows; ++r) expect_close(out[c * os + r], reference(w, r, a, c), "gemm_tile batch");
+            // rows [0,21) x cols [0,17), rows [21,37) x cols [0,17), then all rows x cols [17,40)
+            gemm_tile(t, n, w.row(0), w.stride, 21, a.row(0), a.stride, 17, split.data(), os);
+            gemm_tile(t, n, w.row(21), w.stride, 16, a.row(0), a.stride, 17, split.data() + 21, os);
+            gemm_tile(t, n, w.row(0), w.stride, n_rows, a.row(17), a.stride, 23, split.data() + 17 * os, os);
+            for (int c = 0; c < n_cols; ++c)
+                for (int r = 0; r < n_rows; ++r)
+                    ASSERT_EQ(out[c * os + r], split[c * os + r]) << "r " << r << " c " << c;
+        }
+    }
+}
+
+// The activation conversions have SIMD fast paths that must equal the scalar reference byte for
+// byte: random rows, rows with exact .5 ties after scaling, an all-zero block, a negative extreme.
+TEST(QuantDot, ActivationQuantizeMatchesScalarBitwise) {
+    const unsigned seed = std::random_device{}();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> g(0.f, 1.f);
+    const int64_t n = 1024;
+    for (ggml_type t : {ggml_type::f16, ggml_type::q8_0, ggml_type::q8_k}) {
+        SCOPED_TRACE(type_name(t));
+        for (int kind = 0; kind < 4; ++kind) {
+            std::vector<float> x(n);
+            for (auto& v : x) v = g(rng) * (kind == 3 ? 1e-6f : 3.f);
+            if (kind == 1) { // amax 127 in every block, so scale 1: the k + 0.5 values are rounding ties
+                for (int64_t i = 0; i < n; ++i) x[i] = (float)((int)(rng() % 254) - 127) + 0.5f;
+                for (int64_t i = 0; i < n; i += 32) x[i] = (i / 32) % 2 ? 127.f : -127.f;
+            }
+            if (kind == 2) {
+                for (int i = 0; i < 256; ++i) x[i] = 0.f;
+                x[300] = -50.f, x[301] = 50.f;
+            }
+            const size_t bytes = row_bytes(t, n);
+            std::vector<uint8_t> fast(bytes, 0xCD), ref(bytes, 0xCD);
+            quantize_row(t, x.data(), fast.data(), n);
+            quant_detail::quantize_row_scalar(t, x.data(), ref.data(), n);
+            EXPECT_EQ(0, std::memcmp(fast.data(), ref.data(), bytes)) << "kind " << kind;
+        }
+    }
+}
+
 TEST(QuantDot, SimdMatchesScalarWhereCompiled) {
     const unsigned seed = std::random_device{}();
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -160,7 +221,7 @@ TEST(QuantDot, SimdMatchesScalarWhereCompiled) {
             }
     }
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
-    EXPECT_EQ(checked, 8) << "every weight type but q8_K should have a SIMD kernel in an AVX2 build";
+    EXPECT_EQ(checked, 11) << "every weight type but q8_K should have a SIMD kernel in an AVX2 build";
 #endif
 }
 
@@ -170,6 +231,9 @@ TEST(QuantDot, VecDotTypes) {
     EXPECT_EQ(vec_dot_type(ggml_type::bf16), ggml_type::bf16);
     EXPECT_EQ(vec_dot_type(ggml_type::q8_0), ggml_type::q8_0);
     EXPECT_EQ(vec_dot_type(ggml_type::q4_0), ggml_type::q8_0);
+    EXPECT_EQ(vec_dot_type(ggml_type::q4_1), ggml_type::q8_0);
+    EXPECT_EQ(vec_dot_type(ggml_type::q5_0), ggml_type::q8_0);
+    EXPECT_EQ(vec_dot_type(ggml_type::q5_1), ggml_type::q8_0);
     EXPECT_EQ(vec_dot_type(ggml_type::q4_k), ggml_type::q8_k);
     EXPECT_EQ(vec_dot_type(ggml_type::q5_k), ggml_type::q8_k);
     EXPECT_EQ(vec_dot_type(ggml_type::q6_k), ggml_type::q8_k);

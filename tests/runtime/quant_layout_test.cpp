@@ -59,6 +59,9 @@ std::vector<reference_row> load_reference() {
 TEST(QuantLayout, BlockSizesMatchTypeTable) {
     EXPECT_EQ(traits(ggml_type::q8_0).block_bytes, sizeof(block_q8_0));
     EXPECT_EQ(traits(ggml_type::q4_0).block_bytes, sizeof(block_q4_0));
+    EXPECT_EQ(traits(ggml_type::q4_1).block_bytes, sizeof(block_q4_1));
+    EXPECT_EQ(traits(ggml_type::q5_0).block_bytes, sizeof(block_q5_0));
+    EXPECT_EQ(traits(ggml_type::q5_1).block_bytes, sizeof(block_q5_1));
     EXPECT_EQ(traits(ggml_type::q4_k).block_bytes, sizeof(block_q4_k));
     EXPECT_EQ(traits(ggml_type::q5_k).block_bytes, sizeof(block_q5_k));
     EXPECT_EQ(traits(ggml_type::q6_k).block_bytes, sizeof(block_q6_k));
@@ -66,11 +69,16 @@ TEST(QuantLayout, BlockSizesMatchTypeTable) {
     EXPECT_EQ(offsetof(block_q6_k, d), 208u);
     EXPECT_EQ(offsetof(block_q5_k, qs), 48u);
     EXPECT_EQ(offsetof(block_q8_k, bsums), 260u);
+    EXPECT_EQ(offsetof(block_q4_1, qs), 4u);
+    EXPECT_EQ(offsetof(block_q5_0, qh), 2u);
+    EXPECT_EQ(offsetof(block_q5_0, qs), 6u);
+    EXPECT_EQ(offsetof(block_q5_1, qh), 4u);
+    EXPECT_EQ(offsetof(block_q5_1, qs), 8u);
 }
 
 TEST(QuantLayout, DequantizeMatchesGgufPyBitExactly) {
     const auto rows = load_reference();
-    ASSERT_GE(rows.size(), 9u);
+    ASSERT_GE(rows.size(), 15u);
     std::vector<std::string> seen;
     for (const auto& row : rows) {
         SCOPED_TRACE(row.type_name);
@@ -91,7 +99,7 @@ TEST(QuantLayout, DequantizeMatchesGgufPyBitExactly) {
         EXPECT_EQ(mismatches, 0);
         seen.push_back(row.type_name);
     }
-    for (const char* name : {"f16", "bf16", "q8_0", "q4_0", "q4_K", "q5_K", "q6_K", "q8_K"})
+    for (const char* name : {"f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_K", "q5_K", "q6_K", "q8_K"})
         EXPECT_NE(std::find(seen.begin(), seen.end(), name), seen.end()) << name << " missing from the reference";
 }
 

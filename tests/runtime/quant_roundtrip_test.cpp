@@ -22,12 +22,14 @@ struct type_bound {
 
 // Measured over 50 gaussian rows of 4096 (max relative RMS error, plain / with outliers):
 // f16 2.1e-4/1.8e-4, bf16 1.7e-3/1.5e-3, q8_0 0.55%/0.85%, q4_0 8.8%/13.2%, q4_K 7.3%/8.6%,
-// q5_K 3.7%/4.5%, q6_K 1.9%/2.5%, q8_K 0.75%/2.0% (ggml's own quantizers land at the same values).
+// q5_K 3.7%/4.5%, q6_K 1.9%/2.5%, q8_K 0.75%/2.0% (ggml's own quantizers land at the same values);
+// q4_1 8.1%/9.9%, q5_0 4.4%/6.9%, q5_1 4.0%/4.8% (200 rows each at the four scales below).
 // Bounds are ~1.2x those: a scale or packing bug gives errors of order 1.
 const type_bound bounds[] = {
     {ggml_type::f32, 0.0, 0.0},         {ggml_type::f16, 2.6e-4, 2.6e-4},   {ggml_type::bf16, 2.1e-3, 2.1e-3},
     {ggml_type::q8_0, 0.0068, 0.0105},  {ggml_type::q4_0, 0.105, 0.16},     {ggml_type::q4_k, 0.088, 0.105},
     {ggml_type::q5_k, 0.045, 0.055},    {ggml_type::q6_k, 0.023, 0.031},    {ggml_type::q8_k, 0.0092, 0.025},
+    {ggml_type::q4_1, 0.097, 0.12},     {ggml_type::q5_0, 0.054, 0.083},    {ggml_type::q5_1, 0.048, 0.058},
 };
 
 double rel_rms(const std::vector<float>& x, const std::vector<float>& y) {
@@ -104,8 +106,8 @@ TEST(QuantRoundTrip, ExactlyRepresentableRowsSurviveQ8) {
 TEST(QuantBadInput, PartialBlocksThrow) {
     std::vector<float> x(300, 1.f), y(300);
     std::vector<uint8_t> q(4096);
-    for (ggml_type t : {ggml_type::q8_0, ggml_type::q4_0, ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k,
-                        ggml_type::q8_k}) {
+    for (ggml_type t : {ggml_type::q8_0, ggml_type::q4_0, ggml_type::q4_1, ggml_type::q5_0, ggml_type::q5_1,
+                        ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k, ggml_type::q8_k}) {
         SCOPED_TRACE(type_name(t));
         const int64_t bad = traits(t).block_size + 1;
         EXPECT_THROW(row_bytes(t, bad), error);
@@ -119,8 +121,7 @@ TEST(QuantBadInput, PartialBlocksThrow) {
 TEST(QuantBadInput, UnsupportedTypesThrow) {
     std::vector<float> x(256, 1.f), y(256);
     std::vector<uint8_t> q(4096);
-    for (ggml_type t : {ggml_type::q4_1, ggml_type::q5_0, ggml_type::q2_k, ggml_type::q3_k, ggml_type::i32,
-                        ggml_type::f64}) {
+    for (ggml_type t : {ggml_type::q8_1, ggml_type::q2_k, ggml_type::q3_k, ggml_type::i32, ggml_type::f64}) {
         SCOPED_TRACE(type_name(t));
         EXPECT_THROW(quantize_row(t, x.data(), q.data(), 256), error);
         EXPECT_THROW(dequantize_row(t, q.data(), y.data(), 256), error);

@@ -245,17 +245,14 @@ TEST(tokenizer_gguf_shared, phi3_vocab_matches_llama_cpp_vectors) {
     }
 }
 
-TEST(tokenizer_gguf_shared, gpt2_vocab_is_refused) {
+// gpt2 vocabularies now go to the byte-level BPE tokenizer (its vectors: tokenizer_bpe_test.cpp).
+TEST(tokenizer_gguf_shared, gpt2_vocab_dispatches_to_byte_level_bpe) {
     const auto vocab = test::shared_model("tokenizers/llama-vocab-tests/ggml-vocab-gpt-2.gguf");
     EPIC_REQUIRE_SHARED(vocab);
     const auto file = gguf_file::open(vocab.string());
-    try {
-        tokenizer::from_gguf(*file);
-        FAIL() << "expected epic::error";
-    } catch (const error& e) {
-        EXPECT_NE(std::string(e.what()).find(vocab.string()), std::string::npos) << e.what();
-        EXPECT_NE(std::string(e.what()).find("not supported"), std::string::npos) << e.what();
-    }
+    const auto tok = tokenizer::from_gguf(*file);
+    EXPECT_EQ(tok->n_vocab(), 50257);
+    EXPECT_EQ(tok->encode("Hello world", false), (std::vector<int32_t>{15496, 995}));
 }
 
 // Text that tok512.model (which removes extra whitespace) and a llama.cpp-style vocabulary (which

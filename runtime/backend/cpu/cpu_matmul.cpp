@@ -23,9 +23,12 @@ void cpu_backend::matmul(const device_weight& w, const float* x, int n, float* y
         });
         act = ws;
     }
-    // Tiles: a weight block stays in L2 while every token block of the batch passes over it.
+    // Tiles: a weight block stays in L2 while every token block of the batch passes over it. The
+    // column block is the kernel's preference (wide for AMX, which unpacks weights once per call).
+    // It depends only on n and the type, never on the thread count, so every output element is
+    // computed by the same kernel and in the same order however the tiles are shared out.
     const int64_t row_block = n == 1 ? 16 : 64;
-    const int64_t col_block = 64;
+    const int64_t col_block = gemm_col_block(w.type);
     const int64_t n_row_blocks = (w.rows + row_block - 1) / row_block;
     const int64_t n_col_blocks = ((int64_t)n + col_block - 1) / col_block;
     const auto* wdata = static_cast<const uint8_t*>(w.data);

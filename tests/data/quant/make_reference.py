@@ -81,6 +81,21 @@ def main():
         q = quantize(x, qt)
         emit(name, 256, q.reshape(-1).view(np.uint8), dequantize(q, qt))
 
+    # The 32-element types with a minimum or a fifth bit, appended after the others so the records
+    # above keep their random draws: random blocks (both f16 fields, d and m, may be negative),
+    # then gguf-py's quantizer on gaussian data.
+    for name, qt, bb, fields in [
+        ("q4_1", T.Q4_1, 20, [(0, False), (2, False)]),
+        ("q5_0", T.Q5_0, 22, [(0, False)]),
+        ("q5_1", T.Q5_1, 24, [(0, False), (2, False)]),
+    ]:
+        row = quant_row(qt, 6, bb, fields)
+        emit(name, 6 * 32, row, dequantize(row, qt))
+    x = rng.normal(0, 1, 256).astype(np.float32)
+    for name, qt in [("q4_1", T.Q4_1), ("q5_0", T.Q5_0), ("q5_1", T.Q5_1)]:
+        q = quantize(x, qt)
+        emit(name, 256, q.reshape(-1).view(np.uint8), dequantize(q, qt))
+
 
 if __name__ == "__main__":
     main()

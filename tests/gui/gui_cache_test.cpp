@@ -1,0 +1,160 @@
+// The cache panel on a real library: it lists what the KV store holds, sorts it, and pin / unpin /
+// evict / verify / recompile / remove act on the store (checked through a second service object).
+#include "gui_test_support.h"
+
+#include "CachePanel.h"
+#include "CacheTableModel.h"
+#include "LibraryModel.h"
+#include "kvstore/kv_store.h"
+#include "library/records.h"
+
+#include <QPushButton>
+#include <QSortFilterProxyModel>
+#include <QTabWidget>
+#include <QTableView>
+
+#include <algorithm>
+
+namespace epic::guitest {
+namespace {
+
+class GuiCache : public GuiTest {
+protected:
+    // Triggers a refresh and waits for the table to show `expected` rows.
+    bool refreshed(MainWindow* w, int expected) {
+        w->refreshCache();
+        return waitUntil([&] { return w->cachePanel()->model()->rowCount() == expected; });
+    }
+    // Runs an action from the panel and waits until the worker reported it and the table refreshed.
+    QString act(MainWindow* w, QPushButton* button) {
+        QString message;
+        bool refreshedAfter = false, done = false;
+        auto a = QObject::connect(w, &MainWindow::actionFinished, [&](const QString& m) {
+            message = m;
+            done = true;
+        });
+        auto b = QObject::connect(w, &MainWindow::cacheRefreshed, [&] { refreshedAfter = done; });
+        button->click();
+        EXPECT_TRUE(waitUntil([&] { return done && refreshedAfter; })) << "no answer to " << button->text().toStdString();
+        QObject::disconnect(a);
+        QObject::disconnect(b);
+        return message;
+    }
+    const storage::kv_entry* find(const std::vector<storage::kv_entry>& entries, const QString& key) {
+        for (const auto& e : entries)
+            if (e.cache_key == key.toStdString()) return &e;
+        return nullptr;
+    }
+};
+
+TEST_F(GuiCache, ListsSortsAndActsOnTheStore) {
+    auto w = openWindow();
+    ASSERT_TRUE(addAndWait(w.get(), {docsDir()}));
+    auto other = secondService();
+    auto entries = other->cache_entries();
+    ASSERT_GT(entries.size(), 3u);
+
+    CachePanel* panel = w->cachePanel();
+    w->tabs()->setCurrentWidget(panel);
+    ASSERT_TRUE(refreshed(w.get(), (int)entries.size()));
+    const CacheTableModel* model = panel->model();
+    int withDocument = 0;
+    for (int r = 0; r < model->rowCount(); ++r) {
+        const CacheEntryInfo& e = model->entry(r);
+        const auto* real = find(entries, e.key);
+        ASSERT_NE(real, nullptr);
+        EXPECT_EQ(e.rawBytes, real->raw_bytes);
+        EXPECT_EQ(e.compressedBytes, real->compressed_bytes);
+        EXPECT_EQ(e.fingerprint.toStdString(), real->model_fingerprint);
+        withDocument += e.documentId > 0;
+    }
+    EXPECT_GE(withDocument, (int)entries.size() - 1) << "every chunk cache names its document (the system prompt's does not)";
+    EXPECT_TRUE(panel->usageText().contains(QString::number(entries.size()))) << panel->usageText().toStdString();
+
+    // Sorting by on-disk bytes, both ways.
+    panel->view()->sortByColumn(CacheTableModel::CompressedColumn, Qt::AscendingOrder);
+    auto bytesAt = [&](int row) {
+        return panel->proxy()->data(panel->proxy()->index(row, CacheTableModel::CompressedColumn), CacheTableModel::SortRole).toULongLong();
+    };
+    for (int r = 1; r < panel->proxy()->rowCount(); ++r) EXPECT_LE(bytesAt(r - 1), bytesAt(r));
+    panel->view()->sortByColumn(CacheTableModel::CompressedColumn, Qt::DescendingOrder);
+    for (int r = 1; r < panel->proxy()->rowCount(); ++r) EXPECT_GE(bytesAt(r - 1), bytesAt(r));
+
+    // Pin, then unpin, the first row.
+    QString key;
+    for (int r = 0; r < model->rowCount() && key.isEmpty(); ++r)
+        if (model->entry(r).documentId > 0) key = model->entry(r).key;
+    ASSERT_TRUE(panel->selectKey(key));
+    EXPECT_EQ(panel->pinButton()->text(), "Pin");
+    act(w.get(), panel->pinButton());
+    ASSERT_TRUE(find(other->cache_entries(), key));
+    EXPECT_TRUE(find(other->cache_entries(), key)->pinned);
+    EXPECT_TRUE(model->entry(model->rowOfKey(key)).pinned);
+    ASSERT_TRUE(panel->selectKey(key));
+    EXPECT_EQ(panel->pinButton()->text(), "Unpin");
+    act(w.get(), panel->pinButton());
+    EXPECT_FALSE(find(other->cache_entries(), key)->pinned);
+
+    // Evict: gone from the store and from the table.
+    ASSERT_TRUE(panel->selectKey(key));
+    act(w.get(), panel->evictButton());
+    EXPECT_EQ(find(other->cache_entries(), key), nullptr);
+    EXPECT_EQ(model->rowOfKey(key), -1);
+    EXPECT_EQ(model->rowCount(), (int)entries.size() - 1);
+
+    // Recompile the document of a row: its missing cache comes back.
+    QString docKey;
+    qint64 docId = 0;
+    for (int r = 0; r < model->rowCount() && !docId; ++r)
+        if (model->entry(r).documentId > 0) {
+            docKey = model->entry(r).key;
+            docId = model->entry(r).documentId;
+        }
+    ASSERT_TRUE(panel->selectKey(docKey));
+    const QString recompiled = act(w.get(), panel->recompileButton());
+    EXPECT_TRUE(recompiled.contains("Recompiled")) << recompiled.toStdString();
+
+    // Verify finds a damaged blob and removes it.
+    entries = other->cache_entries();
+    const storage::kv_entry victim = entries.back();
+    const fs::path blob = dir_ / "library" / "kv" / victim.blob_path;
+    ASSERT_TRUE(fs::exists(blob)) << blob;
+    {
+        std::fstream f(blob, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp((std::streamoff)fs::file_size(blob) / 2);
+        const std::string junk(64, '\x5a');
+        f.write(junk.data(), (std::streamsize)junk.size());
+    }
+    const QString verified = act(w.get(), panel->verifyButton());
+    EXPECT_TRUE(verified.contains("1 bad")) << verified.toStdString();
+    EXPECT_EQ(find(other->cache_entries(), QString::fromStdString(victim.cache_key)), nullptr);
+
+    // Remove the document of a row: the library no longer lists it.
+    const size_t docsBefore = other->documents().size();
+    for (int r = 0; r < model->rowCount(); ++r)
+        if (model->entry(r).documentId > 0) {
+            ASSERT_TRUE(panel->selectKey(model->entry(r).key));
+            break;
+        }
+    const QString removed = act(w.get(), panel->removeButton());
+    EXPECT_TRUE(removed.contains("Removed")) << removed.toStdString();
+    EXPECT_EQ(other->documents().size(), docsBefore - 1);
+    ASSERT_TRUE(waitUntil([&] { return w->libraryModel()->rowCount() == (int)docsBefore - 1; }));
+}
+
+TEST_F(GuiCache, TheBudgetIsShownWithWhatIsUsed) {
+    {
+        QSettings q(settingsFile_, QSettings::IniFormat);
+        q.setValue("cache/budgetMb", 50);
+    }
+    auto w = openWindow();
+    ASSERT_TRUE(addAndWait(w.get(), {docsDir()}));
+    auto other = secondService();
+    ASSERT_TRUE(refreshed(w.get(), (int)other->cache_entries().size()));
+    const QString usage = w->cachePanel()->usageText();
+    EXPECT_TRUE(usage.contains("budget")) << usage.toStdString();
+    EXPECT_TRUE(usage.contains("50")) << usage.toStdString();
+}
+
+} // namespace
+} // namespace epic::guitest
