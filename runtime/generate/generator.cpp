@@ -54,8 +54,9 @@ generation_result generator::continue_from(kv_cache& kv, std::span<const float> 
             r.first_token_seconds = seconds_since(t0);
             t_first = std::chrono::steady_clock::now();
         }
-        const bool stop = std::find(params.stop_tokens.begin(), params.stop_tokens.end(), token) != params.stop_tokens.end();
-        if ((params.stop_at_eos && token == tok_.eos()) || stop) {
+        const bool end_token =
+            token == tok_.eos() || std::find(params.stop_tokens.begin(), params.stop_tokens.end(), token) != params.stop_tokens.end();
+        if (params.stop_at_eos && end_token) {
             r.hit_eos = true;
             break;
         }

@@ -17,7 +17,7 @@ class tokenizer;
 struct generation_params {
     int max_tokens = 128;
     sampling_params sampling;
-    bool stop_at_eos = true;
+    bool stop_at_eos = true;          // stop at EOS and at every stop token (false: always max_tokens)
     std::vector<int32_t> stop_tokens; // also end the answer (end-of-turn markers of chat templates)
 };
 
