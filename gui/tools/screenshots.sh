@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts epic-desktop under Xvfb on a fresh sample library, adds a few documents, asks a question and
+# Starts epic-desktop under Xvfb on a fresh library, adds the bundled sample library, asks two questions and
 # saves PNG screenshots of the chat (with its answer) and of the cache panel.
 #   gui/tools/screenshots.sh [MODEL.gguf] [OUT_DIR]
 # MODEL defaults to ../shared/models/stories260K/stories260K.gguf beside the project, else a random
@@ -27,44 +27,17 @@ if [[ -z "$model" ]]; then
   fi
 fi
 
-docs="$work/docs"
-mkdir -p "$docs/notes"
-cat > "$docs/lily.txt" <<'T'
-Lily was a little girl who loved to play in the park. One day she found a shiny red ball under a big tree.
-She wanted to share the ball with her friend Tom, so she ran to his house and knocked on the door.
-
-Tom was happy to see Lily. They played with the red ball all afternoon until the sun went down.
-T
-cat > "$docs/notes/garden.md" <<'T'
-# The garden
-
-The garden behind the house has **tomatoes**, beans and a small apple tree.
-Every morning Ben waters the tomatoes and checks the beans for snails.
-
-## Rules
-- Close the gate so the dog stays out.
-- Pick the apples only when they are red.
-T
-cat > "$docs/notes/boat.md" <<'T'
-# The boat
-
-Sam had a little blue boat. He sailed it on the pond every Sunday with his dad.
-One day the wind was strong and the boat went far away, but a friendly duck pushed it back.
-T
-cat > "$docs/bakery.txt" <<'T'
-The bakery on the corner opens at seven. Anna bakes bread, cakes and cookies.
-Children like the chocolate cookies best, and the old man from the next street buys a loaf every day.
-T
-
+# The bundled sample library (Tidewater Instruments fact sheets: txt, md, html and a pdf).
+docs="$here/resources/sample-library"
 cat > "$work/settings.ini" <<T
 [library]
 folder=$work/library
-chunkTokens=96
+chunkTokens=256
 [model]
 path=$model
 device=cpu
 [retrieval]
-chunks=3
+chunks=4
 [sampling]
 maxTokens=80
 temperature=0
@@ -72,5 +45,6 @@ T
 
 echo "model: $model"
 xvfb-run -a -s "-screen 0 1280x800x24" "$app" --settings "$work/settings.ini" \
-  --add "$docs" --ask "What does Ben do in the garden?" --ask "What did Lily find under the tree?" --screenshots "$out"
+  --add "$docs" --ask "What is the telephone extension of Ingrid Solberg?" --ask "Who is the lead engineer of the Kelp Sounder?" \
+  --screenshots "$out"
 ls -l "$out"/*.png
