@@ -1,6 +1,11 @@
 #pragma once
 // A fixed set of worker threads running one parallel loop at a time. The caller's thread takes part,
 // so a pool of n threads starts n-1 workers. Not a global: each CPU backend owns one.
+//
+// Decoding one token of a small model runs a few hundred short parallel loops, so a condition-
+// variable wake-up per loop (tens of microseconds) can cost more than the work. Workers therefore
+// spin on an atomic generation counter for a short, time-bounded while before they sleep, and the
+// caller spins the same way while it waits for the last worker.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -32,12 +37,12 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable done_;
-    const std::function<void(int64_t, int)>* job_ = nullptr;
+    const std::function<void(int64_t, int)>* job_ = nullptr; // published by the generation increment
     int64_t n_tasks_ = 0;
     std::atomic<int64_t> next_task_{0};
-    int busy_workers_ = 0;
-    uint64_t generation_ = 0;
-    bool stop_ = false;
+    std::atomic<int> busy_workers_{0};
+    std::atomic<uint64_t> generation_{0};
+    std::atomic<bool> stop_{false};
 };
 
 } // namespace epic
