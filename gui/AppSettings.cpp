@@ -1,15 +1,26 @@
 #include "AppSettings.h"
 
 #include "backend/settings.h"
+#include "core/paths.h"
 
 #include <QDir>
 #include <QSettings>
-#include <QStandardPaths>
 
 QString AppSettings::defaultLibraryDir() {
-    QString base = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    if (base.isEmpty()) base = QDir::home().filePath(".epic-desktop");
-    return QDir(base).filePath("library");
+    try {
+        return QString::fromStdString(epic::app_paths_from(epic::path_environment_from_process()).library_dir().string());
+    } catch (const std::exception&) {
+        // No usable HOME: a folder under the working directory beats refusing to start.
+        return QDir::current().filePath("epic-library");
+    }
+}
+
+QString AppSettings::defaultSettingsFile() {
+    try {
+        return QString::fromStdString(epic::app_paths_from(epic::path_environment_from_process()).settings_file().string());
+    } catch (const std::exception&) {
+        return QString();
+    }
 }
 
 void AppSettings::load(QSettings& s) {
@@ -30,6 +41,7 @@ void AppSettings::load(QSettings& s) {
     topP = s.value("sampling/topP", d.topP).toDouble();
     seed = s.value("sampling/seed", d.seed).toLongLong();
     stopAtEos = s.value("sampling/stopAtEos", d.stopAtEos).toBool();
+    firstRunDone = s.value("app/firstRunDone", d.firstRunDone).toBool();
 }
 
 void AppSettings::save(QSettings& s) const {
@@ -49,6 +61,7 @@ void AppSettings::save(QSettings& s) const {
     s.setValue("sampling/topP", topP);
     s.setValue("sampling/seed", seed);
     s.setValue("sampling/stopAtEos", stopAtEos);
+    s.setValue("app/firstRunDone", firstRunDone);
     s.sync();
 }
 

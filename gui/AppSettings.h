@@ -26,8 +26,12 @@ public:
     double topP = 0.95;
     qint64 seed = 42;
     bool stopAtEos = true;
+    bool firstRunDone = false;   // the first-run dialog was shown and closed (File → First-run setup reopens it)
 
+    // $XDG_DATA_HOME/epic-desktop/library: the same library the `epic` CLI uses by default.
     static QString defaultLibraryDir();
+    // $XDG_CONFIG_HOME/epic-desktop/epic-desktop.conf; empty when neither XDG_CONFIG_HOME nor HOME is usable.
+    static QString defaultSettingsFile();
 
     void load(QSettings& s);
     void save(QSettings& s) const;

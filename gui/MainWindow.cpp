@@ -51,7 +51,8 @@ template <class F> void post(QObject* worker, F&& f) {
 
 } // namespace
 
-MainWindow::MainWindow(const QString& settingsFile, QWidget* parent) : QMainWindow(parent), settingsFile_(settingsFile) {
+MainWindow::MainWindow(const QString& settingsFile, QWidget* parent)
+    : QMainWindow(parent), settingsFile_(settingsFile.isEmpty() ? AppSettings::defaultSettingsFile() : settingsFile) {
     qRegisterMetaType<AppSettings>();
     qRegisterMetaType<DocumentInfo>();
     qRegisterMetaType<CacheEntryInfo>();
@@ -166,6 +167,7 @@ void MainWindow::buildMenus() {
     file->addAction(tr("Add f&older…"), libraryPanel_, &LibraryPanel::addFolderRequested);
     file->addSeparator();
     file->addAction(tr("&Settings…"), QKeySequence::Preferences, this, &MainWindow::openSettingsDialog);
+    file->addAction(tr("First-run &setup…"), this, [this] { showFirstRun(FirstRunDialog::findLocations()); });
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
     QMenu* chat = menuBar()->addMenu(tr("&Chat"));
@@ -269,9 +271,17 @@ void MainWindow::onModelOpened(bool ok, const QString& error, bool chat) {
 void MainWindow::showModelError(const QString& error) {
     if (modelError_ == error) return;
     modelError_ = error;
-    banner_->setText(tr("The model could not be loaded: %1\nChoose another GGUF file in File → Settings. "
-                        "The library and the cache panel still work.")
-                         .arg(error));
+    if (settings_.modelPath.isEmpty()) {
+        // Not chosen yet is not a failure (a fresh install): say what to do, without the error colours.
+        banner_->setStyleSheet("QLabel { background: #e3eefb; color: #15406b; border: 1px solid #a9c6e8; padding: 6px; }");
+        banner_->setText(tr("No model chosen yet. Download the default model with File → First-run setup, or pick a "
+                            "GGUF file in File → Settings."));
+    } else {
+        banner_->setStyleSheet("QLabel { background: #fde2e1; color: #8a1212; border: 1px solid #e5a3a0; padding: 6px; }");
+        banner_->setText(tr("The model could not be loaded: %1\nChoose another GGUF file in File → Settings. "
+                            "The library and the cache panel still work.")
+                             .arg(error));
+    }
     banner_->show();
 }
 
@@ -313,6 +323,22 @@ void MainWindow::openSettingsDialog() {
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog] { applySettings(dialog->settings()); });
     dialog->open(); // window-modal but not a nested event loop: answers keep streaming
+}
+
+FirstRunDialog* MainWindow::showFirstRun(const FirstRunDialog::Locations& locations) {
+    auto* dialog = new FirstRunDialog(locations, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::finished, this, [this, dialog] {
+        // Closed either way: do not ask again on the next start (File → First-run setup reopens it).
+        AppSettings s = settings_;
+        s.firstRunDone = true;
+        if (!dialog->modelPath().isEmpty()) s.modelPath = dialog->modelPath();
+        applySettings(s);
+        // Queued behind the reopen: startNextAdd waits until the new model is open.
+        addPaths(dialog->documentPaths());
+    });
+    dialog->open(); // window-modal but no nested event loop: the window keeps painting
+    return dialog;
 }
 
 void MainWindow::addPaths(const QStringList& paths) {

@@ -6,6 +6,7 @@
 //   library - LibraryWorker: list documents and caches, pin/evict/verify/remove (model-less service)
 // All talk to this window through queued signals; item models live here, on the GUI thread.
 #include "AppSettings.h"
+#include "FirstRunDialog.h"
 #include "GuiTypes.h"
 
 #include <QMainWindow>
@@ -27,7 +28,7 @@ class QTimer;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    // settingsFile: an INI file to keep the settings in; empty = the platform's QSettings location.
+    // settingsFile: an INI file to keep the settings in; empty = AppSettings::defaultSettingsFile() (XDG).
     explicit MainWindow(const QString& settingsFile = QString(), QWidget* parent = nullptr);
     ~MainWindow() override;
 
@@ -37,6 +38,13 @@ public:
     void applySettings(const AppSettings& s);
     // Overrides for this run only (command line): not written to the settings file.
     void overrideSettings(const AppSettings& s);
+
+    // Nothing configured yet: no model and the first-run dialog never closed.
+    bool needsFirstRun() const { return !settings_.firstRunDone && settings_.modelPath.isEmpty(); }
+    // Opens the first-run dialog (window-modal, no nested event loop); when it closes, its model is saved
+    // in the settings and its documents are added. The app passes FirstRunDialog::findLocations(); tests
+    // their own.
+    FirstRunDialog* showFirstRun(const FirstRunDialog::Locations& locations);
 
     void addPaths(const QStringList& paths);
     void cancelIngestion();

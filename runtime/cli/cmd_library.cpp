@@ -2,6 +2,7 @@
 #include "backend/settings.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/session.h"
 #include "core/error.h"
 #include "kvstore/kv_store.h"
 #include "library/records.h"
@@ -17,8 +18,8 @@ const std::set<std::string> library_options = {"library", "model", "threads", "d
 
 service_params params_from(const args& a, bool need_model) {
     service_params p = service_default_params();
-    p.library_dir = a.require("library");
-    p.model_path = need_model ? a.require("model") : a.get_or("model", "");
+    p.library_dir = library_path(a);
+    p.model_path = need_model ? model_path(a) : a.get_or("model", "");
     p.backend = backend_params_from_environment(p.backend);
     p.backend.n_threads = a.get_int("threads", p.backend.n_threads);
     p.backend.device = a.get_or("device", p.backend.device);

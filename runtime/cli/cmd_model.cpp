@@ -13,7 +13,7 @@ namespace epic::cli {
 int cmd_info(int argc, char** argv) {
     args a(argc, argv, 2, {});
     a.allow_only({"model"});
-    auto m = model::load(a.require("model"));
+    auto m = model::load(model_path(a));
     const model_config& c = m->config();
     std::printf("file:          %s (GGUF v%u, %.1f MiB)\n", m->path().c_str(), m->file().version(),
                 m->file().file_size() / 1048576.0);
@@ -41,7 +41,7 @@ int cmd_info(int argc, char** argv) {
 int cmd_tokenize(int argc, char** argv) {
     args a(argc, argv, 2, {"no-bos", "bos"});
     a.allow_only({"model", "text", "no-bos", "bos"});
-    auto file = gguf_file::open(a.require("model"));
+    auto file = gguf_file::open(model_path(a));
     auto tok = tokenizer::from_gguf(*file);
     const bool bos = a.has("no-bos") ? false : (a.has("bos") || tok->add_bos_default());
     const auto ids = tok->encode(a.require("text"), bos);

@@ -17,5 +17,6 @@ int cmd_add(int argc, char** argv);
 int cmd_ask(int argc, char** argv);
 int cmd_docs(int argc, char** argv);
 int cmd_cache(int argc, char** argv);
+int cmd_paths(int argc, char** argv);
 
 } // namespace epic::cli

@@ -14,32 +14,37 @@ const char* usage = R"(epic - local document QA with position-independent KV cac
 usage: epic <command> [options]
 
 commands:
-  add         --library DIR --model M PATH...       add files/folders: extract, chunk, compile KV caches
-  ask         --library DIR --model M "QUESTION" [--algo A] [--top N] [--tokens N]
-              answer from the library; prints the answer, then its sources
-  docs        ls|rm --library DIR [ID...]           list or remove documents
-  cache       ls|stats|evict|pin|unpin|verify|gc --library DIR [KEY...] [--budget-mb N]
-  info        --model M                      architecture, sizes, tensor types, context length
-  tokenize    --model M --text T [--no-bos|--bos]  token ids, space-separated, one line (BOS as the model says)
-  generate    --model M --prompt P [--tokens N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
+  add         [--library DIR] [--model M] PATH...   add files/folders: extract, chunk, compile KV caches
+              [--chunk-tokens N] [--quiet]
+  ask         [--library DIR] [--model M] "QUESTION" [--algo A] [--top N] [--tokens N] [--temp T] [--seed S]
+              [--no-sources]                 answer from the library; prints the answer, then its sources
+  docs        ls|rm [--library DIR] [ID...]         list or remove documents
+  cache       ls|stats|evict|pin|unpin|verify|gc [--library DIR] [KEY...] [--budget-mb N]
+  info        [--model M]                    architecture, sizes, tensor types, context length
+  tokenize    [--model M] --text T [--no-bos|--bos]  token ids, space-separated, one line (BOS as the model says)
+  generate    [--model M] --prompt P [--tokens N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
               [--seed S] [--threads N] [--ctx N]   generate text (--temp 0 is greedy)
-  perplexity  --model M --file TEXT --ctx N  perplexity over consecutive windows of N tokens
-  link        --model M --chunk FILE [--chunk FILE ...] --question TEXT [--algo A] [--tokens N] [--system TEXT]
+  perplexity  [--model M] --file TEXT --ctx N  perplexity over consecutive windows of N tokens
+  link        [--model M] --chunk FILE [--chunk FILE ...] --question TEXT [--algo A] [--tokens N] [--system TEXT]
               compile each file as one chunk, link them with algorithm A, answer
               (A: full, naive, legolink-K, legolink-0, cacheblend-R; default legolink-16)
-  bench       prefill|decode --model M [--tokens N] [--threads N] [--runs R]
-  bench       link --model M [--chunks n] [--chunk-tokens L] [--question-tokens q] [--algos A,B,...]
+  bench       prefill|decode [--model M] [--tokens N] [--threads N] [--runs R]
+  bench       link [--model M] [--chunks n] [--chunk-tokens L] [--question-tokens q] [--algos A,B,...]
               [--source random|generated] [--continuation T] [--runs R]
               time to first token and accuracy against full recompute, per algorithm
-  bench       qa --model M --set FILE.jsonl [--algos A,B,...] [--limit N] [--tokens N] [--verbose]
+  bench       qa [--model M] --set FILE.jsonl [--algos A,B,...] [--limit N] [--tokens N] [--verbose]
               question-answering accuracy (exact / contains), rows recomputed, time to first token
-  bench       qa --make-set OUT.jsonl [--facts resources/sample-library/facts.json] [--prose FILE]
-              [--count 200] [--docs 8] [--seed S]      write a seeded question set
-  bench       kv --model M [--chunks 8] [--chunk-tokens 512] [--search-chunks 10000]
+  bench       qa --make-set OUT.jsonl [--facts FILE] [--prose FILE] [--count 200] [--docs 8] [--seed S]
+              write a seeded question set (--facts: the sample library's facts.json by default)
+  bench       kv [--model M] [--chunks 8] [--chunk-tokens 512] [--search-chunks 10000]
               KV blob compression, load from disk (cold/warm) vs recompute, retrieval latency
-  make-model  --out FILE [--shape tiny|tinyllama|llama2-7b] [--type f32|f16|bf16|q8_0|q4_0|q4_K|q5_K|q6_K]
-              [--seed S]                     write a random-weight llama GGUF (tests, benchmarks)
+  make-model  --out FILE [--shape tiny|tiny-gemma3|tinyllama|llama2-7b] [--type f32|f16|bf16|q8_0|q4_0|q4_K|q5_K|q6_K]
+              [--seed S]                     write a random-weight GGUF (tests, benchmarks)
+  paths                                      where the library, models, settings and resources are
 
+defaults: --library is the library shared with epic-desktop, $XDG_DATA_HOME/epic-desktop/library
+  (~/.local/share/epic-desktop/library); --model is the default model smollm2-135m-instruct-q4_1.gguf in
+  $XDG_DATA_HOME/epic-desktop/models (or models/ in a build tree), fetched by get-models.sh or the app's first run.
 common options: --threads N (CPU threads), --device auto|cpu|cuda; environment: EPIC_DEVICE, EPIC_THREADS
   epic --version | epic --help
 )";
@@ -53,6 +58,11 @@ int main(int argc, char** argv) {
     }
     if (!std::strcmp(argv[1], "--version")) {
         std::printf("epic %s\n", EPIC_VERSION);
+#ifdef EPIC_HAVE_CUDA
+        std::printf("backends: cpu, cuda\n");
+#else
+        std::printf("backends: cpu (built without the CUDA backend)\n");
+#endif
         return 0;
     }
     const std::string cmd = argv[1];
@@ -68,6 +78,7 @@ int main(int argc, char** argv) {
         if (cmd == "ask") return epic::cli::cmd_ask(argc, argv);
         if (cmd == "docs") return epic::cli::cmd_docs(argc, argv);
         if (cmd == "cache") return epic::cli::cmd_cache(argc, argv);
+        if (cmd == "paths") return epic::cli::cmd_paths(argc, argv);
         std::fprintf(stderr, "epic: unknown command '%s'\n\n%s", cmd.c_str(), usage);
         return 2;
     } catch (const std::exception& e) {

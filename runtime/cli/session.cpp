@@ -1,6 +1,8 @@
 #include "cli/session.h"
 
 #include "backend/settings.h"
+#include "core/error.h"
+#include "core/paths.h"
 
 namespace epic::cli {
 
@@ -9,9 +11,29 @@ const std::set<std::string>& session_options() {
     return names;
 }
 
+std::string model_path(const args& a) {
+    if (auto m = a.get("model")) return *m;
+    const app_paths paths = app_paths_from(path_environment_from_process());
+    const auto resources = find_resources(current_executable(), build_source_dir());
+    if (auto m = find_default_model(paths, resources)) return m->string();
+    std::string where = (paths.models_dir() / default_model_file).string();
+    if (resources && !resources->models_in_tree.empty())
+        where += " nor " + (resources->models_in_tree / default_model_file).string();
+    std::string fetch = "installer/get-models.sh";
+    if (resources) fetch = resources->get_models_script.string();
+    throw error("no --model given and the default model is not there (neither " + where +
+                " exists); pass --model FILE.gguf, or fetch the default model with `EPIC_MODELS_DIR=" +
+                paths.models_dir().string() + " bash " + fetch + "` (or start epic-desktop, which offers it)");
+}
+
+std::string library_path(const args& a) {
+    if (auto l = a.get("library")) return *l;
+    return app_paths_from(path_environment_from_process()).library_dir().string();
+}
+
 session open_session(const args& a) {
     session s;
-    s.mdl = model::load(a.require("model"));
+    s.mdl = model::load(model_path(a));
     s.tok = tokenizer::from_gguf(s.mdl->file());
     backend_params bp = backend_params_from_environment(backend_default_params());
     bp.n_threads = a.get_int("threads", bp.n_threads);

@@ -7,6 +7,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include <memory>
+#include <string>
 
 namespace epic::cli {
 
@@ -17,7 +18,13 @@ struct session {
     std::unique_ptr<transformer> tf;
 };
 
-// Options it reads: --model (required), --threads, --device; the environment (EPIC_DEVICE,
+// --model, else the default model (core/paths.h: the XDG models folder, or models/ in a build tree).
+// Throws epic::error saying how to get one when there is none.
+std::string model_path(const args& a);
+// --library, else the XDG data library (~/.local/share/epic-desktop/library), shared with the GUI.
+std::string library_path(const args& a);
+
+// Options it reads: --model (default: model_path), --threads, --device; the environment (EPIC_DEVICE,
 // EPIC_THREADS) supplies defaults.
 session open_session(const args& a);
 // The option names open_session understands (for allow_only).

@@ -21,7 +21,7 @@ constexpr char magic[4] = {'E', 'P', 'K', 'V'};
 constexpr std::uint32_t flag_byte_planes = 1u << 0;
 constexpr std::uint32_t flag_stored = 1u << 1;
 constexpr std::uint32_t known_flags = flag_byte_planes | flag_stored;
-constexpr std::size_t fixed_prefix = 40;  // magic .. payload checksum
+constexpr std::size_t fixed_prefix = blob_fixed_header_bytes;
 
 class writer {
 public:
@@ -179,6 +179,7 @@ encoded_blob encode_blob(const kv_blob& blob, const blob_encode_options& options
     w.u64(out.raw_bytes);
     w.u64(out.compressed_bytes);
     w.u64(out.payload_checksum);
+    w.u64(xxh64(compressed.data(), compressed.size()));
     w.u32(static_cast<std::uint32_t>(blob.key.size()));
     w.bytes(blob.key);
     w.u32(static_cast<std::uint32_t>(blob.metadata.size()));
@@ -216,6 +217,7 @@ blob_header decode_blob_header(std::span<const std::byte> file, std::string_view
         h.raw_bytes = r.le(8, "raw size");
         h.compressed_bytes = r.le(8, "compressed size");
         h.payload_checksum = r.le(8, "payload checksum");
+        h.stored_checksum = r.le(8, "stored payload checksum");
     }
     if (h.version != blob_format_version)
         fail(name, "blob format version " + std::to_string(h.version) + " is not supported (this build reads " +
@@ -281,6 +283,8 @@ kv_blob decode_blob(std::span<const std::byte> file, std::string_view name, cons
     if (payload.size() != h.compressed_bytes)
         fail(name, (payload.size() < h.compressed_bytes ? "truncated payload: " : "trailing bytes after payload: ") +
                        std::to_string(payload.size()) + " bytes, header says " + std::to_string(h.compressed_bytes));
+    if (xxh64(payload.data(), payload.size()) != h.stored_checksum)
+        fail(name, "stored payload checksum mismatch (the file is damaged)");
     const bool stored = h.flags & flag_stored;
     // Refuse before allocating: the promise must be plausible for this many compressed bytes.
     const std::uint64_t plausible = stored ? h.compressed_bytes

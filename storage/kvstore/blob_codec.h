@@ -1,8 +1,9 @@
 #pragma once
 // The EPKV blob file format: a checksummed header followed by one zstd frame.
 //
-//   "EPKV" | u32 version=1 | u32 header_bytes | u32 flags | u64 raw_bytes | u64 compressed_bytes
-//   | u64 payload_xxh64 | u32 key_len, key | u32 meta_len, meta | u32 n_tensors
+//   "EPKV" | u32 version=2 | u32 header_bytes | u32 flags | u64 raw_bytes | u64 compressed_bytes
+//   | u64 payload_xxh64 (of the raw payload) | u64 stored_xxh64 (of the payload bytes as stored)
+//   | u32 key_len, key | u32 meta_len, meta | u32 n_tensors
 //   | n_tensors x (u16 name_len, name, u8 dtype, u8 n_dims, n_dims x u64 dim)
 //   | u64 header_xxh64 (of every header byte before it) | payload (compressed_bytes)
 //
@@ -22,7 +23,11 @@
 
 namespace epic::storage {
 
-inline constexpr std::uint32_t blob_format_version = 1;
+// Version 2 added stored_xxh64: zstd does not read every bit of a frame, so a flipped bit could leave
+// the decompressed payload intact and the file silently damaged; now any change of the file is seen.
+inline constexpr std::uint32_t blob_format_version = 2;
+// Bytes of the fixed fields (magic .. stored checksum); key_len follows.
+inline constexpr std::size_t blob_fixed_header_bytes = 48;
 
 struct blob_encode_options {
     int zstd_level = 3;
@@ -43,6 +48,7 @@ struct encoded_blob {
     std::uint64_t raw_bytes = 0;
     std::uint64_t compressed_bytes = 0;
     std::uint64_t payload_checksum = 0;
+    std::uint64_t stored_checksum = 0;
 };
 
 // Throws std::invalid_argument for a blob that cannot be represented (inconsistent tensors).
@@ -61,6 +67,7 @@ struct blob_header {
     std::uint64_t raw_bytes = 0;
     std::uint64_t compressed_bytes = 0;
     std::uint64_t payload_checksum = 0;
+    std::uint64_t stored_checksum = 0;
     std::string key;
     std::string metadata;
     std::vector<kv_tensor_info> tensors;

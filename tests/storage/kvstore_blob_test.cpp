@@ -173,7 +173,7 @@ TEST(kv_blob_codec, flipped_bytes_anywhere_are_detected) {
     }
     // The specific messages say what is wrong.
     auto bad = enc.bytes;
-    bad[40] ^= std::byte{0x10};  // inside the key length / key: header checksum catches it
+    bad[blob_fixed_header_bytes] ^= std::byte{0x10};  // inside the key length: header checksum catches it
     EXPECT_NE(decode_error(bad).find("header checksum mismatch"), std::string::npos) << decode_error(bad);
     bad = enc.bytes;
     bad.back() ^= std::byte{0x01};
@@ -236,8 +236,8 @@ TEST(kv_blob_codec, header_promising_a_huge_size_is_refused_before_allocating) {
     bad = enc.bytes;
     const std::uint32_t key_len = 1;
     std::uint32_t meta_len;
-    std::memcpy(&meta_len, &bad[44 + key_len], 4);
-    const std::size_t count_at = 44 + key_len + 4 + meta_len;
+    std::memcpy(&meta_len, &bad[blob_fixed_header_bytes + 4 + key_len], 4);
+    const std::size_t count_at = blob_fixed_header_bytes + 4 + key_len + 4 + meta_len;
     const std::uint32_t many = 0xFFFFFFFFu;
     std::memcpy(&bad[count_at], &many, 4);
     reseal_header(bad);
