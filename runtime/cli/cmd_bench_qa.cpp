@@ -206,7 +206,7 @@ int cmd_bench_qa(int argc, char** argv) {
     args a(argc, argv, 3, {"verbose"});
     auto known = session_options();
     known.insert({"set", "algos", "limit", "tokens", "make-set", "facts", "prose", "count", "docs", "seed", "prose-words",
-                  "verbose", "template", "system"});
+                  "verbose", "template", "system", "report-every"});
     a.allow_only(known);
     if (a.has("make-set")) return make_set(a);
     const auto items = read_set(a.require("set"));
@@ -228,6 +228,25 @@ int cmd_bench_qa(int argc, char** argv) {
     linker lk(*s.tf);
     generator gen(*s.tf, *s.tok);
     std::vector<algo_score> scores(policies.size());
+    auto print_table = [&](int answered) {
+        std::printf("model %s (%s template), %d questions, %zu documents each, greedy, %d tokens max, [%s]\n",
+                    m.config().name.c_str(), tmpl.name.c_str(), answered, items[0].documents.size(), gp.max_tokens,
+                    s.be->name().c_str());
+        std::printf("%-16s %8s %9s %10s %10s %11s   %s\n", "algorithm", "exact", "contains", "recomputed", "of rows", "ttft_ms",
+                    "contains by kind");
+        for (size_t pi = 0; pi < policies.size(); ++pi) {
+            const algo_score& sc = scores[pi];
+            if (sc.n == 0) continue;
+            std::string kinds;
+            for (const auto& [k, v] : sc.by_kind)
+                kinds += k + " " + std::to_string(100 * v.first / std::max(1, v.second)) + "% ";
+            std::printf("%-16s %7.1f%% %8.1f%% %10.1f %10.1f %11.1f   %s\n", policies[pi].name().c_str(),
+                        100.0 * sc.exact / sc.n, 100.0 * sc.contains / sc.n, sc.rows / sc.n, sc.total_rows / sc.n,
+                        1e3 * sc.ttft / sc.n, kinds.c_str());
+        }
+        std::fflush(stdout);
+    };
+    const int report_every = a.get_int("report-every", 0);
     const bool verbose = a.has("verbose");
     const auto t_start = clock_type::now();
     for (int i = 0; i < limit; ++i) {
@@ -272,21 +291,10 @@ int cmd_bench_qa(int argc, char** argv) {
         }
         std::fprintf(stderr, "\r%d/%d questions, %.0f s", i + 1, limit,
                      std::chrono::duration<double>(clock_type::now() - t_start).count());
+        if (report_every > 0 && (i + 1) % report_every == 0 && i + 1 < limit) print_table(i + 1);
     }
     std::fprintf(stderr, "\n");
-    std::printf("model %s (%s template), %d questions, %zu documents each, greedy, %d tokens max, [%s]\n",
-                m.config().name.c_str(), tmpl.name.c_str(), limit, items[0].documents.size(), gp.max_tokens,
-                s.be->name().c_str());
-    std::printf("%-16s %8s %9s %10s %10s %11s   %s\n", "algorithm", "exact", "contains", "recomputed", "of rows", "ttft_ms",
-                "contains by kind");
-    for (size_t pi = 0; pi < policies.size(); ++pi) {
-        const algo_score& sc = scores[pi];
-        std::string kinds;
-        for (const auto& [k, v] : sc.by_kind)
-            kinds += k + " " + std::to_string(100 * v.first / std::max(1, v.second)) + "% ";
-        std::printf("%-16s %7.1f%% %8.1f%% %10.1f %10.1f %11.1f   %s\n", policies[pi].name().c_str(), 100.0 * sc.exact / sc.n,
-                    100.0 * sc.contains / sc.n, sc.rows / sc.n, sc.total_rows / sc.n, 1e3 * sc.ttft / sc.n, kinds.c_str());
-    }
+    print_table(limit);
     return 0;
 }
 

@@ -66,6 +66,49 @@ size_t tile_scratch_floats(int head_dim, int group) {
     return (size_t)head_dim * key_block * 2 + (size_t)query_block * group * (head_dim + 2) + key_block + 64;
 }
 
+// acc[0..hd) = acc * corr + sum_{j in [lo, nk)} score[j] * vb[j, :]. The head dimension lives in
+// ND registers and two keys are in flight at once: a single accumulator per 16 dims made this loop
+// wait on FMA latency and dominated long prefills.
+template <int ND>
+void accumulate_pv_fixed(float* acc, float corr, const float* score, const float* vb, int lo, int nk) {
+    constexpr int hd = ND * 16;
+    __m512 a0[ND], a1[ND];
+    const __m512 c = _mm512_set1_ps(corr);
+    for (int v = 0; v < ND; ++v) {
+        a0[v] = _mm512_mul_ps(_mm512_loadu_ps(acc + 16 * v), c);
+        a1[v] = _mm512_setzero_ps();
+    }
+    int j = lo;
+    for (; j + 1 < nk; j += 2) {
+        const __m512 p0 = _mm512_set1_ps(score[j]), p1 = _mm512_set1_ps(score[j + 1]);
+        const float* v0 = vb + (size_t)j * hd; // [2, head_dim]
+        for (int v = 0; v < ND; ++v) {
+            a0[v] = _mm512_fmadd_ps(p0, _mm512_loadu_ps(v0 + 16 * v), a0[v]);
+            a1[v] = _mm512_fmadd_ps(p1, _mm512_loadu_ps(v0 + hd + 16 * v), a1[v]);
+        }
+    }
+    if (j < nk) {
+        const __m512 p0 = _mm512_set1_ps(score[j]);
+        for (int v = 0; v < ND; ++v) a0[v] = _mm512_fmadd_ps(p0, _mm512_loadu_ps(vb + (size_t)j * hd + 16 * v), a0[v]);
+    }
+    for (int v = 0; v < ND; ++v) _mm512_storeu_ps(acc + 16 * v, _mm512_add_ps(a0[v], a1[v]));
+}
+
+void accumulate_pv(float* acc, float corr, const float* score, const float* vb, int lo, int nk, int hd) {
+    switch (hd) {
+    case 64: return accumulate_pv_fixed<4>(acc, corr, score, vb, lo, nk);
+    case 128: return accumulate_pv_fixed<8>(acc, corr, score, vb, lo, nk);
+    case 256: return accumulate_pv_fixed<16>(acc, corr, score, vb, lo, nk);
+    default: break;
+    }
+    const __m512 c = _mm512_set1_ps(corr); // other multiples of 16: one vector at a time
+    for (int d = 0; d < hd; d += 16) {
+        __m512 a = _mm512_mul_ps(_mm512_loadu_ps(acc + d), c);
+        for (int j = lo; j < nk; ++j) a = _mm512_fmadd_ps(_mm512_set1_ps(score[j]), _mm512_loadu_ps(vb + (size_t)j * hd + d), a);
+        _mm512_storeu_ps(acc + d, a);
+    }
+}
+
 void attention_tile_avx512(const float* q, const int32_t* pos, int r0, int r1, int g, const uint16_t* k, const uint16_t* v,
                            float* out, const attention_params& p, const tile_scratch& s) {
     const int hd = p.head_dim, group = p.n_head / p.n_head_kv;
@@ -133,13 +176,7 @@ void attention_tile_avx512(const float* q, const int32_t* pos, int r0, int r1, i
                 s.l[st] = s.l[st] * corr + _mm512_reduce_add_ps(vsum);
                 s.m[st] = m_new;
                 float* acc = s.acc + (size_t)st * hd; // [head_dim]
-                const __m512 c = _mm512_set1_ps(corr);
-                for (int d = 0; d < hd; d += 16) {
-                    __m512 a = _mm512_mul_ps(_mm512_loadu_ps(acc + d), c);
-                    for (int j = lo; j < nk; ++j)
-                        a = _mm512_fmadd_ps(_mm512_set1_ps(s.score[j]), _mm512_loadu_ps(s.vb + (size_t)j * hd + d), a);
-                    _mm512_storeu_ps(acc + d, a);
-                }
+                accumulate_pv(acc, corr, s.score, s.vb, lo, nk, hd);
             }
         }
     }
