@@ -1,5 +1,6 @@
 // epic bench prefill|decode: throughput of the forward pass on a model's own random tokens.
 #include "cli/args.h"
+#include "cli/bench_util.h"
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
@@ -15,10 +16,6 @@
 namespace epic::cli {
 namespace {
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
 
 // Peak resident memory of this process (VmHWM), MiB.
 double peak_rss_mib() {

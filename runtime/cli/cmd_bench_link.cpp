@@ -3,6 +3,7 @@
 // accuracy against full recompute (KL and top-1 agreement of the next-token distributions over the
 // question's last row plus a teacher-forced continuation of T tokens that FR generates greedily).
 #include "cli/args.h"
+#include "cli/bench_util.h"
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
@@ -24,14 +25,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
 
 // n tokens of the model's own text: sampled from BOS with the given seed (in-distribution chunks).
 std::vector<int32_t> generated_tokens(session& s, int n, uint64_t seed) {
@@ -63,10 +56,6 @@ std::vector<int32_t> random_tokens(session& s, int n, std::mt19937& rng) {
     return t;
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
 
 } // namespace
 

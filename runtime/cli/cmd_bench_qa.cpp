@@ -5,6 +5,7 @@
 // (a sample-library fact sheet among 7 other sheets) and "needle" (a made-up fact inserted into one
 // of 8 pieces of longer real prose).
 #include "cli/args.h"
+#include "cli/bench_util.h"
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
@@ -191,14 +192,6 @@ struct algo_score {
     double rows = 0.0, total_rows = 0.0, ttft = 0.0;
 };
 
-std::vector<std::string> split_list(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
 
 } // namespace
 
