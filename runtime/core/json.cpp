@@ -1,6 +1,7 @@
 #include "core/json.h"
 
 #include "core/error.h"
+#include "core/utf8.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -68,16 +69,6 @@ private:
     [[noreturn]] void fail(const std::string& what) const {
         throw error("json: " + what + " at offset " + std::to_string(i_));
     }
-    void put_utf8(std::string& out, unsigned cp) {
-        if (cp < 0x80) out += (char)cp;
-        else if (cp < 0x800) { out += (char)(0xC0 | (cp >> 6)); out += (char)(0x80 | (cp & 0x3F)); }
-        else if (cp < 0x10000) {
-            out += (char)(0xE0 | (cp >> 12)); out += (char)(0x80 | ((cp >> 6) & 0x3F)); out += (char)(0x80 | (cp & 0x3F));
-        } else {
-            out += (char)(0xF0 | (cp >> 18)); out += (char)(0x80 | ((cp >> 12) & 0x3F));
-            out += (char)(0x80 | ((cp >> 6) & 0x3F)); out += (char)(0x80 | (cp & 0x3F));
-        }
-    }
     std::string string_lit() {
         expect('"');
         std::string out;
@@ -99,7 +90,7 @@ private:
                     i_ += 6;
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 }
-                put_utf8(out, cp);
+                append_utf8(out, cp);
                 break;
             }
             default: out += e;

@@ -1,6 +1,8 @@
 // GPT-2's byte <-> code point mapping and strict UTF-8 scanning.
 #include "tokenizer/bpe_unicode.h"
 
+#include "core/utf8.h"
+
 #include <array>
 
 namespace epic::bpe {
@@ -36,21 +38,7 @@ int codepoint_to_byte(uint32_t cp) {
 
 std::string codepoint_to_utf8(uint32_t cp) {
     std::string s;
-    if (cp < 0x80) {
-        s.push_back((char)cp);
-    } else if (cp < 0x800) {
-        s.push_back((char)(0xC0 | (cp >> 6)));
-        s.push_back((char)(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        s.push_back((char)(0xE0 | (cp >> 12)));
-        s.push_back((char)(0x80 | ((cp >> 6) & 0x3F)));
-        s.push_back((char)(0x80 | (cp & 0x3F)));
-    } else {
-        s.push_back((char)(0xF0 | (cp >> 18)));
-        s.push_back((char)(0x80 | ((cp >> 12) & 0x3F)));
-        s.push_back((char)(0x80 | ((cp >> 6) & 0x3F)));
-        s.push_back((char)(0x80 | (cp & 0x3F)));
-    }
+    append_utf8(s, cp);
     return s;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the tokenizer tests: a tiny sentencepiece BPE model trained at test time (so the
 // always-run tests need no shared data), and random text generators.
+#include "core/utf8.h"
 #include "support/shared_models.h"
 
 #include <gtest/gtest.h>
@@ -16,24 +17,7 @@
 
 namespace epic::test {
 
-// Appends the UTF-8 encoding of code point cp.
-inline void append_utf8(std::string& s, uint32_t cp) {
-    if (cp < 0x80) {
-        s.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        s.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        s.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-        s.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        s.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        s.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-}
+using epic::append_utf8; // core/utf8.h
 
 // Random valid UTF-8 text: English-like words, accents, CJK, emoji (with modifiers and ZWJ),
 // spaces (single, repeated, leading, trailing), newlines, tabs, digits, any code point, NUL.
