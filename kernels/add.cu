@@ -12,8 +12,7 @@ __global__ void add_kernel(float* y, const float* x, size_t n) {
 
 cudaError_t launch_add(float* y, const float* x, size_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    add_kernel<<<grid_for(n, 256), 256, 0, stream>>>(y, x, n);
-    return cudaGetLastError();
+    return launch_kernel(add_kernel, grid_for(n, 256), 256, 0, stream, y, x, n);
 }
 
 } // namespace epic

@@ -45,8 +45,7 @@ __global__ void argmax_kernel(const float* x, int n, int32_t* out) {
 
 cudaError_t launch_argmax(const float* x, int rows, int n, int32_t* out, cudaStream_t stream) {
     if (rows <= 0) return cudaSuccess;
-    argmax_kernel<<<rows, threads, 0, stream>>>(x, n, out);
-    return cudaGetLastError();
+    return launch_kernel(argmax_kernel, rows, threads, 0, stream, x, n, out);
 }
 
 } // namespace epic

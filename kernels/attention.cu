@@ -73,7 +73,7 @@ struct attention_args {
 
 // P: head-dim pairs per lane / 32, i.e. head_dim <= 64 * P.
 template <int P> __global__ void attention_kernel(const attention_args a) {
-    extern __shared__ float smem[];
+    float* smem = dynamic_shared_memory<float>();
     const int hd = a.head_dim, hd2 = hd / 2;
     float* qs = smem;                                                    // [16, head_dim] queries * scale
     __half2* ks = reinterpret_cast<__half2*>(qs + max_slots * hd);       // [32, kstride2] key tile
@@ -294,8 +294,7 @@ template <int P> cudaError_t launch_p(const attention_args& args, const attentio
             cudaFuncSetAttribute(attention_kernel<P>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)plan.smem);
         if (e != cudaSuccess) return e;
     }
-    attention_kernel<P><<<plan.grid, plan.warps * 32, plan.smem, stream>>>(args);
-    return cudaGetLastError();
+    return launch_kernel(attention_kernel<P>, plan.grid, plan.warps * 32, plan.smem, stream, args);
 }
 
 } // namespace
@@ -369,9 +368,8 @@ cudaError_t launch_attention(const float* q, const int32_t* pos, int n, const ui
     else e = launch_p<4>(a, pl, stream);
     if (e != cudaSuccess || n_splits == 1) return e;
     const int threads = p.head_dim >= 128 ? 128 : 64;
-    attention_combine_kernel<<<(unsigned)(n * p.n_head), threads, 0, stream>>>(a.part_acc, a.part_ml, out, n * p.n_head,
-                                                                               n_splits, p.head_dim);
-    return cudaGetLastError();
+    return launch_kernel(attention_combine_kernel, (unsigned)(n * p.n_head), threads, 0, stream, a.part_acc, a.part_ml, out,
+                         n * p.n_head, n_splits, p.head_dim);
 }
 
 } // namespace epic

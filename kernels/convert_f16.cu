@@ -27,10 +27,9 @@ cudaError_t launch_f32_to_f16(const float* src, uint16_t* dst, size_t n, cudaStr
     constexpr int threads = 256;
     auto* d = reinterpret_cast<__half*>(dst);
     if ((reinterpret_cast<uintptr_t>(src) % 8) == 0 && (reinterpret_cast<uintptr_t>(dst) % 4) == 0)
-        f32_to_f16_kernel<<<grid_for(n / 2 + 1, threads), threads, 0, stream>>>(src, d, n);
+        return launch_kernel(f32_to_f16_kernel, grid_for(n / 2 + 1, threads), threads, 0, stream, src, d, n);
     else
-        f32_to_f16_scalar_kernel<<<grid_for(n, threads), threads, 0, stream>>>(src, d, n);
-    return cudaGetLastError();
+        return launch_kernel(f32_to_f16_scalar_kernel, grid_for(n, threads), threads, 0, stream, src, d, n);
 }
 
 } // namespace epic

@@ -116,10 +116,11 @@ __global__ void copy_f16_rows_kernel(const uint8_t* src, size_t row_stride, int6
     }
 }
 
-template <uint32_t T> void launch(const void* src, size_t stride, int64_t rows, int64_t cols, uint16_t* dst, cudaStream_t s) {
+template <uint32_t T>
+cudaError_t launch(const void* src, size_t stride, int64_t rows, int64_t cols, uint16_t* dst, cudaStream_t s) {
     constexpr int threads = 256;
-    dequantize_kernel<T><<<grid_for((size_t)(rows * cols), threads), threads, 0, s>>>(
-        static_cast<const uint8_t*>(src), stride, rows, cols, reinterpret_cast<__half*>(dst));
+    return launch_kernel(dequantize_kernel<T>, grid_for((size_t)(rows * cols), threads), threads, 0, s,
+                         static_cast<const uint8_t*>(src), stride, rows, cols, reinterpret_cast<__half*>(dst));
 }
 
 } // namespace
@@ -135,20 +136,18 @@ cudaError_t launch_dequantize_f16(uint32_t t, const void* src, size_t row_stride
                                   cudaStream_t s) {
     if (rows <= 0 || cols <= 0) return cudaSuccess;
     switch (t) {
-    case t_f32: launch<t_f32>(src, row_stride, rows, cols, dst, s); break;
+    case t_f32: return launch<t_f32>(src, row_stride, rows, cols, dst, s);
     case t_f16:
-        copy_f16_rows_kernel<<<grid_for((size_t)(rows * cols), 256), 256, 0, s>>>(static_cast<const uint8_t*>(src), row_stride,
-                                                                                rows, cols, dst);
-        break;
-    case t_bf16: launch<t_bf16>(src, row_stride, rows, cols, dst, s); break;
-    case t_q8_0: launch<t_q8_0>(src, row_stride, rows, cols, dst, s); break;
-    case t_q4_0: launch<t_q4_0>(src, row_stride, rows, cols, dst, s); break;
-    case t_q4_k: launch<t_q4_k>(src, row_stride, rows, cols, dst, s); break;
-    case t_q5_k: launch<t_q5_k>(src, row_stride, rows, cols, dst, s); break;
-    case t_q6_k: launch<t_q6_k>(src, row_stride, rows, cols, dst, s); break;
+        return launch_kernel(copy_f16_rows_kernel, grid_for((size_t)(rows * cols), 256), 256, 0, s,
+                             static_cast<const uint8_t*>(src), row_stride, rows, cols, dst);
+    case t_bf16: return launch<t_bf16>(src, row_stride, rows, cols, dst, s);
+    case t_q8_0: return launch<t_q8_0>(src, row_stride, rows, cols, dst, s);
+    case t_q4_0: return launch<t_q4_0>(src, row_stride, rows, cols, dst, s);
+    case t_q4_k: return launch<t_q4_k>(src, row_stride, rows, cols, dst, s);
+    case t_q5_k: return launch<t_q5_k>(src, row_stride, rows, cols, dst, s);
+    case t_q6_k: return launch<t_q6_k>(src, row_stride, rows, cols, dst, s);
     default: return cudaErrorInvalidValue;
     }
-    return cudaGetLastError();
 }
 
 } // namespace epic

@@ -14,8 +14,7 @@ __global__ void gather_rows_kernel(const float* src, const int32_t* rows, int wi
 
 cudaError_t launch_gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst, cudaStream_t stream) {
     if (n <= 0 || width <= 0) return cudaSuccess;
-    gather_rows_kernel<<<n, 256, 0, stream>>>(src, rows, width, dst);
-    return cudaGetLastError();
+    return launch_kernel(gather_rows_kernel, n, 256, 0, stream, src, rows, width, dst);
 }
 
 } // namespace epic

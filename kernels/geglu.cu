@@ -16,8 +16,7 @@ __global__ void geglu_kernel(const float* gate, const float* up, float* out, siz
 
 cudaError_t launch_geglu(const float* gate, const float* up, float* out, size_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    geglu_kernel<<<grid_for(n, 256), 256, 0, stream>>>(gate, up, out, n);
-    return cudaGetLastError();
+    return launch_kernel(geglu_kernel, grid_for(n, 256), 256, 0, stream, gate, up, out, n);
 }
 
 } // namespace epic

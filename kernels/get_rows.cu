@@ -24,8 +24,7 @@ __global__ void get_rows_kernel(const __half* table, int64_t rows, int64_t cols,
 cudaError_t launch_get_rows_f16(const uint16_t* table, int64_t rows, int64_t cols, const int32_t* ids, int n, float* out,
                                 kernel_status* status, cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
-    get_rows_kernel<<<n, 256, 0, stream>>>(reinterpret_cast<const __half*>(table), rows, cols, ids, out, status);
-    return cudaGetLastError();
+    return launch_kernel(get_rows_kernel, n, 256, 0, stream, reinterpret_cast<const __half*>(table), rows, cols, ids, out, status);
 }
 
 } // namespace epic

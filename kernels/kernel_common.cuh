@@ -31,6 +31,30 @@ __device__ inline float block_sum(float x, float* scratch) {
     return warp_sum(x);
 }
 
+// kernel<<<grid, block, smem, stream>>>(args...), returning the launch's error (and clearing it, as
+// cudaGetLastError does). Kernels are launched through this one spelling so that the same .cu files
+// also build for the CPU emulator (kernels/emu), which has no <<< >>> syntax.
+#if defined(EPIC_CUDA_EMU)
+using cuda_emu::launch_kernel;
+#else
+template <class... Params, class... Args>
+inline cudaError_t launch_kernel(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                                 Args... args) {
+    kernel<<<grid, block, smem, stream>>>(args...);
+    return cudaGetLastError();
+}
+#endif
+
+// The block's dynamic shared memory (the launch's smem bytes), 16-byte aligned.
+template <class T> __device__ inline T* dynamic_shared_memory() {
+#if defined(EPIC_CUDA_EMU)
+    return static_cast<T*>(::epic::cuda_emu::current_thread().dynamic_smem);
+#else
+    extern __shared__ float4 epic_dynamic_smem[];
+    return reinterpret_cast<T*>(epic_dynamic_smem);
+#endif
+}
+
 // Grid size for a grid-stride loop over n items with `threads` per block (capped: the loop covers the rest).
 inline unsigned grid_for(size_t n, int threads) {
     const size_t blocks = (n + (size_t)threads - 1) / (size_t)threads;

@@ -20,7 +20,10 @@ struct kernel_status {
     int32_t lower; // lower bound (kv_first), 0 when there is none
 };
 
-#if defined(__CUDACC__)
+#if defined(__CUDACC__) || defined(EPIC_CUDA_EMU)
+} // namespace epic
+#include <cuda_runtime.h>
+namespace epic {
 // Records the first error only: later ones would overwrite a more useful message.
 __device__ inline void report_status(kernel_status* st, int32_t code, int32_t value, int32_t lower, int32_t limit) {
     if (atomicCAS(&st->code, 0, code) == 0) {

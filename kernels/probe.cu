@@ -14,8 +14,7 @@ cudaError_t probe_kernel_image(cudaStream_t stream) {
     if (e != cudaSuccess) return e;
     int* d = nullptr;
     if ((e = cudaMalloc(&d, sizeof(int))) != cudaSuccess) return e;
-    probe_kernel<<<1, 1, 0, stream>>>(d);
-    e = cudaGetLastError();
+    e = launch_kernel(probe_kernel, 1, 1, 0, stream, d);
     if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
     const cudaError_t f = cudaFree(d);
     return e != cudaSuccess ? e : f;

@@ -22,8 +22,7 @@ __global__ void rms_norm_kernel(const float* x, const float* w, float* y, int di
 cudaError_t launch_rms_norm(const float* x, const float* w, float* y, int n, int dim, float eps, cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
     const int threads = dim >= 1024 ? 1024 : (dim >= 256 ? 256 : 128);
-    rms_norm_kernel<<<n, threads, 0, stream>>>(x, w, y, dim, eps);
-    return cudaGetLastError();
+    return launch_kernel(rms_norm_kernel, n, threads, 0, stream, x, w, y, dim, eps);
 }
 
 } // namespace epic

@@ -38,8 +38,7 @@ template <class T> cudaError_t launch(T* x, const int32_t* pos, int n, const rop
     if (n <= 0 || p.n_rot <= 0) return cudaSuccess;
     const int half_rot = p.n_rot / 2;
     const int threads = half_rot >= 128 ? 128 : (half_rot >= 64 ? 64 : 32);
-    rope_kernel<T><<<n, threads, 0, stream>>>(x, pos, p.n_head, p.head_dim, p.n_rot, p.neox, p.inv_freq);
-    return cudaGetLastError();
+    return launch_kernel(rope_kernel<T>, n, threads, 0, stream, x, pos, p.n_head, p.head_dim, p.n_rot, p.neox, p.inv_freq);
 }
 
 } // namespace

@@ -12,8 +12,7 @@ __global__ void scale_kernel(float* x, size_t n, float s) {
 
 cudaError_t launch_scale(float* x, size_t n, float s, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    scale_kernel<<<grid_for(n, 256), 256, 0, stream>>>(x, n, s);
-    return cudaGetLastError();
+    return launch_kernel(scale_kernel, grid_for(n, 256), 256, 0, stream, x, n, s);
 }
 
 } // namespace epic

@@ -15,8 +15,7 @@ __global__ void scatter_f16_kernel(const float* src, const int32_t* rows, int wi
 
 cudaError_t launch_scatter_f16(const float* src, const int32_t* rows, int n, int width, uint16_t* dst, cudaStream_t stream) {
     if (n <= 0 || width <= 0) return cudaSuccess;
-    scatter_f16_kernel<<<n, 256, 0, stream>>>(src, rows, width, reinterpret_cast<__half*>(dst));
-    return cudaGetLastError();
+    return launch_kernel(scatter_f16_kernel, n, 256, 0, stream, src, rows, width, reinterpret_cast<__half*>(dst));
 }
 
 } // namespace epic

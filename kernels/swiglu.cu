@@ -16,8 +16,7 @@ __global__ void swiglu_kernel(const float* gate, const float* up, float* out, si
 
 cudaError_t launch_swiglu(const float* gate, const float* up, float* out, size_t n, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    swiglu_kernel<<<grid_for(n, 256), 256, 0, stream>>>(gate, up, out, n);
-    return cudaGetLastError();
+    return launch_kernel(swiglu_kernel, grid_for(n, 256), 256, 0, stream, gate, up, out, n);
 }
 
 } // namespace epic
