@@ -11,10 +11,10 @@
 namespace epic {
 namespace {
 
-enum : uint32_t { t_f32 = 0, t_f16 = 1, t_q4_0 = 2, t_q8_0 = 8, t_q4_k = 12, t_q5_k = 13, t_q6_k = 14, t_bf16 = 30 };
+enum : uint32_t { t_f32 = 0, t_f16 = 1, t_q4_0 = 2, t_q4_1 = 3, t_q5_0 = 6, t_q5_1 = 7, t_q8_0 = 8, t_q4_k = 12, t_q5_k = 13, t_q6_k = 14, t_bf16 = 30 };
 
 // Byte sizes of the blocks (runtime/quant/blocks.h asserts the same numbers).
-constexpr int q8_0_bytes = 34, q4_0_bytes = 18, q4_k_bytes = 144, q5_k_bytes = 176, q6_k_bytes = 210;
+constexpr int q8_0_bytes = 34, q4_0_bytes = 18, q4_1_bytes = 20, q5_0_bytes = 22, q5_1_bytes = 24, q4_k_bytes = 144, q5_k_bytes = 176, q6_k_bytes = 210;
 
 // Blocks are 2-byte aligned at best (34-byte q8_0 blocks): read f16 fields byte by byte.
 __device__ inline float load_f16(const uint8_t* p) { return __half2float(__ushort_as_half((uint16_t)(p[0] | (p[1] << 8)))); }
@@ -51,6 +51,35 @@ template <> __device__ inline float element<t_q4_0>(const uint8_t* row, int64_t 
     const int i = (int)(c % 32);
     const int q = i < 16 ? (b[2 + i] & 0xF) : (b[2 + i - 16] >> 4);
     return __fmul_rn((float)(q - 8), load_f16(b));
+}
+
+// q4_1: {f16 d, f16 m, uint8 qs[16]}, nibbles as q4_0; x = d*q + m (product rounded, then the add).
+template <> __device__ inline float element<t_q4_1>(const uint8_t* row, int64_t c) {
+    const uint8_t* b = row + (c / 32) * q4_1_bytes;
+    const int i = (int)(c % 32);
+    const int q = i < 16 ? (b[4 + i] & 0xF) : (b[4 + i - 16] >> 4);
+    return __fadd_rn(__fmul_rn((float)q, load_f16(b)), load_f16(b + 2));
+}
+
+// The fifth bit of element i of a q5_0/q5_1 block: bit i of the little-endian word qh.
+__device__ inline int fifth_bit(const uint8_t* qh, int i) { return (qh[i / 8] >> (i % 8)) & 1; }
+
+// q5_0: {f16 d, uint8 qh[4], uint8 qs[16]}; x = (q - 16) * d.
+template <> __device__ inline float element<t_q5_0>(const uint8_t* row, int64_t c) {
+    const uint8_t* b = row + (c / 32) * q5_0_bytes;
+    const int i = (int)(c % 32);
+    const int low = i < 16 ? (b[6 + i] & 0xF) : (b[6 + i - 16] >> 4);
+    const int q = low | (fifth_bit(b + 2, i) << 4);
+    return __fmul_rn((float)(q - 16), load_f16(b));
+}
+
+// q5_1: {f16 d, f16 m, uint8 qh[4], uint8 qs[16]}; x = d*q + m.
+template <> __device__ inline float element<t_q5_1>(const uint8_t* row, int64_t c) {
+    const uint8_t* b = row + (c / 32) * q5_1_bytes;
+    const int i = (int)(c % 32);
+    const int low = i < 16 ? (b[8 + i] & 0xF) : (b[8 + i - 16] >> 4);
+    const int q = low | (fifth_bit(b + 4, i) << 4);
+    return __fadd_rn(__fmul_rn((float)q, load_f16(b)), load_f16(b + 2));
 }
 
 // q4_K: {f16 d, f16 dmin, scales[12], qs[128]}; chunk k (64 elements) = bytes qs[32k..32k+32),
@@ -127,7 +156,7 @@ cudaError_t launch(const void* src, size_t stride, int64_t rows, int64_t cols, u
 
 bool dequantize_f16_supported(uint32_t t) {
     switch (t) {
-    case t_f32: case t_f16: case t_bf16: case t_q8_0: case t_q4_0: case t_q4_k: case t_q5_k: case t_q6_k: return true;
+    case t_f32: case t_f16: case t_bf16: case t_q8_0: case t_q4_0: case t_q4_1: case t_q5_0: case t_q5_1: case t_q4_k: case t_q5_k: case t_q6_k: return true;
     default: return false;
     }
 }
@@ -143,6 +172,9 @@ cudaError_t launch_dequantize_f16(uint32_t t, const void* src, size_t row_stride
     case t_bf16: return launch<t_bf16>(src, row_stride, rows, cols, dst, s);
     case t_q8_0: return launch<t_q8_0>(src, row_stride, rows, cols, dst, s);
     case t_q4_0: return launch<t_q4_0>(src, row_stride, rows, cols, dst, s);
+    case t_q4_1: return launch<t_q4_1>(src, row_stride, rows, cols, dst, s);
+    case t_q5_0: return launch<t_q5_0>(src, row_stride, rows, cols, dst, s);
+    case t_q5_1: return launch<t_q5_1>(src, row_stride, rows, cols, dst, s);
     case t_q4_k: return launch<t_q4_k>(src, row_stride, rows, cols, dst, s);
     case t_q5_k: return launch<t_q5_k>(src, row_stride, rows, cols, dst, s);
     case t_q6_k: return launch<t_q6_k>(src, row_stride, rows, cols, dst, s);

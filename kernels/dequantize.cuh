@@ -9,7 +9,7 @@
 namespace epic {
 
 // ggml type ids (the numbers of core/tensor_type.h; kernels do not include the runtime):
-// f32 0, f16 1, q4_0 2, q8_0 8, q4_K 12, q5_K 13, q6_K 14, bf16 30.
+// f32 0, f16 1, q4_0 2, q4_1 3, q5_0 6, q5_1 7, q8_0 8, q4_K 12, q5_K 13, q6_K 14, bf16 30.
 bool dequantize_f16_supported(uint32_t ggml_type_id);
 
 // dst[rows, cols] (f16, dense) = rows of `src` (device memory, row_stride bytes apart, blocks laid

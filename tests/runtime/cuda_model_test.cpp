@@ -107,7 +107,8 @@ TEST_P(cuda_model_types, prefill_logits_match_float64_and_the_cpu) {
 
 INSTANTIATE_TEST_SUITE_P(types, cuda_model_types,
                          ::testing::Values(ggml_type::f32, ggml_type::f16, ggml_type::bf16, ggml_type::q8_0, ggml_type::q4_0,
-                                           ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k),
+                                           ggml_type::q4_1, ggml_type::q5_0, ggml_type::q5_1, ggml_type::q4_k, ggml_type::q5_k,
+                                           ggml_type::q6_k),
                          [](const auto& info) { return std::string(type_name(info.param)); });
 
 // head_dim 128, 4 query heads per KV head, Llama-3 rope_freqs, tied output (one shared device copy).

@@ -113,8 +113,9 @@ host_weight make_weight(ggml_type t, int64_t rows, int64_t cols, const std::vect
     return w;
 }
 
-const ggml_type all_types[] = {ggml_type::f32,  ggml_type::f16,  ggml_type::bf16, ggml_type::q8_0,
-                               ggml_type::q4_0, ggml_type::q4_k, ggml_type::q5_k, ggml_type::q6_k};
+const ggml_type all_types[] = {ggml_type::f32,  ggml_type::f16,  ggml_type::bf16, ggml_type::q8_0, ggml_type::q4_0,
+                               ggml_type::q4_1, ggml_type::q5_0, ggml_type::q5_1, ggml_type::q4_k, ggml_type::q5_k,
+                               ggml_type::q6_k};
 
 TEST_F(cuda_ops, backend_reports_a_name_and_memory) {
     EXPECT_NE(gpu_->name().find("cuda"), std::string::npos);
