@@ -6,13 +6,42 @@
 #include "backend/cuda/cuda_backend.h"
 #endif
 
+#include <algorithm>
 #include <thread>
+#include <vector>
 
 namespace epic {
+namespace {
+
+// The default staging memory: plain host memory (the synchronous default transfers need no more).
+class host_staging_buffer final : public device_buffer {
+public:
+    explicit host_staging_buffer(size_t bytes) : bytes_(std::max<size_t>(bytes, 1)) {}
+    void* data() override { return bytes_.data(); }
+    size_t size() const override { return bytes_.size(); }
+
+private:
+    std::vector<std::byte> bytes_;
+};
+
+// The default fence: the default transfers are complete when enqueued, so there is nothing to track.
+class completed_fence final : public transfer_fence {};
+
+} // namespace
 
 backend_params backend_default_params() { return backend_params{}; }
 
 void backend::scale(float*, size_t, float) { throw error("the " + name() + " backend cannot scale activations yet"); }
+
+std::unique_ptr<device_buffer> backend::alloc_host_staging(size_t bytes) {
+    return std::make_unique<host_staging_buffer>(bytes);
+}
+
+void backend::upload_async(void* dst, const void* src_host, size_t bytes) { upload(dst, src_host, bytes); }
+
+void backend::copy_async(void* dst, const void* src, size_t bytes) { copy(dst, src, bytes); }
+
+std::unique_ptr<transfer_fence> backend::record_transfer_fence() { return std::make_unique<completed_fence>(); }
 
 void backend::geglu(const float*, const float*, float*, size_t) {
     throw error("the " + name() + " backend has no GELU-gated FFN yet");

@@ -24,6 +24,19 @@ public:
     template <class T> T* as() { return static_cast<T*>(data()); }
 };
 
+// A point in a backend's transfer queue (see backend::upload_async): it completes when every
+// transfer enqueued before it was recorded has completed. Only the backend that made it can use it.
+class transfer_fence {
+public:
+    virtual ~transfer_fence() = default;
+};
+
+// Memory of the backend's device in bytes; both 0 when unknown or not separate from the host (the CPU).
+struct device_memory_info {
+    size_t free_bytes = 0;
+    size_t total_bytes = 0;
+};
+
 // A weight matrix resident in a backend: `rows` rows of `cols` elements of `type`, row_stride bytes apart.
 struct device_weight {
     ggml_type type = ggml_type::f32;
@@ -61,6 +74,35 @@ public:
     virtual void download(void* dst_host, const void* src, size_t bytes) = 0;
     virtual void copy(void* dst, const void* src, size_t bytes) = 0; // within the backend
     virtual void synchronize() = 0;
+
+    // --- Asynchronous transfers ------------------------------------------------------------------------
+    // A second queue for copies that overlap compute (CUDA: a separate stream). Transfers run in the
+    // order enqueued; compute sees their results only after wait_transfer_fence() on a fence recorded
+    // after them, and the host only after synchronize_transfer_fence(). The transfer queue does not
+    // wait for compute unless told to (transfers_after_compute). The defaults are synchronous: every
+    // transfer is complete when the call returns and fences are trivial, which suits a backend whose
+    // upload() and copy() are complete when they return (the CPU).
+    //
+    // Host memory the backend transfers from fastest: page-locked on CUDA, plain memory by default.
+    // The buffer is host memory (data() is a host pointer), usable as upload_async's source.
+    virtual std::unique_ptr<device_buffer> alloc_host_staging(size_t bytes);
+    // Enqueues dst (backend memory) <- src_host. src_host must stay unchanged until a fence recorded
+    // after this call has completed (synchronize_transfer_fence).
+    virtual void upload_async(void* dst, const void* src_host, size_t bytes);
+    // Enqueues dst <- src, both backend memory.
+    virtual void copy_async(void* dst, const void* src, size_t bytes);
+    // Transfers enqueued from now on start after the compute enqueued so far (so they may overwrite
+    // memory that compute was still using).
+    virtual void transfers_after_compute() {}
+    // A fence after every transfer enqueued so far.
+    virtual std::unique_ptr<transfer_fence> record_transfer_fence();
+    // Compute enqueued from now on runs after the fence's transfers; the host does not wait.
+    virtual void wait_transfer_fence(const transfer_fence&) {}
+    // The host waits until the fence's transfers are complete.
+    virtual void synchronize_transfer_fence(const transfer_fence&) {}
+
+    // Free and total memory of the device now (budgets such as the GPU hot tier of chunk caches).
+    virtual device_memory_info memory_info() const { return {}; }
 
     // Makes a weight of the mapped file usable by this backend (zero-copy on the CPU).
     virtual device_weight prepare_weight(const weight_view& w) = 0;

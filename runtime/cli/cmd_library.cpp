@@ -8,13 +8,15 @@
 #include "library/records.h"
 #include "service/service.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
 namespace epic::cli {
 namespace {
 
-const std::set<std::string> library_options = {"library", "model", "threads", "device", "chunk-tokens", "budget-mb"};
+const std::set<std::string> library_options = {"library", "model", "threads", "device", "chunk-tokens", "budget-mb",
+                                                "gpu-cache-mib"};
 
 service_params params_from(const args& a, bool need_model) {
     service_params p = service_default_params();
@@ -25,6 +27,8 @@ service_params params_from(const args& a, bool need_model) {
     p.backend.device = a.get_or("device", p.backend.device);
     p.chunk_tokens = a.get_int("chunk-tokens", p.chunk_tokens);
     p.cache_budget_bytes = (uint64_t)a.get_double("budget-mb", 0.0) * 1024 * 1024;
+    // GPU hot tier of chunk caches: absent = automatic, 0 = off.
+    if (a.has("gpu-cache-mib")) p.gpu_cache_budget_bytes = (int64_t)(std::max(0.0, a.get_double("gpu-cache-mib", 0.0)) * 1024 * 1024);
     return p;
 }
 
@@ -107,10 +111,10 @@ int cmd_ask(int argc, char** argv) {
     const ask_timing& t = r.timing;
     std::fprintf(stderr,
                  "[%s] time to first token %.1f ms (retrieve %.1f, load %.1f for %d caches, compile %.1f for %d, link %.1f); "
-                 "rows %d: recomputed %d, reused %d; %.1f tok/s\n",
+                 "rows %d: recomputed %d, reused %d; caches GPU-resident %d, staged from host %d; %.1f tok/s\n",
                  o.policy.name().c_str(), t.first_token_seconds * 1e3, t.retrieve_seconds * 1e3, t.load_seconds * 1e3,
                  t.chunks_loaded, t.compile_seconds * 1e3, t.chunks_compiled, t.link_seconds * 1e3, t.rows_total,
-                 t.rows_recomputed, t.rows_reused, t.decode_tokens_per_second);
+                 t.rows_recomputed, t.rows_reused, t.chunks_resident, t.chunks_staged, t.decode_tokens_per_second);
     return 0;
 }
 

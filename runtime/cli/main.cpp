@@ -17,7 +17,8 @@ commands:
   add         [--library DIR] [--model M] PATH...   add files/folders: extract, chunk, compile KV caches
               [--chunk-tokens N] [--quiet]
   ask         [--library DIR] [--model M] "QUESTION" [--algo A] [--top N] [--tokens N] [--temp T] [--seed S]
-              [--no-sources]                 answer from the library; prints the answer, then its sources
+              [--no-sources] [--gpu-cache-mib N]  answer from the library; prints the answer, then its sources
+                                             (--gpu-cache-mib: GPU hot tier of chunk caches; default auto, 0 off)
   docs        ls|rm [--library DIR] [ID...]         list or remove documents
   cache       ls|stats|evict|pin|unpin|verify|gc [--library DIR] [KEY...] [--budget-mb N]
   info        [--model M]                    architecture, sizes, tensor types, context length
@@ -30,8 +31,9 @@ commands:
               (A: full, naive, legolink-K, legolink-0, cacheblend-R; default legolink-16)
   bench       prefill|decode [--model M] [--tokens N] [--threads N] [--runs R]
   bench       link [--model M] [--chunks n] [--chunk-tokens L] [--question-tokens q] [--algos A,B,...]
-              [--source random|generated] [--continuation T] [--runs R]
+              [--source random|generated] [--continuation T] [--runs R] [--resident [--gpu-cache-mib N]]
               time to first token and accuracy against full recompute, per algorithm
+              (--resident: chunk caches in a hot tier, warmed by one link first; the runs read it)
   bench       qa [--model M] --set FILE.jsonl [--algos A,B,...] [--limit N] [--tokens N] [--verbose]
               question-answering accuracy (exact / contains), rows recomputed, time to first token
   bench       qa --make-set OUT.jsonl [--facts FILE] [--prose FILE] [--count 200] [--docs 8] [--seed S]

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace epic {
@@ -126,6 +127,11 @@ std::string chunk_cache_key(const std::string& model_fingerprint, std::span<cons
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
     return model_fingerprint + "-" + buf + "-" + std::to_string(chunk_tokens.size());
+}
+
+std::string chunk_cache_key(const chunk_cache& c) {
+    const size_t sinks = (size_t)std::clamp(c.options.n_sink, 0, c.n_rows());
+    return chunk_cache_key(c.model_fingerprint, std::span(c.tokens).subspan(sinks), c.options);
 }
 
 } // namespace epic

@@ -37,5 +37,7 @@ struct chunk_cache {
 // The key under which a chunk's cache is stored: model fingerprint + tokens + compile options.
 std::string chunk_cache_key(const std::string& model_fingerprint, std::span<const int32_t> chunk_tokens,
                             const compile_options& options);
+// The same key computed from a compiled cache (its tokens after the sinks are the chunk's tokens).
+std::string chunk_cache_key(const chunk_cache& c);
 
 } // namespace epic

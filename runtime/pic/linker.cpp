@@ -2,11 +2,13 @@
 
 #include "core/error.h"
 #include "core/fp16.h"
+#include "pic/kv_placement.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 namespace epic {
 namespace {
@@ -85,31 +87,11 @@ std::vector<int32_t> recompute_rows(const link_layout& layout, const link_policy
     return rows;
 }
 
-void linker::place_cached_rows(const link_layout& layout, kv_cache& kv, link_stats& st) {
-    const auto t0 = clock_type::now();
-    backend& be = tf_.get_backend();
-    const model_config& c = tf_.config();
-    const size_t row_bytes = (size_t)kv.row_width() * sizeof(uint16_t);
-    // Positions of rows 0..N-1 are the rows themselves.
-    std::vector<int32_t> positions((size_t)layout.n_rows());
-    std::iota(positions.begin(), positions.end(), 0);
-    auto pos_d = be.alloc(positions.size() * sizeof(int32_t));
-    be.upload(pos_d->data(), positions.data(), positions.size() * sizeof(int32_t));
-    for (int il = 0; il < c.n_layer; ++il) {
-        const rope_params rp = tf_.rope(il);
-        for (const link_segment& s : layout.segments) {
-            if (!s.cache) continue;
-            const size_t src = (size_t)s.cache_first_row * kv.row_width();
-            be.upload(kv.k(il) + (size_t)s.begin * kv.row_width(), s.cache->k[(size_t)il].data() + src, row_bytes * s.length);
-            be.upload(kv.v(il) + (size_t)s.begin * kv.row_width(), s.cache->v[(size_t)il].data() + src, row_bytes * s.length);
-            // Cached K is pre-RoPE: rotate it to the rows' global positions.
-            be.rope_f16(kv.k(il) + (size_t)s.begin * kv.row_width(), pos_d->as<int32_t>() + s.begin, s.length, c.n_head_kv,
-                        c.head_dim, rp);
-        }
-    }
-    be.synchronize();
-    st.seconds_place += since(t0);
-}
+linker::linker(transformer& tf, kv_hot_tier* tier) : tf_(tf), tier_(tier), staging_(std::make_unique<kv_staging_area>()) {}
+
+linker::~linker() = default;
+
+void linker::set_staging_budget(size_t bytes) { staging_->budget_bytes = bytes; }
 
 link_result linker::link(const link_input& in, const link_policy& policy, int extra_capacity) {
     const auto t_start = clock_type::now();
@@ -123,7 +105,13 @@ link_result linker::link(const link_input& in, const link_policy& policy, int ex
     kv_cache& kv = *res.kv;
     link_stats& st = res.stats;
     st.n_rows = N;
-    if (policy.algo != link_policy::algorithm::full) place_cached_rows(lay, kv, st);
+    // Cached rows arrive layer by layer: every layer's transfers are enqueued now, and each layer's
+    // compute waits for its own (the full recompute overwrites every row and needs none).
+    std::optional<kv_placement> placement;
+    if (policy.algo != link_policy::algorithm::full) {
+        placement.emplace(tf_, lay, kv, tier_, *staging_, st);
+        placement->start();
+    }
     kv.n_rows = N;
 
     std::vector<int32_t> rows = recompute_rows(lay, policy);
@@ -136,6 +124,7 @@ link_result linker::link(const link_input& in, const link_policy& policy, int ex
     st.seconds_recompute += since(t0);
 
     for (int il = 0; il < c.n_layer; ++il) {
+        if (placement) placement->place(il); // before CacheBlend reads layer 1's cached V and store_kv overwrites rows R
         t0 = clock_type::now();
         tf_.qkv(il, s);
         be.synchronize();
@@ -188,6 +177,7 @@ link_result linker::link(const link_input& in, const link_policy& policy, int ex
         be.synchronize();
         st.seconds_recompute += since(t0);
     }
+    if (placement) placement->finish();
     kv.n_rows = N;
     res.recompute_rows = s.positions;
     t0 = clock_type::now();

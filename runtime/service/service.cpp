@@ -7,6 +7,7 @@
 #include "library/library.h"
 #include "model/model.h"
 #include "pic/compiler.h"
+#include "pic/kv_hot_tier.h"
 #include "service/kv_codec.h"
 #include "service/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -25,6 +26,19 @@ double since(clock_type::time_point t0) { return std::chrono::duration<double>(c
 
 service_params service_default_params() { return service_params{}; }
 
+namespace {
+
+// The hot tier's budget: the one asked for, or automatically a quarter of the device memory free
+// after the model's weights are in (the rest is for the link's KV, activations and other programs).
+// A backend that reports no device memory (the CPU) gets none: the caches are already in its memory.
+size_t hot_tier_budget(const service_params& params, const backend& be) {
+    if (params.gpu_cache_budget_bytes >= 0) return (size_t)params.gpu_cache_budget_bytes;
+    const device_memory_info mem = be.memory_info();
+    return mem.total_bytes == 0 ? 0 : mem.free_bytes / 4;
+}
+
+} // namespace
+
 struct service::impl {
     service_params params;
     std::unique_ptr<storage::library> lib;
@@ -33,6 +47,7 @@ struct service::impl {
     std::unique_ptr<tokenizer> tok;
     std::unique_ptr<backend> be;
     std::unique_ptr<transformer> tf;
+    std::unique_ptr<kv_hot_tier> hot;  // GPU-resident chunk caches (null: off); before lk, which points to it
     std::unique_ptr<linker> lk;
     chat_template tmpl;
     std::optional<chunk_cache> system_cache;
@@ -156,7 +171,9 @@ std::unique_ptr<service> service::open(const service_params& params, std::string
             p->tok = tokenizer::from_gguf(p->mdl->file());
             p->be = create_backend(params.backend);
             p->tf = std::make_unique<transformer>(*p->mdl, *p->be);
-            p->lk = std::make_unique<linker>(*p->tf);
+            if (const size_t budget = hot_tier_budget(params, *p->be); budget > 0)
+                p->hot = std::make_unique<kv_hot_tier>(*p->be, budget);
+            p->lk = std::make_unique<linker>(*p->tf, p->hot.get());
             p->tmpl = params.chat_template == "auto" ? chat_template_for(*p->mdl) : chat_template_named(params.chat_template);
             p->tmpl.stop_tokens(*p->tok, *p->mdl); // fails now, not at the first question, if the vocabulary lacks them
         }
@@ -254,6 +271,8 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         res.timing.rows_total = lr.stats.n_rows;
         res.timing.rows_recomputed = lr.stats.recomputed_rows();
         res.timing.rows_reused = lr.stats.n_rows - lr.stats.recomputed_rows();
+        res.timing.chunks_resident = lr.stats.chunks_resident;
+        res.timing.chunks_staged = lr.stats.chunks_staged;
 
         generator gen(*m.tf, *m.tok);
         generation_params gp = options.generation;

@@ -33,6 +33,11 @@ struct service_params {
     backend_params backend = backend_default_params();
     int chunk_tokens = 512;                // target chunk size when documents are added
     uint64_t cache_budget_bytes = 0;       // compressed bytes of KV blobs on disk; 0 = no limit
+    // Chunk caches kept resident in GPU memory (the hot tier) so that asking about the same chunks
+    // again copies their K/V device to device: -1 = automatic (a quarter of the device memory free
+    // once the model is loaded; off on the CPU backend, where it would only duplicate host memory),
+    // 0 = off, else a budget in bytes.
+    int64_t gpu_cache_budget_bytes = -1;
     int zstd_level = 3;
     std::string system_prompt = "Answer the question at the end using the documents. Be brief.";
     std::string chat_template = "auto";    // auto (from the model) or chatml, gemma, llama2, zephyr, llama3, plain
@@ -66,6 +71,8 @@ struct ask_timing {
     double decode_tokens_per_second = 0.0;
     int chunks_loaded = 0;
     int chunks_compiled = 0;
+    int chunks_resident = 0;         // cached segments (system prompt included) linked from the GPU hot tier
+    int chunks_staged = 0;           // cached segments transferred from host memory
     int rows_total = 0;
     int rows_recomputed = 0;
     int rows_reused = 0;

@@ -128,6 +128,40 @@ TEST_F(service_test, add_then_ask_streams_an_answer_with_sources_and_reuses_cach
     EXPECT_EQ(again.chunks_compiled, 0u);
 }
 
+TEST_F(service_test, a_hot_tier_serves_repeated_questions_from_resident_caches_with_the_same_answer) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    std::string plain_answer;
+    {
+        auto s = open(); // the CPU backend: no hot tier by default, every cache is staged from host memory
+        ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+        const ask_result a = s->ask("zebra2 harbor", options());
+        ASSERT_TRUE(a.error.empty()) << a.error;
+        EXPECT_EQ(a.timing.chunks_resident, 0);
+        EXPECT_EQ(a.timing.chunks_staged, (int)a.sources.size() + 1); // the chunks and the system prompt
+        plain_answer = a.answer;
+    }
+    service_params sp = service_default_params();
+    sp.library_dir = dir_ / "library";
+    sp.model_path = model_path_;
+    sp.chunk_tokens = 64;
+    sp.backend.n_threads = 2;
+    sp.gpu_cache_budget_bytes = 64 << 20;
+    std::string err;
+    auto s = service::open(sp, &err);
+    ASSERT_TRUE(s) << err;
+    const ask_result cold = s->ask("zebra2 harbor", options());
+    ASSERT_TRUE(cold.error.empty()) << cold.error;
+    // Identical chunk texts are one cache: its second use in the link already reads the tier.
+    EXPECT_EQ(cold.timing.chunks_staged, distinct_texts(cold) + 1);
+    EXPECT_EQ(cold.timing.chunks_resident, (int)cold.sources.size() - distinct_texts(cold));
+    const ask_result warm = s->ask("zebra2 harbor", options());
+    EXPECT_EQ(warm.timing.chunks_staged, 0);
+    EXPECT_EQ(warm.timing.chunks_resident, (int)warm.sources.size() + 1);
+    EXPECT_EQ(warm.link.bytes_copied_host, 0u);
+    EXPECT_EQ(cold.answer, plain_answer);
+    EXPECT_EQ(warm.answer, plain_answer);
+}
+
 TEST_F(service_test, corrupt_and_truncated_blobs_are_recompiled_and_ask_still_answers) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     auto s = open();

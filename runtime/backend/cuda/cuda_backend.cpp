@@ -33,6 +33,28 @@ private:
     std::shared_ptr<cuda_buffer> b_;
 };
 
+// A fence of the copy stream: an event recorded there (timing off: cheaper, and only order matters).
+class cuda_transfer_fence final : public transfer_fence {
+public:
+    explicit cuda_transfer_fence(const cuda_backend* owner) : owner(owner) {
+        EPIC_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+    }
+    ~cuda_transfer_fence() override {
+        if (event) (void)cudaEventDestroy(event); // no throwing from a destructor
+    }
+    cuda_transfer_fence(const cuda_transfer_fence&) = delete;
+    cuda_transfer_fence& operator=(const cuda_transfer_fence&) = delete;
+
+    const cuda_backend* owner;
+    cudaEvent_t event = nullptr;
+};
+
+const cuda_transfer_fence& own_fence(const transfer_fence& f, const cuda_backend* be) {
+    const auto* cf = dynamic_cast<const cuda_transfer_fence*>(&f);
+    if (!cf || cf->owner != be) throw error("transfer fence used with a backend that did not record it");
+    return *cf;
+}
+
 } // namespace
 
 cuda_backend::cuda_backend(int device) : device_(device) {
@@ -64,6 +86,8 @@ cuda_backend::cuda_backend(int device) : device_(device) {
     try {
         EPIC_CUBLAS_CHECK(cublasCreate(&cublas_));
         EPIC_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+        EPIC_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
+        EPIC_CUDA_CHECK(cudaEventCreateWithFlags(&compute_mark_, cudaEventDisableTiming));
         status_ = std::make_unique<cuda_buffer>(sizeof(kernel_status), "kernel status");
         status_host_ = std::make_unique<pinned_buffer>(sizeof(kernel_status));
         argmax_out_ = std::make_unique<cuda_buffer>(sizeof(int32_t), "argmax result");
@@ -72,6 +96,8 @@ cuda_backend::cuda_backend(int device) : device_(device) {
         EPIC_CUDA_CHECK(cudaStreamSynchronize(stream_));
     } catch (const error& ex) {
         if (cublas_) cublasDestroy(cublas_);
+        if (compute_mark_) cudaEventDestroy(compute_mark_);
+        if (copy_stream_) cudaStreamDestroy(copy_stream_);
         cudaStreamDestroy(stream_);
         no_device(ex.what());
     }
@@ -79,8 +105,12 @@ cuda_backend::cuda_backend(int device) : device_(device) {
 
 cuda_backend::~cuda_backend() {
     // No throwing here: errors at teardown have nobody to report to.
+    // Transfers still in flight read staging memory their owners are about to free: wait for them too.
+    if (copy_stream_) (void)cudaStreamSynchronize(copy_stream_);
     if (stream_) (void)cudaStreamSynchronize(stream_);
     if (cublas_) (void)cublasDestroy(cublas_);
+    if (compute_mark_) (void)cudaEventDestroy(compute_mark_);
+    if (copy_stream_) (void)cudaStreamDestroy(copy_stream_);
     if (stream_) (void)cudaStreamDestroy(stream_);
 }
 
@@ -122,6 +152,45 @@ void cuda_backend::copy(void* dst, const void* src, size_t bytes) {
 }
 
 void cuda_backend::synchronize() { sync_and_check(); }
+
+std::unique_ptr<device_buffer> cuda_backend::alloc_host_staging(size_t bytes) { return std::make_unique<pinned_buffer>(bytes); }
+
+void cuda_backend::upload_async(void* dst, const void* src_host, size_t bytes) {
+    if (bytes == 0) return;
+    // Truly asynchronous only from pinned memory; from pageable memory CUDA stages it first.
+    EPIC_CUDA_CHECK(cudaMemcpyAsync(dst, src_host, bytes, cudaMemcpyHostToDevice, copy_stream_));
+}
+
+void cuda_backend::copy_async(void* dst, const void* src, size_t bytes) {
+    if (bytes == 0 || dst == src) return;
+    EPIC_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, copy_stream_));
+}
+
+void cuda_backend::transfers_after_compute() {
+    // Re-recording the one event is safe: cudaStreamWaitEvent captures its state at the call.
+    EPIC_CUDA_CHECK(cudaEventRecord(compute_mark_, stream_));
+    EPIC_CUDA_CHECK(cudaStreamWaitEvent(copy_stream_, compute_mark_, 0));
+}
+
+std::unique_ptr<transfer_fence> cuda_backend::record_transfer_fence() {
+    auto f = std::make_unique<cuda_transfer_fence>(this);
+    EPIC_CUDA_CHECK(cudaEventRecord(f->event, copy_stream_));
+    return f;
+}
+
+void cuda_backend::wait_transfer_fence(const transfer_fence& f) {
+    EPIC_CUDA_CHECK(cudaStreamWaitEvent(stream_, own_fence(f, this).event, 0));
+}
+
+void cuda_backend::synchronize_transfer_fence(const transfer_fence& f) {
+    EPIC_CUDA_CHECK(cudaEventSynchronize(own_fence(f, this).event));
+}
+
+device_memory_info cuda_backend::memory_info() const {
+    device_memory_info m;
+    memory_info(m.free_bytes, m.total_bytes);
+    return m;
+}
 
 void cuda_backend::sync_and_check() {
     EPIC_CUDA_CHECK(cudaMemcpyAsync(status_host_->data(), status_->data(), sizeof(kernel_status), cudaMemcpyDeviceToHost,

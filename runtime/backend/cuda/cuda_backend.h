@@ -1,5 +1,5 @@
 #pragma once
-// The CUDA backend: one device, one stream, one cuBLAS handle, all owned by the object.
+// The CUDA backend: one device, a compute stream, a copy stream, one cuBLAS handle, all owned by the object.
 //
 // Weights are dequantized to f16 on the device at load (prepare_weight) and every matmul is a cuBLAS
 // f16 x f16 GEMM with f32 accumulation and f32 output; norms, RoPE, attention, KV writes and the
@@ -7,6 +7,11 @@
 // and returns at once; download() and synchronize() wait, and that is also where errors the kernels
 // detect on device-resident inputs (a token id outside the vocabulary, an attention position outside
 // the sequence) surface as epic::error.
+//
+// The copy stream carries the asynchronous transfers (upload_async, copy_async): host-to-device copies
+// from pinned staging memory and device-to-device copies that overlap the compute stream's kernels.
+// Fences are CUDA events recorded on the copy stream; the compute stream waits on them with
+// cudaStreamWaitEvent, so the host never blocks unless it asks to (synchronize_transfer_fence).
 #include "backend/backend.h"
 #include "backend/cuda/cuda_memory.h"
 
@@ -38,6 +43,16 @@ public:
     void download(void* dst_host, const void* src, size_t bytes) override;
     void copy(void* dst, const void* src, size_t bytes) override;
     void synchronize() override;
+
+    std::unique_ptr<device_buffer> alloc_host_staging(size_t bytes) override; // pinned (cudaMallocHost)
+    void upload_async(void* dst, const void* src_host, size_t bytes) override;
+    void copy_async(void* dst, const void* src, size_t bytes) override;
+    void transfers_after_compute() override;
+    std::unique_ptr<transfer_fence> record_transfer_fence() override;
+    void wait_transfer_fence(const transfer_fence& f) override;
+    void synchronize_transfer_fence(const transfer_fence& f) override;
+    device_memory_info memory_info() const override;
+
     device_weight prepare_weight(const weight_view& w) override;
 
     void get_rows(const device_weight& table, const int32_t* ids, int n, float* out) override;
@@ -64,6 +79,7 @@ public:
     int device() const { return device_; }
     int sm_count() const { return sm_count_; }
     cudaStream_t stream() const { return stream_; }
+    cudaStream_t copy_stream() const { return copy_stream_; }
     // Free and total device memory now (cudaMemGetInfo).
     void memory_info(size_t& free_bytes, size_t& total_bytes) const;
 
@@ -80,6 +96,8 @@ private:
     int sm_count_ = 0;
     std::string device_name_;
     cudaStream_t stream_ = nullptr;
+    cudaStream_t copy_stream_ = nullptr;  // asynchronous transfers (non-blocking, like stream_)
+    cudaEvent_t compute_mark_ = nullptr;  // recorded on stream_ by transfers_after_compute
     cublasHandle_t cublas_ = nullptr;
 
     std::unique_ptr<cuda_buffer> status_;     // kernel_status on the device

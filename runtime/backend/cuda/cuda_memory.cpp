@@ -37,7 +37,7 @@ cuda_buffer::~cuda_buffer() {
     if (data_) (void)cudaFree(data_);
 }
 
-pinned_buffer::pinned_buffer(size_t bytes) { EPIC_CUDA_CHECK(cudaMallocHost(&data_, bytes ? bytes : 64)); }
+pinned_buffer::pinned_buffer(size_t bytes) : bytes_(bytes) { EPIC_CUDA_CHECK(cudaMallocHost(&data_, bytes ? bytes : 64)); }
 
 pinned_buffer::~pinned_buffer() {
     if (data_) (void)cudaFreeHost(data_);

@@ -25,18 +25,20 @@ private:
     size_t bytes_ = 0;
 };
 
-// Page-locked host memory (cudaMallocHost): the target of small asynchronous downloads.
-class pinned_buffer {
+// Page-locked host memory (cudaMallocHost): the target of small asynchronous downloads and the
+// staging memory of asynchronous uploads (backend::alloc_host_staging). data() is a host pointer.
+class pinned_buffer final : public device_buffer {
 public:
     explicit pinned_buffer(size_t bytes);
-    ~pinned_buffer();
+    ~pinned_buffer() override;
     pinned_buffer(const pinned_buffer&) = delete;
     pinned_buffer& operator=(const pinned_buffer&) = delete;
-    void* data() { return data_; }
-    template <class T> T* as() { return static_cast<T*>(data_); }
+    void* data() override { return data_; }
+    size_t size() const override { return bytes_; }
 
 private:
     void* data_ = nullptr;
+    size_t bytes_ = 0;
 };
 
 // A device buffer that grows on demand (workspaces: f16 activations, attention partials, staging).
