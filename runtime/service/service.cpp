@@ -21,6 +21,14 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
 
+// What the backend must have room for besides the weights (checked before they are uploaded): a
+// question over the default number of retrieved chunks of this library's chunk size, with the
+// system prompt, the question and the answer in another 1024 rows; compiles run a chunk at a time.
+working_set service_working_set(const service_params& p) {
+    const int chunk = std::max(1, p.chunk_tokens);
+    return working_set{ask_options{}.top_n * chunk + 1024, chunk};
+}
+
 } // namespace
 
 service_params service_default_params() { return service_params{}; }
@@ -155,7 +163,7 @@ std::unique_ptr<service> service::open(const service_params& params, std::string
             p->mdl = model::load(params.model_path);
             p->tok = tokenizer::from_gguf(p->mdl->file());
             p->be = create_backend(params.backend);
-            p->tf = std::make_unique<transformer>(*p->mdl, *p->be);
+            p->tf = std::make_unique<transformer>(*p->mdl, *p->be, service_working_set(params));
             p->lk = std::make_unique<linker>(*p->tf);
             p->tmpl = params.chat_template == "auto" ? chat_template_for(*p->mdl) : chat_template_named(params.chat_template);
             p->tmpl.stop_tokens(*p->tok, *p->mdl); // fails now, not at the first question, if the vocabulary lacks them
@@ -168,6 +176,7 @@ std::unique_ptr<service> service::open(const service_params& params, std::string
 }
 
 bool service::has_model() const { return impl_->mdl != nullptr; }
+std::string service::backend_name() const { return impl_->be ? impl_->be->name() : std::string(); }
 std::string service::chat_template_name() const { return impl_->mdl ? impl_->tmpl.name : std::string(); }
 const model* service::get_model() const { return impl_->mdl.get(); }
 std::string service::model_fingerprint() const { return impl_->mdl ? impl_->mdl->fingerprint() : std::string(); }

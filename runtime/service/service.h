@@ -113,6 +113,9 @@ public:
     ~service();
 
     bool has_model() const;
+    // The backend the model runs on ("cpu (8 threads)", "cuda (NVIDIA H100, 79.10 GiB)"): "auto"
+    // picks silently, so callers show it. Empty without a model.
+    std::string backend_name() const;
     std::string chat_template_name() const;
     const model* get_model() const;
     std::string model_fingerprint() const;
