@@ -1,5 +1,7 @@
 #include "ChatWorker.h"
 
+#include "service/shared_model.h"
+
 ChatWorker::ChatWorker(QObject* parent) : QObject(parent) {}
 ChatWorker::~ChatWorker() = default;
 
@@ -8,7 +10,7 @@ void ChatWorker::openService(const AppSettings& settings) {
         open(settings);
     } catch (const std::exception& e) {
         openError_ = QString::fromStdString(e.what());
-        emit serviceOpened(false, openError_, QString());
+        emit serviceOpened(false, openError_, QString(), QString(), ModelHandle());
     }
 }
 
@@ -17,17 +19,18 @@ void ChatWorker::open(const AppSettings& settings) {
     openError_.clear();
     if (settings.modelPath.isEmpty()) {
         openError_ = tr("No model is chosen: pick a GGUF file in Settings.");
-        emit serviceOpened(false, openError_, QString());
+        emit serviceOpened(false, openError_, QString(), QString(), ModelHandle());
         return;
     }
     std::string err;
     service_ = epic::service::open(settings.serviceParams(true), &err);
     if (!service_) {
         openError_ = QString::fromStdString(err);
-        emit serviceOpened(false, openError_, QString());
+        emit serviceOpened(false, openError_, QString(), QString(), ModelHandle());
         return;
     }
-    emit serviceOpened(true, QString(), QString::fromStdString(service_->model_fingerprint()));
+    emit serviceOpened(true, QString(), QString::fromStdString(service_->model_fingerprint()),
+                       QString::fromStdString(service_->backend_name()), service_->loaded_model());
 }
 
 void ChatWorker::closeService() { service_.reset(); }

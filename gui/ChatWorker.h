@@ -1,6 +1,8 @@
 #pragma once
-// Answers questions on its own thread with its own service (model + library). Tokens and results go
-// back to the GUI thread through queued signals; stopRequested() is the only call from other threads.
+// Answers questions on its own thread with its own service (library + the model). It loads the model,
+// the one copy the app holds: serviceOpened hands it on for the ingest worker to share. Tokens and
+// results go back to the GUI thread through queued signals; requestStop() is the only call from other
+// threads.
 #include "AppSettings.h"
 #include "CancelSwitch.h"
 #include "GuiTypes.h"
@@ -24,7 +26,9 @@ public slots:
     void closeService();
 
 signals:
-    void serviceOpened(bool ok, const QString& error, const QString& modelFingerprint);
+    // model: null when !ok. backendName: where the model runs ("cpu (8 threads)", "cuda (...)").
+    void serviceOpened(bool ok, const QString& error, const QString& modelFingerprint, const QString& backendName,
+                       const ModelHandle& model);
     void tokenReady(quint64 requestId, const QString& piece);
     void answerFinished(quint64 requestId, const AnswerResult& result);
 

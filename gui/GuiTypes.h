@@ -1,10 +1,21 @@
 #pragma once
 // Plain values that cross from the worker threads to the GUI thread through queued signals. They are
-// copies of the runtime's records in Qt types, so no runtime object is ever shared between threads.
+// copies of the runtime's records in Qt types, so no runtime object is ever shared between threads,
+// except the loaded model (ModelHandle), which exists to be shared and guards itself.
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
 #include <QVector>
+
+#include <memory>
+
+namespace epic {
+class shared_model;
+}
+
+// The model the chat worker loaded, handed to the ingest worker so both use one copy of the weights
+// (epic::shared_model takes turns between the threads).
+using ModelHandle = std::shared_ptr<epic::shared_model>;
 
 struct DocumentInfo {
     qint64 id = 0;
@@ -93,3 +104,4 @@ Q_DECLARE_METATYPE(IngestProgress)
 Q_DECLARE_METATYPE(AddSummary)
 Q_DECLARE_METATYPE(AnswerSource)
 Q_DECLARE_METATYPE(AnswerResult)
+Q_DECLARE_METATYPE(ModelHandle)

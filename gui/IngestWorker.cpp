@@ -8,9 +8,9 @@
 IngestWorker::IngestWorker(QObject* parent) : QObject(parent) {}
 IngestWorker::~IngestWorker() = default;
 
-void IngestWorker::openService(const AppSettings& settings) {
+void IngestWorker::openService(const AppSettings& settings, const ModelHandle& model, const QString& modelError) {
     try {
-        open(settings);
+        open(settings, model, modelError);
     } catch (const std::exception& e) {
         service_.reset();
         openError_ = QString::fromStdString(e.what());
@@ -18,21 +18,30 @@ void IngestWorker::openService(const AppSettings& settings) {
     }
 }
 
-void IngestWorker::open(const AppSettings& settings) {
+void IngestWorker::open(const AppSettings& settings, const ModelHandle& model, const QString& modelError) {
     service_.reset();
     openError_.clear();
-    if (settings.modelPath.isEmpty()) {
-        openError_ = tr("No model is chosen: pick a GGUF file in Settings.");
+    if (!model) {
+        // The chat worker could not load it; the same reason applies here.
+        openError_ = modelError.isEmpty() ? tr("No model is chosen: pick a GGUF file in Settings.") : modelError;
         emit serviceOpened(false, openError_);
         return;
     }
+    epic::service_params params = settings.serviceParams(true);
+    params.loaded_model = model;
     std::string err;
-    service_ = epic::service::open(settings.serviceParams(true), &err);
+    service_ = epic::service::open(params, &err);
     if (!service_) openError_ = QString::fromStdString(err);
     emit serviceOpened(service_ != nullptr, openError_);
 }
 
 void IngestWorker::closeService() { service_.reset(); }
+
+void IngestWorker::releaseModel() {
+    service_.reset();
+    openError_ = tr("The model is being reloaded.");
+    emit modelReleased();
+}
 
 QStringList IngestWorker::listDocuments(const QStringList& paths) const {
     // Only for showing "queued" rows at once; the service walks the folders again and decides.

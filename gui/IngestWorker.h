@@ -1,6 +1,7 @@
 #pragma once
-// Adds documents and compiles their chunk caches on its own thread with its own service. Progress,
-// per-document compile counts and the final report go to the GUI thread through queued signals.
+// Adds documents and compiles their chunk caches on its own thread with its own service, over the model
+// the chat worker loaded (never a second copy of the weights). Progress, per-document compile counts and
+// the final report go to the GUI thread through queued signals.
 #include "AppSettings.h"
 #include "CancelSwitch.h"
 #include "GuiTypes.h"
@@ -20,20 +21,24 @@ public:
     void requestCancel(quint64 id) { cancel_.cancel(id); }
 
 public slots:
-    void openService(const AppSettings& settings);
+    // model: the chat worker's (ModelHandle); null with modelError when it could not be loaded.
+    void openService(const AppSettings& settings, const ModelHandle& model, const QString& modelError);
+    // Drops the service and its hold on the model (before a reopen loads another one); answers modelReleased.
+    void releaseModel();
     void addPaths(quint64 requestId, const QStringList& paths);
     void recompileDocument(quint64 requestId, qint64 documentId);
     void closeService();
 
 signals:
     void serviceOpened(bool ok, const QString& error);
+    void modelReleased();
     void filesQueued(const QStringList& files);
     void progress(const IngestProgress& progress);
     void addFinished(quint64 requestId, const AddSummary& summary);
     void recompileFinished(quint64 requestId, qint64 documentId, bool ok, const QString& error);
 
 private:
-    void open(const AppSettings& settings);
+    void open(const AppSettings& settings, const ModelHandle& model, const QString& modelError);
     AddSummary runAdd(const QStringList& paths);
     QStringList listDocuments(const QStringList& paths) const;
 

@@ -62,6 +62,7 @@ MainWindow::MainWindow(const QString& settingsFile, QWidget* parent)
     qRegisterMetaType<AnswerResult>();
     qRegisterMetaType<QVector<DocumentInfo>>();
     qRegisterMetaType<QVector<CacheEntryInfo>>();
+    qRegisterMetaType<ModelHandle>();
 
     settings_.load(*openSettings(settingsFile_));
     setWindowTitle(tr("EPIC desktop"));
@@ -207,10 +208,16 @@ void MainWindow::startThreads() {
         --recompilesActive_;
         onAction(tr("recompile"), ok, ok ? tr("Recompiled the caches of document %1").arg(id) : e);
     });
-    connect(chat_, &ChatWorker::serviceOpened, this, [this](bool ok, const QString& e, const QString& fp) {
-        if (ok) modelName_ = QFileInfo(settings_.modelPath).fileName() + " [" + fp.left(12) + "]";
-        onModelOpened(ok, e, true);
-    });
+    connect(chat_, &ChatWorker::serviceOpened, this,
+            [this](bool ok, const QString& e, const QString& fp, const QString& backendName, const ModelHandle& model) {
+                if (ok) modelName_ = tr("%1 [%2] on %3").arg(QFileInfo(settings_.modelPath).fileName(), fp.left(12), backendName);
+                // The ingest worker shares the model the chat worker just loaded: one copy of the weights.
+                post(ingest_, [w = ingest_, s = settings_, model, e] { w->openService(s, model, e); });
+                onModelOpened(ok, e, true);
+            });
+    // The old model is released by the ingest worker before the chat worker loads the new one, so
+    // two models never sit in (GPU) memory at once.
+    connect(ingest_, &IngestWorker::modelReleased, this, [this] { post(chat_, [w = chat_, s = settings_] { w->openService(s); }); });
     connect(chat_, &ChatWorker::tokenReady, chatPanel_, &ChatPanel::appendToken);
     connect(chat_, &ChatWorker::answerFinished, this, [this](quint64 id, const AnswerResult& r) {
         chatPanel_->finishAnswer(id, r);
@@ -224,10 +231,10 @@ void MainWindow::startThreads() {
         refreshDocuments();
         refreshCache();
         // The model workers open after the library exists and is migrated (no two first-time
-        // migrations race on a fresh folder).
+        // migrations race on a fresh folder): ingest lets go of the old model, chat loads the new
+        // one, ingest opens on it.
         --openPending_;
-        post(ingest_, [w = ingest_, s = settings_] { w->openService(s); });
-        post(chat_, [w = chat_, s = settings_] { w->openService(s); });
+        post(ingest_, [w = ingest_] { w->releaseModel(); });
     });
     connect(library_, &LibraryWorker::documentsReady, this, &MainWindow::onDocuments);
     connect(library_, &LibraryWorker::cacheReady, this, &MainWindow::onCache);
@@ -241,7 +248,8 @@ void MainWindow::startThreads() {
 void MainWindow::openServices() {
     if (shutDown_) return;
     opened_ = true;
-    // Three answers to wait for: the library worker's, then the two model workers' it triggers.
+    // Three answers to wait for: the library worker's, then the chat worker's (which loads the model)
+    // and the ingest worker's (which opens on that model).
     openPending_ += 3;
     libraryReady_ = chatReady_ = ingestReady_ = false;
     modelError_.clear();

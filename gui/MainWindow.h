@@ -1,8 +1,8 @@
 #pragma once
 // The main window: library side panel, chat and cache panel in the middle, status line with the
 // ingestion progress and its Cancel button. It owns three worker threads:
-//   ingest  - IngestWorker: add documents, compile caches, recompile (own service with the model)
-//   chat    - ChatWorker: answer questions, token by token (own service with the model)
+//   ingest  - IngestWorker: add documents, compile caches, recompile (own service on the chat's model)
+//   chat    - ChatWorker: answer questions, token by token (own service; loads the model, once for both)
 //   library - LibraryWorker: list documents and caches, pin/evict/verify/remove (model-less service)
 // All talk to this window through queued signals; item models live here, on the GUI thread.
 #include "AppSettings.h"
@@ -120,7 +120,7 @@ private:
     bool chatReady_ = false;
     bool ingestReady_ = false;
     QString modelError_;
-    QString modelName_;
+    QString modelName_;                 // "file [fingerprint] on backend"
 
     quint64 nextIngestRequest_ = 1;
     quint64 ingestActive_ = 0;           // add request running (0: none)

@@ -403,9 +403,19 @@ private:
     std::string error_;
 };
 
+// The emulated device's multiprocessors. A forked child has none of the parent's threads, so it
+// builds its own pool (the parent's copy is abandoned: destroying it would join threads that do not
+// exist in the child).
 grid_pool& pool() {
-    static grid_pool p; // the emulated device's multiprocessors; lives as long as the process
-    return p;
+    static std::mutex m;
+    static grid_pool* p = nullptr;
+    static pid_t owner = 0;
+    std::lock_guard lk(m);
+    if (!p || owner != getpid()) {
+        p = new grid_pool; // lives as long as the process
+        owner = getpid();
+    }
+    return *p;
 }
 
 } // namespace

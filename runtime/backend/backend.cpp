@@ -31,6 +31,8 @@ class completed_fence final : public transfer_fence {};
 
 backend_params backend_default_params() { return backend_params{}; }
 
+void backend::check_fits(const model_config&, int, int) const {}
+
 void backend::scale(float*, size_t, float) { throw error("the " + name() + " backend cannot scale activations yet"); }
 
 std::unique_ptr<device_buffer> backend::alloc_host_staging(size_t bytes) {
@@ -47,13 +49,27 @@ void backend::geglu(const float*, const float*, float*, size_t) {
     throw error("the " + name() + " backend has no GELU-gated FFN yet");
 }
 
+namespace {
+
+// Where a "cuda" request comes from, so the message says what to change.
+const char* const cuda_requested = "device 'cuda' was asked for (EPIC_DEVICE, --device or the app's Settings); choose "
+                                   "'auto' or 'cpu' to run on the CPU";
+
+} // namespace
+
 std::unique_ptr<backend> create_backend(const backend_params& params) {
     const int n_threads = params.n_threads > 0 ? params.n_threads : (int)std::max(1u, std::thread::hardware_concurrency());
     if (params.device != "auto" && params.device != "cpu" && params.device != "cuda")
         throw error("unknown device '" + params.device + "' (expected auto, cpu or cuda)");
 #if defined(EPIC_HAVE_CUDA)
     // "cuda" reports why no device is usable; "auto" falls back to the CPU silently.
-    if (params.device == "cuda") return create_cuda_backend(0);
+    if (params.device == "cuda") {
+        try {
+            return create_cuda_backend(0);
+        } catch (const error& e) {
+            throw error(std::string(e.what()) + "; " + cuda_requested);
+        }
+    }
     if (params.device == "auto") {
         try {
             return create_cuda_backend(0);
@@ -62,7 +78,7 @@ std::unique_ptr<backend> create_backend(const backend_params& params) {
     }
 #else
     if (params.device == "cuda")
-        throw error("the CUDA backend is not built into this version (device 'cuda' requested); use 'cpu' or 'auto'");
+        throw error(std::string("the CUDA backend is not built into this version; ") + cuda_requested);
 #endif
     return std::make_unique<cpu_backend>(n_threads);
 }

@@ -14,6 +14,7 @@
 
 namespace epic {
 
+struct model_config;
 struct weight_view;
 
 class device_buffer {
@@ -68,6 +69,13 @@ class backend {
 public:
     virtual ~backend() = default;
     virtual std::string name() const = 0;
+
+    // Throws epic::error "model needs X GiB of GPU memory, Y GiB free ..." when a model with this
+    // configuration, a KV cache of n_ctx rows and forwards of up to n_batch rows would not fit in the
+    // backend's free memory. Called before any weight is prepared (transformer's constructor), so an
+    // oversized model fails at once instead of half-way through the upload. Default: nothing to check
+    // (the CPU backend reads weights from the mapped file and has the host's memory).
+    virtual void check_fits(const model_config& c, int n_ctx, int n_batch) const;
 
     virtual std::unique_ptr<device_buffer> alloc(size_t bytes) = 0;
     virtual void upload(void* dst, const void* src_host, size_t bytes) = 0;

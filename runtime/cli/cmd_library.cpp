@@ -110,9 +110,10 @@ int cmd_ask(int argc, char** argv) {
     }
     const ask_timing& t = r.timing;
     std::fprintf(stderr,
-                 "[%s] time to first token %.1f ms (retrieve %.1f, load %.1f for %d caches, compile %.1f for %d, link %.1f); "
+                 "[%s on %s] time to first token %.1f ms (retrieve %.1f, load %.1f for %d caches, compile %.1f for %d, link %.1f); "
                  "rows %d: recomputed %d, reused %d; caches GPU-resident %d, staged from host %d; %.1f tok/s\n",
-                 o.policy.name().c_str(), t.first_token_seconds * 1e3, t.retrieve_seconds * 1e3, t.load_seconds * 1e3,
+                 o.policy.name().c_str(), s->backend_name().c_str(), t.first_token_seconds * 1e3, t.retrieve_seconds * 1e3,
+                 t.load_seconds * 1e3,
                  t.chunks_loaded, t.compile_seconds * 1e3, t.chunks_compiled, t.link_seconds * 1e3, t.rows_total,
                  t.rows_recomputed, t.rows_reused, t.chunks_resident, t.chunks_staged, t.decode_tokens_per_second);
     return 0;

@@ -12,7 +12,7 @@ namespace epic::cli {
 
 int cmd_info(int argc, char** argv) {
     args a(argc, argv, 2, {});
-    a.allow_only({"model"});
+    a.allow_only(session_options());
     auto m = model::load(model_path(a));
     const model_config& c = m->config();
     std::printf("file:          %s (GGUF v%u, %.1f MiB)\n", m->path().c_str(), m->file().version(),
@@ -35,6 +35,13 @@ int cmd_info(int argc, char** argv) {
     std::printf("tensor types: ");
     for (auto [t, n] : m->tensor_type_counts()) std::printf(" %s x%d", type_name(t), n);
     std::printf("\nfingerprint:   %s\n", m->fingerprint().c_str());
+    // Which backend the other commands would run on: "auto" falls back to the CPU silently, so say it.
+    // No weight is uploaded; a device that cannot be used is reported, not fatal, as info is for looking.
+    try {
+        std::printf("backend:       %s\n", create_backend(session_backend_params(a))->name().c_str());
+    } catch (const std::exception& e) {
+        std::printf("backend:       unavailable: %s\n", e.what());
+    }
     return 0;
 }
 

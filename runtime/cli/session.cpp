@@ -31,14 +31,19 @@ std::string library_path(const args& a) {
     return app_paths_from(path_environment_from_process()).library_dir().string();
 }
 
+backend_params session_backend_params(const args& a) {
+    backend_params bp = backend_params_from_environment(backend_default_params());
+    bp.n_threads = a.get_int("threads", bp.n_threads);
+    bp.device = a.get_or("device", bp.device);
+    return bp;
+}
+
 session open_session(const args& a) {
     session s;
     s.mdl = model::load(model_path(a));
     s.tok = tokenizer::from_gguf(s.mdl->file());
-    backend_params bp = backend_params_from_environment(backend_default_params());
-    bp.n_threads = a.get_int("threads", bp.n_threads);
-    bp.device = a.get_or("device", bp.device);
-    s.be = create_backend(bp);
+    s.be = create_backend(session_backend_params(a));
+    // Checks that the model fits the backend's free memory before any weight is uploaded.
     s.tf = std::make_unique<transformer>(*s.mdl, *s.be);
     return s;
 }

@@ -24,6 +24,9 @@ std::string model_path(const args& a);
 // --library, else the XDG data library (~/.local/share/epic-desktop/library), shared with the GUI.
 std::string library_path(const args& a);
 
+// The backend parameters of --device and --threads over the environment's (EPIC_DEVICE, EPIC_THREADS).
+backend_params session_backend_params(const args& a);
+
 // Options it reads: --model (default: model_path), --threads, --device; the environment (EPIC_DEVICE,
 // EPIC_THREADS) supplies defaults.
 session open_session(const args& a);

@@ -16,7 +16,21 @@ std::unique_ptr<device_buffer> upload_vector(backend& be, const std::vector<floa
 
 } // namespace
 
-transformer::transformer(const model& m, backend& be) : model_(m), be_(be) {
+working_set resolve_working_set(const model_config& c, working_set ws) {
+    // 4096 rows cover the service's default question (8 retrieved 512-token chunks, the prompt and
+    // the answer); a longer context is the caller's to ask for.
+    if (ws.n_ctx <= 0) ws.n_ctx = c.n_ctx_train > 0 ? std::min(c.n_ctx_train, 4096) : 4096;
+    if (ws.n_batch <= 0) ws.n_batch = 512;
+    return ws;
+}
+
+transformer::transformer(const model& m, backend& be, working_set ws) : model_(m), be_(be) {
+    const working_set w = resolve_working_set(m.config(), ws);
+    try {
+        be_.check_fits(m.config(), w.n_ctx, w.n_batch);
+    } catch (const error& e) {
+        throw error(m.path() + ": " + e.what());
+    }
     token_embd_ = be_.prepare_weight(m.token_embd());
     output_ = be_.prepare_weight(m.output());
     output_norm_ = upload_vector(be_, m.output_norm());

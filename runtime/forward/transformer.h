@@ -38,9 +38,21 @@ struct forward_state {
     int capacity = 0;
 };
 
+// What a transformer will hold at once besides its weights: the KV rows of the longest sequence and
+// the rows of the largest single forward. The constructor asks the backend whether the weights plus
+// this fit (backend::check_fits) before it uploads anything.
+struct working_set {
+    int n_ctx = 0;   // 0: the default (resolve_working_set)
+    int n_batch = 0; // 0: the default
+};
+// Zeros replaced by the defaults: n_ctx min(the model's training context, 4096), n_batch 512.
+working_set resolve_working_set(const model_config& c, working_set ws);
+
 class transformer {
 public:
-    transformer(const model& m, backend& be);
+    // Throws epic::error "<model file>: model needs X GiB of GPU memory, ..." when the model and the
+    // working set do not fit in the backend's free memory (before any weight is uploaded).
+    transformer(const model& m, backend& be, working_set ws = {});
 
     const model& get_model() const { return model_; }
     const model_config& config() const { return model_.config(); }

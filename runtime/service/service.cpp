@@ -10,6 +10,7 @@
 #include "pic/kv_hot_tier.h"
 #include "service/kv_codec.h"
 #include "service/chat_template.h"
+#include "service/shared_model.h"
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
@@ -21,6 +22,14 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+
+// What the backend must have room for besides the weights (checked before they are uploaded): a
+// question over the default number of retrieved chunks of this library's chunk size, with the
+// system prompt, the question and the answer in another 1024 rows; compiles run a chunk at a time.
+working_set service_working_set(const service_params& p) {
+    const int chunk = std::max(1, p.chunk_tokens);
+    return working_set{ask_options{}.top_n * chunk + 1024, chunk};
+}
 
 } // namespace
 
@@ -43,12 +52,12 @@ struct service::impl {
     service_params params;
     std::unique_ptr<storage::library> lib;
     std::unique_ptr<storage::kv_store> store;
-    std::unique_ptr<model> mdl;
-    std::unique_ptr<tokenizer> tok;
-    std::unique_ptr<backend> be;
-    std::unique_ptr<transformer> tf;
-    std::unique_ptr<kv_hot_tier> hot;  // GPU-resident chunk caches (null: off); before lk, which points to it
-    std::unique_ptr<linker> lk;
+    std::shared_ptr<shared_model> shared; // null: no model
+    const model* mdl = nullptr;           // shared's, for brevity
+    const tokenizer* tok = nullptr;
+    transformer* tf = nullptr;            // only while holding a shared_model::turn
+    std::unique_ptr<kv_hot_tier> hot;     // GPU-resident chunk caches (null: off); after shared, before lk (which points to it)
+    std::unique_ptr<linker> lk;           // over tf; its scratch state is this service's own
     chat_template tmpl;
     std::optional<chunk_cache> system_cache;
     std::vector<std::string> problems; // corrupt or missing blobs found while loading
@@ -83,7 +92,10 @@ struct service::impl {
         }
         if (load_s) *load_s += since(t0);
         t0 = clock_type::now();
-        chunk_cache c = compile_chunk(*tf, tokens, tok->bos(), opts);
+        chunk_cache c = [&] {
+            shared_model::turn turn(*shared);
+            return compile_chunk(*tf, tokens, tok->bos(), opts);
+        }();
         store->put(chunk_cache_to_blob(c, key), mdl->fingerprint(), opts.to_string());
         if (compile_s) *compile_s += since(t0);
         if (compiled) *compiled = true;
@@ -166,13 +178,15 @@ std::unique_ptr<service> service::open(const service_params& params, std::string
         impl* raw = p.get();
         so.on_problem = [raw](const storage::kv_problem& pr) { raw->problems.push_back(pr.problem); };
         p->store = std::make_unique<storage::kv_store>(*p->lib, params.library_dir / "kv", so);
-        if (!params.model_path.empty()) {
-            p->mdl = model::load(params.model_path);
-            p->tok = tokenizer::from_gguf(p->mdl->file());
-            p->be = create_backend(params.backend);
-            p->tf = std::make_unique<transformer>(*p->mdl, *p->be);
-            if (const size_t budget = hot_tier_budget(params, *p->be); budget > 0)
-                p->hot = std::make_unique<kv_hot_tier>(*p->be, budget);
+        if (params.loaded_model) p->shared = params.loaded_model;
+        else if (!params.model_path.empty()) p->shared = shared_model::load(params.model_path, params.backend, service_working_set(params));
+        if (p->shared) {
+            p->mdl = &p->shared->get_model();
+            p->tok = &p->shared->get_tokenizer();
+            p->tf = &p->shared->get_transformer();
+            // memory_info is a thread-safe query; the tier allocates only inside a link (under a turn).
+            if (const size_t budget = hot_tier_budget(params, p->tf->get_backend()); budget > 0)
+                p->hot = std::make_unique<kv_hot_tier>(p->tf->get_backend(), budget);
             p->lk = std::make_unique<linker>(*p->tf, p->hot.get());
             p->tmpl = params.chat_template == "auto" ? chat_template_for(*p->mdl) : chat_template_named(params.chat_template);
             p->tmpl.stop_tokens(*p->tok, *p->mdl); // fails now, not at the first question, if the vocabulary lacks them
@@ -185,8 +199,10 @@ std::unique_ptr<service> service::open(const service_params& params, std::string
 }
 
 bool service::has_model() const { return impl_->mdl != nullptr; }
+std::string service::backend_name() const { return impl_->shared ? impl_->shared->backend_name() : std::string(); }
+std::shared_ptr<shared_model> service::loaded_model() const { return impl_->shared; }
 std::string service::chat_template_name() const { return impl_->mdl ? impl_->tmpl.name : std::string(); }
-const model* service::get_model() const { return impl_->mdl.get(); }
+const model* service::get_model() const { return impl_->mdl; }
 std::string service::model_fingerprint() const { return impl_->mdl ? impl_->mdl->fingerprint() : std::string(); }
 storage::library& service::library() { return *impl_->lib; }
 
@@ -197,7 +213,7 @@ add_report service::add(const std::vector<std::filesystem::path>& paths, const s
         impl_->require_model();
         storage::ingest_options io;
         io.chunking.target_tokens = impl_->params.chunk_tokens;
-        const tokenizer* tok = impl_->tok.get();
+        const tokenizer* tok = impl_->tok;
         io.count_tokens = [tok](std::string_view t) { return (int)tok->encode(t, false).size(); };
         auto on_ingest = [&](const storage::ingest_progress& ip) {
             if (!progress) return;
@@ -264,6 +280,9 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         in.system = &m.system_prompt_cache();
         for (auto it = caches.rbegin(); it != caches.rend(); ++it) in.chunks.push_back(&*it);
         in.question = m.tmpl.question_segment(*m.tok, *m.mdl, question);
+        // Linking and decoding run on the shared transformer: one turn, handed back between tokens so
+        // another service's compile can run (declared before lr so the KV cache is freed inside it).
+        shared_model::turn turn(*m.shared);
         t0 = clock_type::now();
         link_result lr = m.lk->link(in, options.policy, options.generation.max_tokens + 1);
         res.timing.link_seconds = since(t0);
@@ -284,7 +303,9 @@ ask_result service::ask(const std::string& question, const ask_options& options,
                 first = false;
             }
             if (cancel && cancel->load()) return false;
-            return on_token ? on_token(id, piece) : true;
+            if (on_token && !on_token(id, piece)) return false;
+            turn.yield();
+            return !(cancel && cancel->load());
         };
         const generation_result g = gen.continue_from(*lr.kv, lr.logits, gp, forward_token);
         if (first) res.timing.first_token_seconds = since(t_start);

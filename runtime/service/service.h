@@ -1,7 +1,8 @@
 #pragma once
 // The service facade: one library folder (SQLite index + KV blob store) and one model. The CLI and
 // the GUI both drive the product through it. Its methods never throw: failures come back as an
-// `error` string naming the file and the problem. Use one service object from one thread at a time.
+// `error` string naming the file and the problem. Use one service object from one thread at a time;
+// services on different threads may share one loaded model (service_params::loaded_model).
 #include "backend/backend.h"
 #include "generate/generator.h"
 #include "pic/link_policy.h"
@@ -25,11 +26,15 @@ struct kv_entry;
 } // namespace storage
 
 class model;
+class shared_model;
 class tokenizer;
 
 struct service_params {
     std::filesystem::path library_dir;     // holds library.db and kv/
     std::string model_path;                // GGUF; empty: library and cache management only
+    // A model another service already loaded (service::loaded_model()), used instead of loading
+    // model_path again: one copy of the weights for services on different threads. backend is then unused.
+    std::shared_ptr<shared_model> loaded_model;
     backend_params backend = backend_default_params();
     int chunk_tokens = 512;                // target chunk size when documents are added
     uint64_t cache_budget_bytes = 0;       // compressed bytes of KV blobs on disk; 0 = no limit
@@ -120,8 +125,13 @@ public:
     ~service();
 
     bool has_model() const;
+    // The backend the model runs on ("cpu (8 threads)", "cuda (NVIDIA H100, 79.10 GiB)"): "auto"
+    // picks silently, so callers show it. Empty without a model.
+    std::string backend_name() const;
     std::string chat_template_name() const;
     const model* get_model() const;
+    // The model this service runs on, for another service to share (params.loaded_model); null without one.
+    std::shared_ptr<shared_model> loaded_model() const;
     std::string model_fingerprint() const;
 
     add_report add(const std::vector<std::filesystem::path>& paths, const std::function<void(const add_progress&)>& progress = {},

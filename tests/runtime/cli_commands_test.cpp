@@ -23,8 +23,9 @@ struct run_result {
     std::string out; // stdout and stderr together
 };
 
-run_result run(const std::string& args) {
-    const std::string cmd = std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1";
+// env: "NAME=value " assignments put before the command (empty: the test's own environment).
+run_result run(const std::string& args, const std::string& env = {}) {
+    const std::string cmd = env + std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1";
     run_result r;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) return r;
@@ -134,6 +135,26 @@ TEST_F(cli, qa_sets_are_seeded_and_every_needle_is_in_its_documents) {
     EXPECT_EQ(needles, 60);
 }
 
+TEST_F(cli, info_shows_the_backend_and_an_unusable_cuda_request_is_explained) {
+    const auto cpu = run("info --model " + model_ + " --device cpu --threads 2");
+    ASSERT_EQ(cpu.code, 0) << cpu.out;
+    EXPECT_NE(cpu.out.find("backend:       cpu (2 threads)"), std::string::npos) << cpu.out;
+    // EPIC_DEVICE=cuda: runs on the GPU where one is usable, else one clear error and exit code 1.
+    const auto gen = run("generate --model " + model_ + " --prompt abc --tokens 2", "EPIC_DEVICE=cuda ");
+    if (gen.code == 0) {
+        EXPECT_NE(gen.out.find("cuda ("), std::string::npos) << gen.out;
+    } else {
+        EXPECT_EQ(gen.code, 1) << gen.out;
+        EXPECT_NE(gen.out.find("epic generate: error: "), std::string::npos) << gen.out;
+        EXPECT_NE(gen.out.find("device 'cuda' was asked for"), std::string::npos) << gen.out;
+        EXPECT_NE(gen.out.find("choose 'auto' or 'cpu'"), std::string::npos) << gen.out;
+        std::printf("EPIC_DEVICE=cuda without a usable GPU: %s", gen.out.c_str());
+        const auto info = run("info --model " + model_, "EPIC_DEVICE=cuda ");
+        EXPECT_EQ(info.code, 0) << "info reports, it does not fail: " << info.out;
+        EXPECT_NE(info.out.find("backend:       unavailable: "), std::string::npos) << info.out;
+    }
+}
+
 TEST_F(cli, add_and_ask_over_the_sample_library) {
     const fs::path lib = dir_ / "library";
     const std::string sample = (fs::path(EPIC_SOURCE_DIR) / "resources/sample-library").string();
@@ -145,6 +166,7 @@ TEST_F(cli, add_and_ask_over_the_sample_library) {
     EXPECT_NE(ask.out.find("sources:"), std::string::npos);
     EXPECT_NE(ask.out.find("ingrid-solberg.txt"), std::string::npos) << ask.out;
     EXPECT_NE(ask.out.find("recomputed"), std::string::npos);
+    EXPECT_NE(ask.out.find("[legolink-16 on "), std::string::npos) << "the backend \"auto\" chose is shown: " << ask.out;
     const auto ls = run("docs ls --library " + lib.string());
     EXPECT_NE(ls.out.find("travel-policy.pdf"), std::string::npos) << ls.out;
     const auto stats = run("cache stats --library " + lib.string());

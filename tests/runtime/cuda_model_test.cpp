@@ -10,7 +10,7 @@
 //   link equalities on the GPU 1e-5: the same rows through the same kernels (exact in practice)
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda/cuda_backend.h"
-#include "backend/cuda/cuda_memory_budget.h"
+#include "backend/memory_budget.h"
 #include "core/error.h"
 #include "forward/transformer.h"
 #include "generate/sampler.h"
@@ -168,9 +168,9 @@ TEST_F(cuda_model, decoding_matches_the_cpu_and_device_argmax_agrees) {
 TEST_F(cuda_model, memory_budget_accepts_a_small_model_and_refuses_an_absurd_context) {
     random_model_params p = random_model_default_params();
     const auto m = make_model(p);
-    EXPECT_NO_THROW(check_cuda_memory(*gpu_, m->config(), 512, 64));
+    EXPECT_NO_THROW(gpu_->check_fits(m->config(), 512, 64));
     try {
-        check_cuda_memory(*gpu_, m->config(), 2000000000, 64, true);
+        gpu_->check_fits(m->config(), 2000000000, 64);
         FAIL() << "expected a refusal";
     } catch (const error& e) {
         EXPECT_NE(std::string(e.what()).find("GiB of GPU memory"), std::string::npos) << e.what();

@@ -13,7 +13,6 @@
 //   scatter_f16, gather_rows   exact
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda/cuda_backend.h"
-#include "backend/cuda/cuda_memory_budget.h"
 #include "core/error.h"
 #include "core/fp16.h"
 #include "model/model.h"
@@ -437,35 +436,10 @@ TEST(cuda_create_backend, auto_falls_back_and_cuda_explains) {
             create_backend(p);
             FAIL() << "device 'cuda' without a usable GPU must throw";
         } catch (const error& e) {
-            EXPECT_EQ(std::string(e.what()), why);
+            const std::string m = e.what();
+            EXPECT_EQ(m.rfind(why, 0), 0u) << m; // the device's reason first, then what to change
+            EXPECT_NE(m.find("choose 'auto' or 'cpu'"), std::string::npos) << m;
         }
-    }
-}
-
-// The budget arithmetic needs no GPU: it runs everywhere.
-TEST(cuda_memory_budget, an_oversized_model_is_refused_with_the_sizes) {
-    model_config c;
-    c.n_vocab = 32000;
-    c.n_embd = 4096;
-    c.n_layer = 32;
-    c.n_head = 32;
-    c.n_head_kv = 32;
-    c.head_dim = 128;
-    c.n_ff = 11008;
-    const int64_t params = cuda_weight_params(c);
-    EXPECT_EQ(params, c.matmul_params() + (int64_t)c.n_vocab * c.n_embd);
-    const cuda_memory_estimate e = estimate_cuda_memory(c, params, 4096, 512);
-    EXPECT_GT(e.weights, (size_t)13000000000); // Llama-2-7B as f16: ~13.5 GB
-    EXPECT_EQ(e.kv, (size_t)32 * 2 * 4096 * 4096 * 2);
-    const size_t gib = (size_t)1 << 30;
-    EXPECT_NO_THROW(check_cuda_memory(e, 40 * gib, 48 * gib));
-    try {
-        check_cuda_memory(e, 8 * gib, 12 * gib);
-        FAIL() << "expected a refusal";
-    } catch (const error& ex) {
-        const std::string m = ex.what();
-        EXPECT_NE(m.find("model needs"), std::string::npos) << m;
-        EXPECT_NE(m.find("GiB of GPU memory, 8.00 GiB free"), std::string::npos) << m;
     }
 }
 

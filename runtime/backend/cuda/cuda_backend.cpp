@@ -124,6 +124,12 @@ std::string cuda_backend::name() const {
     return "cuda (" + device_name_ + mem + ")";
 }
 
+void cuda_backend::check_fits(const model_config& c, int n_ctx, int n_batch) const {
+    size_t free_b = 0, total_b = 0;
+    memory_info(free_b, total_b);
+    check_cuda_memory(estimate_cuda_memory(c, cuda_weight_params(c), n_ctx, n_batch), free_b, total_b);
+}
+
 void cuda_backend::memory_info(size_t& free_bytes, size_t& total_bytes) const {
     if (device_ != 0) EPIC_CUDA_CHECK(cudaSetDevice(device_));
     EPIC_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));

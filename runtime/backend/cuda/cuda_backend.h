@@ -37,6 +37,8 @@ public:
     cuda_backend& operator=(const cuda_backend&) = delete;
 
     std::string name() const override;
+    // Estimate (backend/memory_budget.h) against cudaMemGetInfo.
+    void check_fits(const model_config& c, int n_ctx, int n_batch) const override;
 
     std::unique_ptr<device_buffer> alloc(size_t bytes) override;
     void upload(void* dst, const void* src_host, size_t bytes) override;

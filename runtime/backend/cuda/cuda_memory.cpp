@@ -12,12 +12,6 @@ std::string format_mib(size_t bytes) {
     return s;
 }
 
-std::string format_gib(size_t bytes) {
-    char s[32];
-    std::snprintf(s, sizeof s, "%.2f GiB", (double)bytes / (1024.0 * 1024.0 * 1024.0));
-    return s;
-}
-
 cuda_buffer::cuda_buffer(size_t bytes, const std::string& what) : bytes_(bytes) {
     // A zero-byte request still gets a distinct valid pointer, as the CPU backend's buffers do.
     const cudaError_t e = cudaMalloc(&data_, bytes ? bytes : 256);

@@ -2,6 +2,7 @@
 // Device and pinned host memory owned through RAII objects (the backend's buffers and the
 // device_buffer objects it hands out).
 #include "backend/backend.h"
+#include "backend/memory_budget.h" // format_gib
 
 #include <cstddef>
 #include <string>
@@ -55,6 +56,5 @@ private:
 };
 
 std::string format_mib(size_t bytes);
-std::string format_gib(size_t bytes);
 
 } // namespace epic

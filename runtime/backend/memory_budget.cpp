@@ -1,13 +1,18 @@
-#include "backend/cuda/cuda_memory_budget.h"
+#include "backend/memory_budget.h"
 
-#include "backend/cuda/cuda_backend.h"
-#include "backend/cuda/cuda_memory.h"
 #include "core/error.h"
 #include "model/model_config.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace epic {
+
+std::string format_gib(size_t bytes) {
+    char s[32];
+    std::snprintf(s, sizeof s, "%.2f GiB", (double)bytes / (1024.0 * 1024.0 * 1024.0));
+    return s;
+}
 
 std::string cuda_memory_estimate::describe() const {
     return "weights " + format_gib(weights) + " as f16 + KV cache " + format_gib(kv) + " + activations " +
@@ -40,18 +45,15 @@ cuda_memory_estimate estimate_cuda_memory(const model_config& c, int64_t n_weigh
     return e;
 }
 
+size_t cuda_memory_reserve(size_t total_bytes) { return total_bytes / 20; }
+
 void check_cuda_memory(const cuda_memory_estimate& need, size_t free_bytes, size_t total_bytes) {
-    const size_t reserve = total_bytes / 20;
+    const size_t reserve = cuda_memory_reserve(total_bytes);
     const size_t usable = free_bytes > reserve ? free_bytes - reserve : 0;
     if (need.total() > usable)
-        throw error("model needs " + format_gib(need.total()) + " of GPU memory, " + format_gib(free_bytes) + " free (" +
-                    need.describe() + "); use a smaller context, a smaller model, or device 'cpu'");
-}
-
-void check_cuda_memory(const cuda_backend& be, const model_config& c, int n_ctx, int n_batch, bool keep_prerope_k) {
-    size_t free_b = 0, total_b = 0;
-    be.memory_info(free_b, total_b);
-    check_cuda_memory(estimate_cuda_memory(c, cuda_weight_params(c), n_ctx, n_batch, keep_prerope_k), free_b, total_b);
+        throw error("model needs " + format_gib(need.total()) + " of GPU memory, " + format_gib(free_bytes) + " free of " +
+                    format_gib(total_bytes) + " with " + format_gib(reserve) + " kept in reserve (" + need.describe() +
+                    "); use a smaller context, a smaller model, or device 'cpu'");
 }
 
 } // namespace epic
