@@ -25,6 +25,10 @@ struct chunk_cache {
     std::vector<std::vector<uint16_t>> v; // [n_layer][n_rows, n_head_kv, head_dim] f16
 
     int32_t n_rows() const { return (int32_t)tokens.size(); }
+    // False for a header-only cache (k and v empty): its tensors live only in a GPU hot tier (the
+    // service skips reading and decompressing a blob whose copy is resident); linking it without
+    // that tier is an error.
+    bool has_tensors() const { return !k.empty() || !v.empty(); }
     int32_t row_width() const { return n_head_kv * head_dim; }
     size_t kv_bytes() const; // bytes of K and V
 

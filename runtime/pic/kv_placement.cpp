@@ -35,6 +35,10 @@ kv_placement::kv_placement(transformer& tf, const link_layout& layout, kv_cache&
                     src.entry = e;
                 }
             }
+            if ((!src.entry || src.fill_entry) && !seg.cache->has_tensors()) {
+                if (src.fill_entry) tier_->erase(chunk_cache_key(*seg.cache)); // pinned above, not yet in sources_
+                throw error("link: a chunk cache holds no K/V in memory and is not resident in the GPU hot tier");
+            }
             if (!src.entry || src.fill_entry) {
                 // Host sources go through staging: the whole cache when it fills a tier entry, else only the rows used.
                 src.staging_offset = slot_bytes_;

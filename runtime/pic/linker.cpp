@@ -23,6 +23,7 @@ void check_cache(const chunk_cache& c, const model& m, const std::string& what) 
         throw error(what + " was compiled with another model (" + c.model_fingerprint + ", this is " + m.fingerprint() + ")");
     if (c.n_layer != cfg.n_layer || c.n_head_kv != cfg.n_head_kv || c.head_dim != cfg.head_dim)
         throw error(what + " has the wrong shape for this model");
+    if (!c.has_tensors()) return; // header-only: kv_placement finds its tensors in the hot tier or refuses it
     for (int il = 0; il < c.n_layer; ++il)
         if (c.k[(size_t)il].size() != (size_t)c.n_rows() * c.row_width() || c.v[(size_t)il].size() != c.k[(size_t)il].size())
             throw error(what + " has inconsistent layer sizes");

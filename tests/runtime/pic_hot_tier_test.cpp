@@ -188,6 +188,47 @@ TEST_P(hot_tier_link_test, links_through_the_tier_equal_links_without_it_bit_for
     }
 }
 
+// A header-only cache (tokens and shape, no tensors: what the service passes for a resident cache
+// instead of reading its blob) links exactly like the full cache when the tier holds it, and is
+// refused, leaving the tier as it was, when it does not.
+TEST_P(hot_tier_link_test, header_only_caches_link_from_the_tier_and_are_refused_without_it) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    const auto c1 = compile_chunk(*tf_, tokens(9), 1, {1}), c2 = compile_chunk(*tf_, tokens(12), 1, {1});
+    auto header_only = [](const chunk_cache& c) {
+        chunk_cache h = c;
+        h.k.clear();
+        h.v.clear();
+        return h;
+    };
+    const chunk_cache h1 = header_only(c1), h2 = header_only(c2);
+    ASSERT_FALSE(h1.has_tensors());
+    link_input in;
+    in.system_tokens = {1, 4};
+    in.chunks = {&c1, &c2};
+    in.question = tokens(4);
+    const auto policy = link_policy::parse("legolink-3");
+    kv_hot_tier tier(*be_, size_t{64} << 20);
+    linker lk(*tf_, &tier);
+    auto want = lk.link(in, policy); // fills the tier
+    const auto want_bits = bits(want);
+
+    link_input resident = in;
+    resident.chunks = {&h1, &h2};
+    auto got = lk.link(resident, policy);
+    EXPECT_EQ(bits(got), want_bits);
+    EXPECT_EQ(got.stats.chunks_resident, 2);
+
+    tier.erase(chunk_cache_key(c2));
+    const size_t before = tier.size();
+    EXPECT_THROW(lk.link(resident, policy), error);
+    EXPECT_EQ(tier.size(), before) << "the refused link leaves no half-filled entry";
+    linker no_tier(*tf_);
+    EXPECT_THROW(no_tier.link(resident, policy), error);
+    // The tier still works after the refusals.
+    auto again = lk.link(in, policy);
+    EXPECT_EQ(bits(again), want_bits);
+}
+
 TEST_P(hot_tier_link_test, a_tier_too_small_for_the_link_keeps_what_fits_and_evicts_nothing_in_use) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     const auto c1 = compile_chunk(*tf_, tokens(10), 1, {1}), c2 = compile_chunk(*tf_, tokens(10), 1, {1}),

@@ -58,6 +58,9 @@ protected:
         sp.chunk_tokens = 64;
         sp.cache_budget_bytes = budget;
         sp.backend.n_threads = 2;
+        // No GPU hot tier (its default on a GPU, also the emulated one): these tests are about what is
+        // read from disk, which a resident cache skips.
+        sp.gpu_cache_budget_bytes = 0;
         std::string err;
         auto s = service::open(sp, &err);
         EXPECT_TRUE(s) << err;
@@ -132,7 +135,7 @@ TEST_F(service_test, a_hot_tier_serves_repeated_questions_from_resident_caches_w
     SCOPED_TRACE("seed " + std::to_string(seed_));
     std::string plain_answer;
     {
-        auto s = open(); // the CPU backend: no hot tier by default, every cache is staged from host memory
+        auto s = open(); // no hot tier: every cache is staged from host memory
         ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
         const ask_result a = s->ask("zebra2 harbor", options());
         ASSERT_TRUE(a.error.empty()) << a.error;
@@ -158,6 +161,10 @@ TEST_F(service_test, a_hot_tier_serves_repeated_questions_from_resident_caches_w
     EXPECT_EQ(warm.timing.chunks_staged, 0);
     EXPECT_EQ(warm.timing.chunks_resident, (int)warm.sources.size() + 1);
     EXPECT_EQ(warm.link.bytes_copied_host, 0u);
+    // Resident caches are not read from disk at all: the warm question loads nothing.
+    EXPECT_EQ(cold.timing.chunks_loaded, (int)cold.sources.size());
+    EXPECT_EQ(warm.timing.chunks_loaded, 0);
+    EXPECT_EQ(warm.timing.chunks_compiled, 0);
     EXPECT_EQ(cold.answer, plain_answer);
     EXPECT_EQ(warm.answer, plain_answer);
 }
