@@ -33,6 +33,10 @@ backend_params backend_default_params() { return backend_params{}; }
 
 void backend::check_fits(const model_config&, int, int) const {}
 
+void backend::add_bias(float*, const float*, int, int) {
+    throw error("the " + name() + " backend cannot add projection biases yet");
+}
+
 void backend::scale(float*, size_t, float) { throw error("the " + name() + " backend cannot scale activations yet"); }
 
 std::unique_ptr<device_buffer> backend::alloc_host_staging(size_t bytes) {

@@ -136,6 +136,9 @@ public:
     virtual void swiglu(const float* gate, const float* up, float* out, size_t n) = 0;
     // y[i] += x[i]
     virtual void add(float* y, const float* x, size_t n) = 0;
+    // y[i, j] += b[j] for rows i < n, columns j < width (Qwen2's q/k/v biases). b is backend memory.
+    // Default: not supported (throws epic::error).
+    virtual void add_bias(float* y, const float* b, int n, int width);
     // x[i] *= s (Gemma's embedding scale). Default: not supported (throws epic::error).
     virtual void scale(float* x, size_t n, float s);
     // out[i] = gelu_tanh(gate[i]) * up[i] (Gemma's FFN). Default: not supported (throws epic::error).

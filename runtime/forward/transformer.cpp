@@ -38,6 +38,11 @@ transformer::transformer(const model& m, backend& be, working_set ws) : model_(m
         layer_device d;
         d.attn_norm = upload_vector(be_, l.attn_norm);
         d.ffn_norm = upload_vector(be_, l.ffn_norm);
+        if (!l.bq.empty()) {
+            d.bq = upload_vector(be_, l.bq);
+            d.bk = upload_vector(be_, l.bk);
+            d.bv = upload_vector(be_, l.bv);
+        }
         if (!l.attn_q_norm.empty()) d.q_norm = upload_vector(be_, l.attn_q_norm);
         if (!l.attn_k_norm.empty()) d.k_norm = upload_vector(be_, l.attn_k_norm);
         if (!l.attn_post_norm.empty()) d.attn_post_norm = upload_vector(be_, l.attn_post_norm);
@@ -116,6 +121,11 @@ void transformer::qkv(int il, forward_state& s) {
     be_.matmul(l.wq, s.xn->as<float>(), s.n, s.q->as<float>());
     be_.matmul(l.wk, s.xn->as<float>(), s.n, s.k->as<float>());
     be_.matmul(l.wv, s.xn->as<float>(), s.n, s.v->as<float>());
+    if (l.bq) { // Qwen2: biases before any norm or rotation
+        be_.add_bias(s.q->as<float>(), l.bq->as<float>(), s.n, c.q_width());
+        be_.add_bias(s.k->as<float>(), l.bk->as<float>(), s.n, c.kv_width());
+        be_.add_bias(s.v->as<float>(), l.bv->as<float>(), s.n, c.kv_width());
+    }
     if (c.qk_norm) { // per head, in place: [n * n_head, head_dim]
         be_.rms_norm(s.q->as<float>(), l.q_norm->as<float>(), s.q->as<float>(), s.n * c.n_head, c.head_dim, c.rms_eps);
         be_.rms_norm(s.k->as<float>(), l.k_norm->as<float>(), s.k->as<float>(), s.n * c.n_head_kv, c.head_dim, c.rms_eps);

@@ -92,6 +92,7 @@ private:
     struct layer_device {
         std::unique_ptr<device_buffer> attn_norm, ffn_norm; // [n_embd]
         std::unique_ptr<device_buffer> q_norm, k_norm;      // [head_dim] (qk_norm models)
+        std::unique_ptr<device_buffer> bq, bk, bv;          // [q_width], [kv_width] x2 (biased models)
         std::unique_ptr<device_buffer> attn_post_norm, ffn_post_norm; // [n_embd] (post_norms models)
         device_weight wq, wk, wv, wo, w_gate, w_up, w_down;
     };

@@ -43,6 +43,17 @@ public:
         return w;
     }
 
+    // Rows [first, first + count) of a matrix: a view into the same mapped bytes.
+    static weight_view row_range(const weight_view& w, const std::string& name, int64_t first, int64_t count) {
+        weight_view v = w;
+        v.name = name;
+        v.rows = count;
+        v.data = w.data + (size_t)first * w.row_stride;
+        return v;
+    }
+
+    bool has(const std::string& name) const { return f_.find_tensor(name) != nullptr; }
+
     std::vector<float> vector(const std::string& name, int64_t n) const {
         const gguf_tensor_info* t = f_.find_tensor(name);
         if (!t) throw error(f_.path() + ": missing tensor " + name);
@@ -116,19 +127,41 @@ std::unique_ptr<model> model::load(const std::string& path) {
     m->output_norm_ = r.vector("output_norm.weight", c.n_embd);
     m->output_ = c.tied_output ? m->token_embd_ : r.matrix("output.weight", c.n_vocab, c.n_embd);
     if (f.find_tensor("rope_freqs.weight")) c.rope_freq_factors = r.vector("rope_freqs.weight", c.n_rot / 2);
+    // Phi-3 LongRoPE: the short factors cover the original context, the only one this runtime uses.
+    else if (f.find_tensor("rope_factors_short.weight"))
+        c.rope_freq_factors = r.vector("rope_factors_short.weight", c.n_rot / 2);
 
     m->layers_.resize((size_t)c.n_layer);
     for (int il = 0; il < c.n_layer; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";
         layer_weights& l = m->layers_[(size_t)il];
         l.attn_norm = r.vector(p + "attn_norm.weight", c.n_embd);
-        l.wq = r.matrix(p + "attn_q.weight", c.q_width(), c.n_embd);
-        l.wk = r.matrix(p + "attn_k.weight", c.kv_width(), c.n_embd);
-        l.wv = r.matrix(p + "attn_v.weight", c.kv_width(), c.n_embd);
+        if (r.has(p + "attn_qkv.weight")) { // fused (Phi-3): q rows, then k rows, then v rows
+            const weight_view qkv = r.matrix(p + "attn_qkv.weight", c.q_width() + 2 * c.kv_width(), c.n_embd);
+            l.wq = tensor_reader::row_range(qkv, p + "attn_qkv.weight[q]", 0, c.q_width());
+            l.wk = tensor_reader::row_range(qkv, p + "attn_qkv.weight[k]", c.q_width(), c.kv_width());
+            l.wv = tensor_reader::row_range(qkv, p + "attn_qkv.weight[v]", c.q_width() + c.kv_width(), c.kv_width());
+        } else {
+            l.wq = r.matrix(p + "attn_q.weight", c.q_width(), c.n_embd);
+            l.wk = r.matrix(p + "attn_k.weight", c.kv_width(), c.n_embd);
+            l.wv = r.matrix(p + "attn_v.weight", c.kv_width(), c.n_embd);
+        }
+        // Biases: required where the family has them, taken when a llama file carries them.
+        if (c.qkv_bias || r.has(p + "attn_q.bias")) {
+            l.bq = r.vector(p + "attn_q.bias", c.q_width());
+            l.bk = r.vector(p + "attn_k.bias", c.kv_width());
+            l.bv = r.vector(p + "attn_v.bias", c.kv_width());
+        }
         l.wo = r.matrix(p + "attn_output.weight", c.n_embd, c.q_width());
         l.ffn_norm = r.vector(p + "ffn_norm.weight", c.n_embd);
-        l.w_gate = r.matrix(p + "ffn_gate.weight", c.n_ff, c.n_embd);
-        l.w_up = r.matrix(p + "ffn_up.weight", c.n_ff, c.n_embd);
+        if (!r.has(p + "ffn_gate.weight") && c.arch == "phi3") { // fused: gate rows, then up rows
+            const weight_view gate_up = r.matrix(p + "ffn_up.weight", 2 * (int64_t)c.n_ff, c.n_embd);
+            l.w_gate = tensor_reader::row_range(gate_up, p + "ffn_up.weight[gate]", 0, c.n_ff);
+            l.w_up = tensor_reader::row_range(gate_up, p + "ffn_up.weight[up]", c.n_ff, c.n_ff);
+        } else {
+            l.w_gate = r.matrix(p + "ffn_gate.weight", c.n_ff, c.n_embd);
+            l.w_up = r.matrix(p + "ffn_up.weight", c.n_ff, c.n_embd);
+        }
         l.w_down = r.matrix(p + "ffn_down.weight", c.n_embd, c.n_ff);
         if (c.qk_norm) {
             l.attn_q_norm = r.vector(p + "attn_q_norm.weight", c.head_dim);

@@ -32,9 +32,16 @@ struct layer_weights {
     weight_view w_gate;           // [n_ff, n_embd]
     weight_view w_up;             // [n_ff, n_embd]
     weight_view w_down;           // [n_embd, n_ff]
-    // Gemma 3 only (empty otherwise):
+    // Phi-3 stores wq/wk/wv as one attn_qkv tensor and w_gate/w_up as one ffn_up tensor of 2 * n_ff
+    // rows; the views above are then row ranges of those tensors.
+    // Qwen2 (empty otherwise; optional for llama):
+    std::vector<float> bq;             // [q_width]
+    std::vector<float> bk;             // [kv_width]
+    std::vector<float> bv;             // [kv_width]
+    // Gemma 3 and Qwen3 (empty otherwise):
     std::vector<float> attn_q_norm;    // [head_dim]
     std::vector<float> attn_k_norm;    // [head_dim]
+    // Gemma 3 only (empty otherwise):
     std::vector<float> attn_post_norm; // [n_embd]
     std::vector<float> ffn_post_norm;  // [n_embd]
 };

@@ -12,7 +12,7 @@ class gguf_file;
 enum class ffn_activation { silu, gelu_tanh };
 
 struct model_config {
-    std::string arch;          // "llama", "gemma3"
+    std::string arch;          // "llama", "gemma3", "qwen2", "qwen3", "phi3"
     std::string name;          // general.name, may be empty
     int32_t n_vocab = 0;
     int32_t n_embd = 0;        // model width
@@ -28,16 +28,20 @@ struct model_config {
     bool tied_output = false;  // output projection shares token_embd
     std::vector<float> rope_freq_factors; // [n_rot/2] Llama-3 style scaling (empty when absent)
     float rope_freq_scale = 1.0f; // linear rope scaling of the global layers (1/factor)
+    // Phi-3 LongRoPE: the rotation's cos/sin are multiplied by this (rope.scaling.attn_factor), which
+    // scales every attention score by its square; folded into attention_scale() (n_rot == head_dim).
+    float rope_attn_factor = 1.0f;
 
     // Gemma 3 and relatives.
     float embd_scale = 1.0f;       // token embeddings are multiplied by this (sqrt(n_embd) for Gemma)
     bool rope_neox = false;        // rotate-half pairs (i, i + n_rot/2)
-    bool qk_norm = false;          // per-head RMSNorm of q and k before RoPE
+    bool qk_norm = false;          // per-head RMSNorm of q and k before RoPE (Gemma 3, Qwen3)
+    bool qkv_bias = false;         // q, k and v projections add a bias before RoPE (Qwen2)
     bool post_norms = false;       // RMSNorm of the attention and FFN outputs before their residual adds
     ffn_activation activation = ffn_activation::silu;
     float attn_scale = 0.0f;       // 0: 1/sqrt(head_dim)
     int32_t sliding_window = 0;    // keys visible to sliding-window layers; 0 = none
-    std::vector<char> swa_layer;   // [n_layer] whether layer il uses the sliding window
+    std::vector<char> swa_layer;   // [n_layer] whether layer il uses the sliding window (Gemma 3: 5 of 6; Phi-3: all)
     float rope_base_swa = 10000.0f; // rope base of sliding-window layers
 
     bool is_swa(int il) const { return sliding_window > 0 && !swa_layer.empty() && swa_layer[(size_t)il]; }

@@ -81,6 +81,21 @@ random_model_params random_model_shape(const std::string& name) {
         p.sliding_window = 6; p.tied_output = true; p.rms_eps = 1e-6f; p.rope_base = 1000000.0f; p.name = "random-gemma3";
         return p;
     }
+    if (name == "tiny-qwen2") {
+        p.arch = "qwen2"; p.n_head = 4; p.n_head_kv = 2; p.tied_output = true; p.rms_eps = 1e-6f;
+        p.rope_base = 1000000.0f; p.name = "random-qwen2";
+        return p;
+    }
+    if (name == "tiny-qwen3") {
+        p.arch = "qwen3"; p.n_head = 8; p.n_head_kv = 2; p.head_dim = 64; p.rms_eps = 1e-6f;
+        p.rope_base = 1000000.0f; p.name = "random-qwen3";
+        return p;
+    }
+    if (name == "tiny-phi3") {
+        p.arch = "phi3"; p.n_head = 4; p.n_head_kv = 4; p.sliding_window = 6; p.long_rope = true;
+        p.name = "random-phi3";
+        return p;
+    }
     if (name == "tinyllama") {
         p.n_vocab = 32000; p.n_embd = 2048; p.n_layer = 22; p.n_head = 32; p.n_head_kv = 4; p.n_ff = 5632;
         p.n_ctx = 2048; p.name = "random-tinyllama-1.1b";
@@ -91,7 +106,8 @@ random_model_params random_model_shape(const std::string& name) {
         p.n_ctx = 4096; p.name = "random-llama2-7b";
         return p;
     }
-    throw error("unknown model shape '" + name + "' (known: tiny, tinyllama, llama2-7b)");
+    throw error("unknown model shape '" + name +
+                "' (known: tiny, tiny-gemma3, tiny-qwen2, tiny-qwen3, tiny-phi3, tinyllama, llama2-7b)");
 }
 
 synthetic_vocab make_synthetic_vocab(int32_t n_vocab) {
@@ -147,11 +163,13 @@ synthetic_vocab make_synthetic_vocab(int32_t n_vocab) {
 }
 
 void write_random_model(const std::string& path, const random_model_params& p) {
-    if (p.arch != "llama" && p.arch != "gemma3") throw error("random model: unknown architecture " + p.arch);
+    if (p.arch != "llama" && p.arch != "gemma3" && p.arch != "qwen2" && p.arch != "qwen3" && p.arch != "phi3")
+        throw error("random model: unknown architecture " + p.arch);
     if (p.n_head % p.n_head_kv != 0 || (p.head_dim == 0 && p.n_embd % p.n_head != 0))
         throw error("random model: heads must divide the width and kv heads must divide the heads");
     const int64_t head_dim = p.head_dim > 0 ? p.head_dim : p.n_embd / p.n_head;
-    const bool gemma = p.arch == "gemma3";
+    const bool gemma = p.arch == "gemma3", phi3 = p.arch == "phi3";
+    const bool qk_norm = gemma || p.arch == "qwen3", biases = p.arch == "qwen2";
     fast_rng rng(p.seed);
     gguf_writer w;
     const std::string a = p.arch + ".";
@@ -169,7 +187,13 @@ void write_random_model(const std::string& path, const random_model_params& p) {
     w.set_u32(a + "rope.dimension_count", (uint32_t)head_dim);
     w.set_f32(a + "attention.layer_norm_rms_epsilon", p.rms_eps);
     w.set_f32(a + "rope.freq_base", p.rope_base);
-    if (gemma) w.set_u32(a + "attention.sliding_window", (uint32_t)p.sliding_window);
+    if (gemma || (phi3 && p.sliding_window > 0)) w.set_u32(a + "attention.sliding_window", (uint32_t)p.sliding_window);
+    if (phi3 && p.long_rope) {
+        // As Phi-3.5's converter writes LongRoPE: factors per rotated pair and the attention factor
+        // sqrt(1 + ln(scale) / ln(original context)).
+        w.set_u32(a + "rope.scaling.original_context_length", (uint32_t)p.n_ctx);
+        w.set_f32(a + "rope.scaling.attn_factor", (float)std::sqrt(1.0 + std::log(32.0) / std::log((double)p.n_ctx)));
+    }
     synthetic_vocab vocab = make_synthetic_vocab(p.n_vocab - (int32_t)p.special_tokens.size());
     for (const auto& t : p.special_tokens) {
         vocab.pieces.push_back(t);
@@ -200,29 +224,53 @@ void write_random_model(const std::string& path, const random_model_params& p) {
     matrix("token_embd.weight", p.embd_type, p.n_vocab, p.n_embd, gemma ? s_embd : 1.0f);
     norm("output_norm.weight", p.n_embd);
     if (!p.tied_output) matrix("output.weight", p.type, p.n_vocab, p.n_embd, s_embd);
-    if (p.rope_freqs) {
+    // Rotation factors per pair, growing with the pair index as Llama 3's and Phi-3's do.
+    auto rope_factors = [&](const std::string& name, float growth) {
         std::vector<float> ff((size_t)head_dim / 2);
-        for (size_t i = 0; i < ff.size(); ++i) ff[i] = 1.0f + (float)i / (float)ff.size() * 3.0f;
+        for (size_t i = 0; i < ff.size(); ++i) ff[i] = 1.0f + (float)i / (float)ff.size() * growth;
         std::vector<uint8_t> bytes(ff.size() * sizeof(float));
         std::memcpy(bytes.data(), ff.data(), bytes.size());
-        w.add_tensor("rope_freqs.weight", ggml_type::f32, {(int64_t)ff.size()}, std::move(bytes));
+        w.add_tensor(name, ggml_type::f32, {(int64_t)ff.size()}, std::move(bytes));
+    };
+    if (p.rope_freqs) rope_factors("rope_freqs.weight", 3.0f);
+    if (phi3 && p.long_rope) {
+        rope_factors("rope_factors_short.weight", 2.0f);
+        rope_factors("rope_factors_long.weight", 30.0f); // beyond the original context: never used here
     }
+    auto bias = [&](const std::string& name, int64_t n) {
+        w.add_tensor(name, ggml_type::f32, {n}, make_tensor(rng, ggml_type::f32, 1, n, 0.5f, 0.0f));
+    };
     for (int il = 0; il < p.n_layer; ++il) {
         const std::string b = "blk." + std::to_string(il) + ".";
         norm(b + "attn_norm.weight", p.n_embd);
-        matrix(b + "attn_q.weight", p.type, q_width, p.n_embd, s_embd);
-        matrix(b + "attn_k.weight", p.type, kv_width, p.n_embd, s_embd);
-        matrix(b + "attn_v.weight", p.type, kv_width, p.n_embd, s_embd);
+        if (phi3) {
+            matrix(b + "attn_qkv.weight", p.type, q_width + 2 * kv_width, p.n_embd, s_embd);
+        } else {
+            matrix(b + "attn_q.weight", p.type, q_width, p.n_embd, s_embd);
+            matrix(b + "attn_k.weight", p.type, kv_width, p.n_embd, s_embd);
+            matrix(b + "attn_v.weight", p.type, kv_width, p.n_embd, s_embd);
+        }
+        if (biases) {
+            bias(b + "attn_q.bias", q_width);
+            bias(b + "attn_k.bias", kv_width);
+            bias(b + "attn_v.bias", kv_width);
+        }
         matrix(b + "attn_output.weight", p.type, p.n_embd, q_width, 1.0f / std::sqrt((float)q_width));
         norm(b + "ffn_norm.weight", p.n_embd);
-        if (gemma) {
+        if (qk_norm) {
             norm(b + "attn_q_norm.weight", head_dim);
             norm(b + "attn_k_norm.weight", head_dim);
+        }
+        if (gemma) {
             norm(b + "post_attention_norm.weight", p.n_embd);
             norm(b + "post_ffw_norm.weight", p.n_embd);
         }
-        matrix(b + "ffn_gate.weight", p.type, p.n_ff, p.n_embd, s_embd);
-        matrix(b + "ffn_up.weight", p.type, p.n_ff, p.n_embd, s_embd);
+        if (phi3) {
+            matrix(b + "ffn_up.weight", p.type, 2 * (int64_t)p.n_ff, p.n_embd, s_embd); // gate rows, then up rows
+        } else {
+            matrix(b + "ffn_gate.weight", p.type, p.n_ff, p.n_embd, s_embd);
+            matrix(b + "ffn_up.weight", p.type, p.n_ff, p.n_embd, s_embd);
+        }
         matrix(b + "ffn_down.weight", p.type, p.n_embd, p.n_ff, s_ff);
     }
     w.write(path);

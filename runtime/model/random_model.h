@@ -10,9 +10,9 @@
 namespace epic {
 
 struct random_model_params {
-    std::string arch = "llama";             // "llama" or "gemma3"
+    std::string arch = "llama";             // "llama", "gemma3", "qwen2", "qwen3" or "phi3"
     int32_t head_dim = 0;                   // 0: n_embd / n_head
-    int32_t sliding_window = 0;             // gemma3: keys seen by sliding-window layers
+    int32_t sliding_window = 0;             // gemma3, phi3: keys seen by sliding-window layers
     int32_t n_vocab = 320;
     int32_t n_embd = 256;
     int32_t n_layer = 2;
@@ -26,6 +26,7 @@ struct random_model_params {
     ggml_type embd_type = ggml_type::f32;   // token_embd (K-quants need n_embd % 256 == 0)
     bool tied_output = false;
     bool rope_freqs = false;                // write a Llama-3 style rope_freqs tensor
+    bool long_rope = false;                 // phi3: LongRoPE short/long factors and an attention factor
     uint64_t seed = 1;
     std::string name = "random";
     std::vector<std::string> special_tokens; // appended to the vocabulary as control tokens (chat markup)
@@ -35,7 +36,9 @@ struct random_model_params {
 random_model_params random_model_default_params();
 // Named shapes: "tiny" (the default above), "tinyllama" (2048/22/32/4/5632/32000), "llama2-7b"
 // (4096/32/32/32/11008/32000), "tiny-gemma3" (gemma3, 7 layers, head dim 64 != n_embd/n_head,
-// window 6). Throws epic::error for an unknown name.
+// window 6), "tiny-qwen2" (q/k/v biases, rotate-half, tied output), "tiny-qwen3" (QK norms, head dim
+// 64 != n_embd/n_head), "tiny-phi3" (fused qkv and gate/up tensors, window 6 on every layer, LongRoPE
+// factors). Throws epic::error for an unknown name.
 random_model_params random_model_shape(const std::string& name);
 
 // The synthetic vocabulary: <unk>, <s>, </s>, 256 byte tokens, then pieces built by merging

@@ -112,6 +112,30 @@ INSTANTIATE_TEST_SUITE_P(types, cuda_model_types,
                                            ggml_type::q6_k),
                          [](const auto& info) { return std::string(type_name(info.param)); });
 
+// Qwen2 (biases through the add_bias kernel), Qwen3 (QK norms, head dim 64 != n_embd/n_head) and
+// Phi-3 (fused qkv and gate/up weights prepared as row ranges, LongRoPE, a window on every layer)
+// on the device, against float64 and the CPU.
+class cuda_model_families : public cuda_model, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(cuda_model_families, prefill_logits_match_float64_and_the_cpu) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    random_model_params p = random_model_shape(GetParam());
+    p.type = ggml_type::q8_0;
+    const auto m = make_model(p);
+    transformer tf_gpu(*m, *gpu_), tf_cpu(*m, *cpu_);
+    const auto toks = tokens(*m, 40);
+    const auto got = all_logits(tf_gpu, toks);
+    const auto cpu = all_logits(tf_cpu, toks);
+    const auto ref = test::reference_llama(paths_.back()).forward(toks);
+    std::vector<float> ref_flat;
+    for (const auto& row : ref) ref_flat.insert(ref_flat.end(), row.begin(), row.end());
+    EXPECT_LT(rel_error(got, ref_flat), 5e-3);
+    EXPECT_LT(rel_error(got, cpu), 4e-2);
+}
+
+INSTANTIATE_TEST_SUITE_P(shapes, cuda_model_families, ::testing::Values("tiny-qwen2", "tiny-qwen3", "tiny-phi3"),
+                         [](const auto& info) { return info.param.substr(5); });
+
 // head_dim 128, 4 query heads per KV head, Llama-3 rope_freqs, tied output (one shared device copy).
 TEST_F(cuda_model, gqa_head_dim_128_tied_output_matches_float64) {
     SCOPED_TRACE("seed " + std::to_string(seed_));

@@ -244,5 +244,68 @@ TEST_P(forward_gemma3, sliding_window_qk_norm_post_norm_geglu_match_float64_refe
 INSTANTIATE_TEST_SUITE_P(types, forward_gemma3, ::testing::Values(ggml_type::f32, ggml_type::q8_0),
                          [](const auto& info) { return std::string(type_name(info.param)); });
 
+// Qwen2 (q/k/v biases, rotate-half, tied output), Qwen3 (QK norms, head dim != n_embd / n_head) and
+// Phi-3 (fused qkv and gate/up tensors, a window on every layer, LongRoPE factors and attention
+// factor) against the float64 reference, which reads their GGUF layouts on its own.
+struct family_case {
+    std::string shape;
+    ggml_type type;
+    friend void PrintTo(const family_case& c, std::ostream* os) { *os << c.shape << " " << type_name(c.type); }
+};
+
+class forward_families : public ::testing::TestWithParam<family_case> {};
+
+TEST_P(forward_families, prefill_logits_match_float64_reference) {
+    const uint32_t seed = std::random_device{}();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    random_model_params p = random_model_shape(GetParam().shape);
+    p.type = GetParam().type;
+    p.seed = seed;
+    auto f = make_model(p);
+    const model_config& c = f->mdl->config();
+    ASSERT_EQ(c.arch, p.arch);
+    ASSERT_TRUE(c.rope_neox);
+    const auto& l0 = f->mdl->layers()[0];
+    if (p.arch == "qwen2") {
+        ASSERT_TRUE(c.qkv_bias && c.tied_output);
+        ASSERT_EQ(l0.bk.size(), (size_t)c.kv_width());
+    }
+    if (p.arch == "qwen3") {
+        ASSERT_TRUE(c.qk_norm && !c.qkv_bias);
+        ASSERT_NE(c.head_dim * c.n_head, c.n_embd);
+    }
+    if (p.arch == "phi3") {
+        ASSERT_TRUE(c.is_swa(0) && c.is_swa(c.n_layer - 1));
+        ASSERT_GT(c.rope_attn_factor, 1.0f);
+        ASSERT_EQ(c.rope_freq_factors.size(), (size_t)c.n_rot / 2);
+        ASSERT_EQ(l0.wk.data, l0.wq.data + (size_t)c.q_width() * l0.wq.row_stride); // row ranges of attn_qkv
+        ASSERT_EQ(l0.w_up.data, l0.w_gate.data + (size_t)c.n_ff * l0.w_gate.row_stride);
+    }
+    test::reference_llama ref(f->path);
+    cpu_backend be(2);
+    transformer tf(*f->mdl, be);
+    const int n = 19; // several of phi3's windows
+    const auto tokens = random_tokens(rng, n, p.n_vocab);
+    auto kv = tf.new_kv_cache(n);
+    std::vector<float> logits;
+    tf.forward(*kv, tokens, iota_positions(n), true, logits);
+    const auto expect = ref.forward(tokens);
+    const double tol = GetParam().type == ggml_type::f32 ? 3e-3 : 4e-2;
+    for (int t = 0; t < n; ++t)
+        EXPECT_LT(test::relative_error(logits.data() + (size_t)t * p.n_vocab, expect[(size_t)t].data(), (size_t)p.n_vocab), tol)
+            << "row " << t;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    shapes, forward_families,
+    ::testing::Values(family_case{"tiny-qwen2", ggml_type::f32}, family_case{"tiny-qwen2", ggml_type::q8_0},
+                      family_case{"tiny-qwen3", ggml_type::f32}, family_case{"tiny-qwen3", ggml_type::q4_k},
+                      family_case{"tiny-phi3", ggml_type::f32}, family_case{"tiny-phi3", ggml_type::q8_0}),
+    [](const auto& info) {
+        std::string s = info.param.shape.substr(5) + "_" + type_name(info.param.type);
+        return s;
+    });
+
 } // namespace
 } // namespace epic

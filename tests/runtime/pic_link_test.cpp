@@ -18,8 +18,9 @@
 namespace epic {
 namespace {
 
-// The link tests run on a llama fixture and on a gemma3 fixture (sliding-window layers, rotate-half
-// RoPE with a base per layer, Q/K norms).
+// The link tests run on a llama fixture, a gemma3 fixture (sliding-window layers, rotate-half RoPE
+// with a base per layer, Q/K norms), and qwen2 (biases before the pre-RoPE keys are stored), qwen3
+// and phi3 (fused tensors, LongRoPE) fixtures.
 class pic_test : public ::testing::TestWithParam<std::string> {
 protected:
     void SetUp() override {
@@ -244,8 +245,8 @@ TEST_P(pic_test, caches_serialize_and_reject_corruption_and_other_models) {
     EXPECT_NE(chunk_cache_key("a", c.tokens, {1}), chunk_cache_key("b", c.tokens, {1}));
 }
 
-INSTANTIATE_TEST_SUITE_P(models, pic_test, ::testing::Values("tiny", "tiny-gemma3"),
-                         [](const auto& info) { return info.param == "tiny" ? std::string("llama") : std::string("gemma3"); });
+INSTANTIATE_TEST_SUITE_P(models, pic_test, ::testing::Values("tiny", "tiny-gemma3", "tiny-qwen2", "tiny-qwen3", "tiny-phi3"),
+                         [](const auto& info) { return info.param == "tiny" ? std::string("llama") : info.param.substr(5); });
 
 TEST(link_policy, parses_names_and_rejects_garbage) {
     EXPECT_EQ(link_policy::parse("legolink").k, 16);

@@ -65,6 +65,7 @@ public:
     }
     void swiglu(const float* gate, const float* up, float* out, size_t n) override { cpu_.swiglu(gate, up, out, n); }
     void add(float* y, const float* x, size_t n) override { cpu_.add(y, x, n); }
+    void add_bias(float* y, const float* b, int n, int width) override { cpu_.add_bias(y, b, n, width); }
     void scale(float* x, size_t n, float s) override { cpu_.scale(x, n, s); }
     void geglu(const float* gate, const float* up, float* out, size_t n) override { cpu_.geglu(gate, up, out, n); }
     void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) override {

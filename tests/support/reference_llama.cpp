@@ -52,6 +52,9 @@ reference_llama::reference_llama(const std::string& path) {
     auto f = gguf_file::open(path);
     const std::string a = *f->get_string("general.architecture") + ".";
     gemma_ = a == "gemma3.";
+    phi3_ = a == "phi3.";
+    neox_ = a != "llama.";
+    const bool qk_norm = gemma_ || a == "qwen3.";
     n_embd_ = (int)*f->get_int(a + "embedding_length");
     n_head_ = (int)*f->get_int(a + "attention.head_count");
     n_head_kv_ = (int)f->get_int(a + "attention.head_count_kv").value_or(n_head_);
@@ -66,24 +69,48 @@ reference_llama::reference_llama(const std::string& path) {
     output_ = f->find_tensor("output.weight") ? load(*f, "output.weight", (int64_t)n_vocab_ * n_embd_) : embd_;
     output_norm_ = load(*f, "output_norm.weight", n_embd_);
     if (f->find_tensor("rope_freqs.weight")) rope_factors_ = load(*f, "rope_freqs.weight", head_dim_ / 2);
+    if (f->find_tensor("rope_factors_short.weight")) rope_factors_ = load(*f, "rope_factors_short.weight", head_dim_ / 2);
+    rope_attn_factor_ = f->get_float(a + "rope.scaling.attn_factor").value_or(1.0);
     const int64_t kvw = (int64_t)n_head_kv_ * head_dim_, qw = (int64_t)n_head_ * head_dim_;
     for (int il = 0; il < n_layer; ++il) {
         const std::string p = "blk." + std::to_string(il) + ".";
         layer l;
         l.attn_norm = load(*f, p + "attn_norm.weight", n_embd_);
         l.ffn_norm = load(*f, p + "ffn_norm.weight", n_embd_);
-        l.wq = load(*f, p + "attn_q.weight", qw * n_embd_);
-        l.wk = load(*f, p + "attn_k.weight", kvw * n_embd_);
-        l.wv = load(*f, p + "attn_v.weight", kvw * n_embd_);
+        if (f->find_tensor(p + "attn_qkv.weight")) { // phi3: [q rows; k rows; v rows]
+            const auto qkv = load(*f, p + "attn_qkv.weight", (qw + 2 * kvw) * n_embd_);
+            const auto q_end = qkv.begin() + (ptrdiff_t)(qw * n_embd_), k_end = q_end + (ptrdiff_t)(kvw * n_embd_);
+            l.wq.assign(qkv.begin(), q_end);
+            l.wk.assign(q_end, k_end);
+            l.wv.assign(k_end, qkv.end());
+        } else {
+            l.wq = load(*f, p + "attn_q.weight", qw * n_embd_);
+            l.wk = load(*f, p + "attn_k.weight", kvw * n_embd_);
+            l.wv = load(*f, p + "attn_v.weight", kvw * n_embd_);
+        }
+        if (f->find_tensor(p + "attn_q.bias")) {
+            l.bq = load(*f, p + "attn_q.bias", qw);
+            l.bk = load(*f, p + "attn_k.bias", kvw);
+            l.bv = load(*f, p + "attn_v.bias", kvw);
+        }
         l.wo = load(*f, p + "attn_output.weight", (int64_t)n_embd_ * qw);
-        if (gemma_) {
+        if (qk_norm) {
             l.q_norm = load(*f, p + "attn_q_norm.weight", head_dim_);
             l.k_norm = load(*f, p + "attn_k_norm.weight", head_dim_);
+        }
+        if (gemma_) {
             l.post_attn_norm = load(*f, p + "post_attention_norm.weight", n_embd_);
             l.post_ffn_norm = load(*f, p + "post_ffw_norm.weight", n_embd_);
         }
-        l.w_gate = load(*f, p + "ffn_gate.weight", (int64_t)n_ff_ * n_embd_);
-        l.w_up = load(*f, p + "ffn_up.weight", (int64_t)n_ff_ * n_embd_);
+        if (phi3_) { // ffn_up holds the gate rows, then the up rows
+            const auto gate_up = load(*f, p + "ffn_up.weight", 2 * (int64_t)n_ff_ * n_embd_);
+            const auto mid = gate_up.begin() + (ptrdiff_t)((int64_t)n_ff_ * n_embd_);
+            l.w_gate.assign(gate_up.begin(), mid);
+            l.w_up.assign(mid, gate_up.end());
+        } else {
+            l.w_gate = load(*f, p + "ffn_gate.weight", (int64_t)n_ff_ * n_embd_);
+            l.w_up = load(*f, p + "ffn_up.weight", (int64_t)n_ff_ * n_embd_);
+        }
         l.w_down = load(*f, p + "ffn_down.weight", (int64_t)n_embd_ * n_ff_);
         layers_.push_back(std::move(l));
     }
@@ -97,13 +124,13 @@ std::vector<std::vector<double>> reference_llama::forward(const std::vector<int3
         if (gemma_) for (auto& e : x[t]) e *= std::sqrt((double)d);
     }
     // Rotation of one head vector at position pos: pairs (2i, 2i+1) for llama GGUF files,
-    // (i, i + hd/2) for gemma (rotate-half).
+    // (i, i + hd/2) for the others (rotate-half); phi3's LongRoPE scales cos and sin.
     auto rotate = [&](double* v, size_t pos, double base) {
         for (size_t i = 0; i < hd / 2; ++i) {
             double theta = (double)pos * std::pow(base, -2.0 * (double)i / (double)hd);
             if (!rope_factors_.empty()) theta /= rope_factors_[i];
-            const double c = std::cos(theta), s = std::sin(theta);
-            const size_t ia = gemma_ ? i : 2 * i, ib = gemma_ ? i + hd / 2 : 2 * i + 1;
+            const double c = std::cos(theta) * rope_attn_factor_, s = std::sin(theta) * rope_attn_factor_;
+            const size_t ia = neox_ ? i : 2 * i, ib = neox_ ? i + hd / 2 : 2 * i + 1;
             const double a = v[ia], b = v[ib];
             v[ia] = a * c - b * s;
             v[ib] = a * s + b * c;
@@ -117,21 +144,26 @@ std::vector<std::vector<double>> reference_llama::forward(const std::vector<int3
     const size_t kvw = (size_t)n_head_kv_ * hd, qw = (size_t)n_head_ * hd;
     for (size_t il = 0; il < layers_.size(); ++il) {
         const layer& l = layers_[il];
-        // gemma3: five sliding-window layers (local rope base 10000) then one global layer.
-        const bool swa = gemma_ && window_ > 0 && il % 6 < 5;
-        const double base = swa ? 10000.0 : rope_base_;
+        // gemma3: five sliding-window layers (local rope base 10000) then one global layer;
+        // phi3: every layer slides, with the model's base.
+        const bool swa = window_ > 0 && (phi3_ || (gemma_ && il % 6 < 5));
+        const double base = swa && gemma_ ? 10000.0 : rope_base_;
         std::vector<std::vector<double>> q(n), k(n), v(n);
         for (size_t t = 0; t < n; ++t) {
             const auto xn = rmsnorm(x[t], l.attn_norm, eps_);
             q[t] = matvec(l.wq, xn, qw);
             k[t] = matvec(l.wk, xn, kvw);
             v[t] = matvec(l.wv, xn, kvw);
+            if (!l.bq.empty()) {
+                for (size_t e = 0; e < qw; ++e) q[t][e] += l.bq[e];
+                for (size_t e = 0; e < kvw; ++e) k[t][e] += l.bk[e], v[t][e] += l.bv[e];
+            }
             for (int h = 0; h < n_head_; ++h) {
-                if (gemma_) head_norm(&q[t][(size_t)h * hd], l.q_norm);
+                if (!l.q_norm.empty()) head_norm(&q[t][(size_t)h * hd], l.q_norm);
                 rotate(&q[t][(size_t)h * hd], t, base);
             }
             for (int h = 0; h < n_head_kv_; ++h) {
-                if (gemma_) head_norm(&k[t][(size_t)h * hd], l.k_norm);
+                if (!l.k_norm.empty()) head_norm(&k[t][(size_t)h * hd], l.k_norm);
                 rotate(&k[t][(size_t)h * hd], t, base);
             }
         }

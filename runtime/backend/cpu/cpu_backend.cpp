@@ -111,6 +111,15 @@ void cpu_backend::add(float* y, const float* x, size_t n) {
     });
 }
 
+void cpu_backend::add_bias(float* y, const float* b, int n, int width) {
+    parallel_range((size_t)n, 16, [&](size_t r0, size_t r1) {
+        for (size_t r = r0; r < r1; ++r) {
+            float* row = y + r * (size_t)width; // [width]
+            for (int j = 0; j < width; ++j) row[j] += b[j];
+        }
+    });
+}
+
 void cpu_backend::gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) {
     for (int i = 0; i < n; ++i)
         std::memcpy(dst + (size_t)i * width, src + (size_t)rows[i] * width, sizeof(float) * (size_t)width);

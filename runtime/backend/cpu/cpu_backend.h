@@ -32,6 +32,7 @@ public:
                    const attention_params& p) override;
     void swiglu(const float* gate, const float* up, float* out, size_t n) override;
     void add(float* y, const float* x, size_t n) override;
+    void add_bias(float* y, const float* b, int n, int width) override;
     void scale(float* x, size_t n, float s) override;
     void geglu(const float* gate, const float* up, float* out, size_t n) override;
     void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) override;

@@ -7,6 +7,7 @@
 #include "core/error.h"
 
 #include "add.cuh"
+#include "add_bias.cuh"
 #include "argmax.cuh"
 #include "attention.cuh"
 #include "convert_f16.cuh"
@@ -135,6 +136,10 @@ void cuda_backend::swiglu(const float* gate, const float* up, float* out, size_t
 }
 
 void cuda_backend::add(float* y, const float* x, size_t n) { launched(launch_add(y, x, n, stream_), "add"); }
+
+void cuda_backend::add_bias(float* y, const float* b, int n, int width) {
+    launched(launch_add_bias(y, b, n, width, stream_), "add_bias");
+}
 
 void cuda_backend::scale(float* x, size_t n, float s) { launched(launch_scale(x, n, s, stream_), "scale"); }
 
