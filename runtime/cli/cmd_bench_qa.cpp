@@ -2,8 +2,10 @@
 // epic bench qa --make-set: the project's own seeded question sets.
 //
 // A set is JSON lines: {"kind", "question", "answer", "documents": [8 texts]}. Kinds: "fact"
-// (a sample-library fact sheet among 7 other sheets) and "needle" (a made-up fact inserted into one
-// of 8 pieces of longer real prose).
+// (a sample-library fact sheet among 7 other sheets), "needle" (a made-up fact inserted into one
+// of 8 pieces of longer real prose) and "confusable" (8 project briefs of one schema with different
+// values; the question names one brief: what a real library looks like, and where reusing each
+// document's cache on its own is hardest).
 #include "cli/args.h"
 #include "cli/bench_util.h"
 #include "cli/commands.h"
@@ -113,6 +115,52 @@ std::vector<std::string> prose_pieces(const std::string& text, int words) {
     return pieces;
 }
 
+// A confusable question: 8 project briefs with the same fields and different values, in random
+// order; the question asks one field of one named project.
+qa_item confusable_item(std::mt19937& rng, int n_docs) {
+    static const std::vector<std::string> names = {"Aurora", "Basalt", "Cormorant", "Delta", "Eider", "Fjord", "Glacier",
+                                                   "Heron", "Islet", "Juniper", "Kelp", "Lantern", "Meridian", "Nordlys",
+                                                   "Osprey", "Pelican", "Quartz", "Reef", "Skerry", "Tern"};
+    static const std::vector<std::string> leads = {"Astrid Holm", "Bjorn Eriksen", "Carla Mendes", "Dmitri Volkov",
+                                                   "Elena Rossi", "Farid Nasser", "Greta Lund", "Hiro Sato",
+                                                   "Ines Duarte", "Jonas Berg", "Kari Nilsen", "Lucas Meyer"};
+    static const std::vector<std::string> cities = {"Bergen", "Tromso", "Stavanger", "Aberdeen", "Reykjavik", "Gdansk",
+                                                    "Hamburg", "Lisbon", "Halifax", "Cork", "Aarhus", "Brest"};
+    auto pick = [&](const std::vector<std::string>& v, size_t n) {
+        std::vector<std::string> c = v;
+        std::shuffle(c.begin(), c.end(), rng);
+        c.resize(n);
+        return c;
+    };
+    const size_t n = (size_t)n_docs;
+    if (n > leads.size()) throw error("confusable questions: at most " + std::to_string(leads.size()) + " documents");
+    const auto pn = pick(names, n), pl = pick(leads, n), pc = pick(cities, n);
+    std::vector<int> years, budgets, codes;
+    std::uniform_int_distribution<int> year(2011, 2024), budget(2, 95), code(100, 999);
+    for (size_t d = 0; d < n; ++d) {
+        years.push_back(year(rng));
+        budgets.push_back(budget(rng));
+        codes.push_back(code(rng));
+    }
+    qa_item it{"confusable", "", "", {}};
+    for (size_t d = 0; d < n; ++d)
+        it.documents.push_back("Project brief: " + pn[d] + "\n\nProject " + pn[d] + " is led by " + pl[d] + " and based in " +
+                               pc[d] + ". It started in " + std::to_string(years[d]) + " with a budget of " +
+                               std::to_string(budgets[d]) + " million kroner. Its internal project code is " + pn[d].substr(0, 3) +
+                               "-" + std::to_string(codes[d]) + ". The team reports to the steering group every quarter.\n");
+    const size_t t = rng() % n;
+    switch (rng() % 4) {
+    case 0: it.question = "Who leads project " + pn[t] + "?"; it.answer = pl[t]; break;
+    case 1: it.question = "In which city is project " + pn[t] + " based?"; it.answer = pc[t]; break;
+    case 2: it.question = "In which year did project " + pn[t] + " start?"; it.answer = std::to_string(years[t]); break;
+    default:
+        it.question = "What is the internal project code of project " + pn[t] + "?";
+        it.answer = pn[t].substr(0, 3) + "-" + std::to_string(codes[t]);
+        break;
+    }
+    return it;
+}
+
 int make_set(const args& a) {
     const std::string out_path = a.require("make-set");
     // Default: the sample library shipped with the app (installed or in the source tree).
@@ -144,7 +192,9 @@ int make_set(const args& a) {
     std::vector<size_t> order(facts.arr.size());
     std::iota(order.begin(), order.end(), 0);
     std::shuffle(order.begin(), order.end(), rng);
-    for (size_t i = 0; i < order.size() && (int)items.size() < count / 2 + count % 2; ++i) {
+    // A third of the questions of each kind (facts and needles take the remainder first).
+    const int n_fact = (count + 2) / 3, n_needle = (count + 1) / 3;
+    for (size_t i = 0; i < order.size() && (int)items.size() < n_fact; ++i) {
         const json& f = facts.arr[order[i]];
         qa_item it{"fact", f["question"].str, f["answer"].str, {}};
         const std::string src = f["source"].str;
@@ -159,7 +209,8 @@ int make_set(const args& a) {
         items.push_back(std::move(it));
     }
     std::uniform_int_distribution<int> locker(10, 999), code(1000, 9999);
-    while ((int)items.size() < count) {
+    const size_t facts_made = items.size();
+    while (items.size() < facts_made + (size_t)n_needle) {
         const int k = locker(rng), c = code(rng);
         qa_item it{"needle", "What is the access code of locker " + std::to_string(k) + "?", std::to_string(c), {}};
         std::vector<size_t> pick(prose.size());
@@ -174,6 +225,7 @@ int make_set(const args& a) {
         hay.insert(at, "The access code of locker " + std::to_string(k) + " is " + std::to_string(c) + ". ");
         items.push_back(std::move(it));
     }
+    while ((int)items.size() < count) items.push_back(confusable_item(rng, n_docs));
     std::ofstream out(out_path);
     if (!out) throw error(out_path + ": cannot write");
     for (const auto& it : items) {

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Answer accuracy of the instruct models side by side, on one seeded question set (fact, needle and
+# confusable questions, 8 documents each): full recompute and the link algorithms given, greedy.
+#   tests/bench/qa-models.sh [OUT_DIR]      (env: COUNT=200 ALGOS=full,legolink-16 THREADS=2 MODELS="a.gguf b.gguf")
+# Each model's table goes to OUT_DIR/<model>.txt (a partial table every 20 questions, so a run cut
+# short still reports what it answered).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out="${1:-build/qa-models}"
+count="${COUNT:-200}"
+algos="${ALGOS:-full,legolink-16}"
+threads="${THREADS:-2}"
+models="${MODELS:-models/smollm2-135m-instruct-q4_1.gguf models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf}"
+epic=./build/runtime/epic
+mkdir -p "$out"
+set_file="$out/qa-$count.jsonl"
+"$epic" bench qa --make-set "$set_file" --count "$count" --seed 1
+for m in $models; do
+    [ -f "$m" ] || { echo "qa-models: $m is missing (installer/get-models.sh fetches it); skipped"; continue; }
+    name=$(basename "$m" .gguf)
+    echo "== $name"
+    EPIC_THREADS="$threads" "$epic" bench qa --model "$m" --set "$set_file" --algos "$algos" --report-every 20 \
+        --threads "$threads" | tee "$out/$name.txt"
+done
