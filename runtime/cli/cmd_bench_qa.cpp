@@ -135,24 +135,29 @@ qa_item confusable_item(std::mt19937& rng, int n_docs) {
     const size_t n = (size_t)n_docs;
     if (n > leads.size()) throw error("confusable questions: at most " + std::to_string(leads.size()) + " documents");
     const auto pn = pick(names, n), pl = pick(leads, n), pc = pick(cities, n);
-    std::vector<int> years, budgets, codes;
-    std::uniform_int_distribution<int> year(2011, 2024), budget(2, 95), code(100, 999);
+    // Distinct years and codes too, so the answer is in the named brief only.
+    std::vector<std::string> year_pool;
+    for (int y = 2005; y <= 2024; ++y) year_pool.push_back(std::to_string(y));
+    const auto years = pick(year_pool, n);
+    std::vector<int> budgets, codes;
+    std::uniform_int_distribution<int> budget(2, 95), code(100, 999);
     for (size_t d = 0; d < n; ++d) {
-        years.push_back(year(rng));
         budgets.push_back(budget(rng));
-        codes.push_back(code(rng));
+        int c = code(rng);
+        while (std::find(codes.begin(), codes.end(), c) != codes.end()) c = code(rng);
+        codes.push_back(c);
     }
     qa_item it{"confusable", "", "", {}};
     for (size_t d = 0; d < n; ++d)
         it.documents.push_back("Project brief: " + pn[d] + "\n\nProject " + pn[d] + " is led by " + pl[d] + " and based in " +
-                               pc[d] + ". It started in " + std::to_string(years[d]) + " with a budget of " +
+                               pc[d] + ". It started in " + years[d] + " with a budget of " +
                                std::to_string(budgets[d]) + " million kroner. Its internal project code is " + pn[d].substr(0, 3) +
                                "-" + std::to_string(codes[d]) + ". The team reports to the steering group every quarter.\n");
     const size_t t = rng() % n;
     switch (rng() % 4) {
     case 0: it.question = "Who leads project " + pn[t] + "?"; it.answer = pl[t]; break;
     case 1: it.question = "In which city is project " + pn[t] + " based?"; it.answer = pc[t]; break;
-    case 2: it.question = "In which year did project " + pn[t] + " start?"; it.answer = std::to_string(years[t]); break;
+    case 2: it.question = "In which year did project " + pn[t] + " start?"; it.answer = years[t]; break;
     default:
         it.question = "What is the internal project code of project " + pn[t] + "?";
         it.answer = pn[t].substr(0, 3) + "-" + std::to_string(codes[t]);

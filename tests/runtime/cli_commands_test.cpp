@@ -119,7 +119,7 @@ TEST_F(cli, qa_sets_are_seeded_and_every_needle_is_in_its_documents) {
     ASSERT_EQ(run(base + "--seed 3 --make-set " + (dir_ / "b.jsonl").string()).code, 0);
     std::ifstream a(dir_ / "a.jsonl"), b(dir_ / "b.jsonl");
     std::string la, lb;
-    int n = 0, needles = 0;
+    int n = 0, needles = 0, confusables = 0;
     while (std::getline(a, la)) {
         ASSERT_TRUE(std::getline(b, lb));
         EXPECT_EQ(la, lb) << "same seed, same set";
@@ -129,10 +129,27 @@ TEST_F(cli, qa_sets_are_seeded_and_every_needle_is_in_its_documents) {
         for (const auto& d : j["documents"].arr) holding += d.str.find(j["answer"].str) != std::string::npos;
         EXPECT_GE(holding, 1) << j["question"].str;
         needles += j["kind"].str == "needle";
+        if (j["kind"].str == "confusable") {
+            // Every brief has the same fields; the answer is in the brief the question names, and
+            // in no other.
+            ++confusables;
+            EXPECT_EQ(holding, 1) << j["question"].str;
+            const std::string& q = j["question"].str;
+            const size_t at = q.rfind("project ") + 8;
+            const std::string project = q.substr(at, q.find_first_of(" ?", at) - at);
+            int named = 0;
+            for (const auto& d : j["documents"].arr)
+                if (d.str.rfind("Project brief: " + project + "\n", 0) == 0) {
+                    ++named;
+                    EXPECT_NE(d.str.find(j["answer"].str), std::string::npos) << q;
+                }
+            EXPECT_EQ(named, 1) << q;
+        }
         ++n;
     }
     EXPECT_EQ(n, 120);
-    EXPECT_EQ(needles, 60);
+    EXPECT_EQ(needles, 40);
+    EXPECT_EQ(confusables, 40);
 }
 
 TEST_F(cli, info_shows_the_backend_and_an_unusable_cuda_request_is_explained) {
