@@ -333,6 +333,22 @@ TEST_F(cuda_ops, elementwise_ops_match_the_cpu) {
     cpu_->scale(y.data(), n, 0.37f);
     gpu_->scale(gate_d->as<float>(), n, 0.37f);
     EXPECT_LT(rel_error(from_gpu<float>(*gate_d, n), y), 1e-6) << "scale";
+
+    // Bias rows (Qwen2's q/k/v): an odd width, so a row-index bug shows; float64 reference.
+    const int rows = 37, width = 131;
+    const auto x = randn((size_t)rows * width), b = randn((size_t)width, 3.0f);
+    std::vector<double> ref(x.size());
+    for (int r = 0; r < rows; ++r)
+        for (int j = 0; j < width; ++j) ref[(size_t)r * width + j] = (double)x[(size_t)r * width + j] + (double)b[(size_t)j];
+    auto x_d = to_gpu(x), b_d = to_gpu(b);
+    std::vector<float> xc = x;
+    cpu_->add_bias(xc.data(), b.data(), rows, width);
+    gpu_->add_bias(x_d->as<float>(), b_d->as<float>(), rows, width);
+    const auto got = from_gpu<float>(*x_d, x.size());
+    EXPECT_EQ(got, xc) << "add_bias: one float addition per element on both";
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < ref.size(); ++i) num += (got[i] - ref[i]) * (got[i] - ref[i]), den += ref[i] * ref[i];
+    EXPECT_LT(std::sqrt(num / den), 1e-7) << "add_bias against float64";
 }
 
 TEST_F(cuda_ops, argmax_takes_the_first_of_equal_maxima) {
