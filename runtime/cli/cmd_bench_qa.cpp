@@ -231,6 +231,8 @@ int make_set(const args& a) {
         items.push_back(std::move(it));
     }
     while ((int)items.size() < count) items.push_back(confusable_item(rng, n_docs));
+    // Kinds interleaved, so any first N questions (--limit, a run cut short) cover all of them.
+    std::shuffle(items.begin(), items.end(), rng);
     std::ofstream out(out_path);
     if (!out) throw error(out_path + ": cannot write");
     for (const auto& it : items) {

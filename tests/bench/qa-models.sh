@@ -14,7 +14,8 @@ models="${MODELS:-models/smollm2-135m-instruct-q4_1.gguf models/qwen2.5-coder-0.
 epic=./build/runtime/epic
 mkdir -p "$out"
 set_file="$out/qa-$count.jsonl"
-"$epic" bench qa --make-set "$set_file" --count "$count" --seed 1
+# Made once and reused (several runs of this script may share an OUT_DIR, e.g. one per model).
+[ -f "$set_file" ] || "$epic" bench qa --make-set "$set_file" --count "$count" --seed 1
 for m in $models; do
     [ -f "$m" ] || { echo "qa-models: $m is missing (installer/get-models.sh fetches it); skipped"; continue; }
     name=$(basename "$m" .gguf)
