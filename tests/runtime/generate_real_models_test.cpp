@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
+#include <ostream>
 
 namespace epic {
 namespace {
@@ -44,6 +45,7 @@ struct real_case {
     const char* greedy_reference; // what computed that greedy run: "numpy float64" or "llama.cpp"
     const char* name;
 };
+void PrintTo(const real_case& c, std::ostream* os) { *os << c.model_file; }
 
 class real_models : public ::testing::TestWithParam<real_case> {};
 
