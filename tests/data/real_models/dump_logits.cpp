@@ -3,16 +3,19 @@
 // Evaluates a prompt in ONE batch with logits requested for every position,
 // then greedily decodes N tokens (one token per llama_decode, KV-cached).
 // Prints one JSON object on stdout:
-//   {"prompt", "add_bos", "prompt_ids", "top_per_position": [[[id,logit],..]..],
-//    "greedy_ids", "greedy_text"}
+//   {"prompt", "add_bos", "parse_special", "prompt_ids", "top_per_position": [[[id,logit],..]..],
+//    "greedy_ids", "greedy_top1_top2_margin", "greedy_text"}
+// greedy_top1_top2_margin: per greedy step, llama.cpp's top-1 minus top-2 logit (small values mark
+// near-ties where another engine may legitimately pick the other token).
 // Optionally (--dump-bin FILE) writes the full float32 logits of the prompt
 // batch, row-major [n_prompt_tokens][n_vocab], for element-wise comparisons.
 // --kv-f32 keeps the KV cache in F32 instead of llama.cpp's default F16 (used
 // with an F32 copy of the model to check the numpy reference's machinery).
 //
 // Tokenization is llama.cpp's own: llama_tokenize(add_special=true,
-// parse_special=false); whether BOS is added follows the GGUF's
-// tokenizer.ggml.add_bos_token (false for SmolLM2).
+// parse_special=false, or true with --parse-special for prompts that spell out
+// control tokens such as ChatML's <|im_start|>); whether BOS is added follows
+// the GGUF's tokenizer.ggml.add_bos_token (false for SmolLM2 and Qwen2.5).
 //
 // Built against the llama.cpp reference build used for the data files
 // (ggerganov/llama.cpp c392e50, Feb 2025), which lives OUTSIDE this repo:
@@ -24,7 +27,7 @@
 //    LD_LIBRARY_PATH=/work/llamacpp/build-noamx/bin)
 // Run:
 //   /tmp/dump_logits -m models/smollm2-135m-instruct-q4_1.gguf -t 2 -k 20 -n 16 \
-//       -p "The capital of France is" [--dump-bin /tmp/x.f32]
+//       -p "The capital of France is" [--dump-bin /tmp/x.f32] [--parse-special]
 // The data file smollm2_reference.json is assembled from these dumps by
 // `gemma3_numpy_reference.py smollm2 ...` (see that script's header for the
 // full sequence of commands).
@@ -33,6 +36,7 @@
 #include "ggml.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -78,7 +82,7 @@ static void print_top(const float * logits, int n_vocab, int k) {
 int main(int argc, char ** argv) {
     std::string model_path, prompt, dump_bin;
     int n_threads = 2, top_k = 20, n_gen = 16;
-    bool kv_f32 = false;
+    bool kv_f32 = false, parse_special = false;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
         auto next = [&]() -> const char * { if (i + 1 >= argc) { fprintf(stderr, "missing value for %s\n", a.c_str()); exit(1); } return argv[++i]; };
@@ -89,9 +93,10 @@ int main(int argc, char ** argv) {
         else if (a == "-n") n_gen = atoi(next());
         else if (a == "--dump-bin") dump_bin = next();
         else if (a == "--kv-f32") kv_f32 = true;
+        else if (a == "--parse-special") parse_special = true;
         else { fprintf(stderr, "unknown arg %s\n", a.c_str()); return 1; }
     }
-    if (model_path.empty()) { fprintf(stderr, "usage: %s -m MODEL -p PROMPT [-t 2] [-k 20] [-n 16] [--dump-bin F] [--kv-f32]\n", argv[0]); return 1; }
+    if (model_path.empty()) { fprintf(stderr, "usage: %s -m MODEL -p PROMPT [-t 2] [-k 20] [-n 16] [--dump-bin F] [--kv-f32] [--parse-special]\n", argv[0]); return 1; }
 
     llama_log_set([](ggml_log_level, const char *, void *) {}, nullptr);
     ggml_backend_load_all();
@@ -104,9 +109,9 @@ int main(int argc, char ** argv) {
     const int n_vocab = llama_vocab_n_tokens(vocab);
     const bool add_bos = llama_vocab_get_add_bos(vocab);
 
-    int n_prompt = -llama_tokenize(vocab, prompt.c_str(), prompt.size(), nullptr, 0, true, false);
+    int n_prompt = -llama_tokenize(vocab, prompt.c_str(), prompt.size(), nullptr, 0, true, parse_special);
     std::vector<llama_token> toks(n_prompt);
-    if (llama_tokenize(vocab, prompt.c_str(), prompt.size(), toks.data(), toks.size(), true, false) < 0) {
+    if (llama_tokenize(vocab, prompt.c_str(), prompt.size(), toks.data(), toks.size(), true, parse_special) < 0) {
         fprintf(stderr, "tokenize failed\n"); return 1;
     }
 
@@ -132,7 +137,8 @@ int main(int argc, char ** argv) {
     batch.n_tokens = n_prompt;
     if (llama_decode(ctx, batch)) { fprintf(stderr, "decode failed\n"); return 1; }
 
-    printf("{\"prompt\":\"%s\",\"add_bos\":%s,\"n_vocab\":%d,\"prompt_ids\":[", json_escape(prompt).c_str(), add_bos ? "true" : "false", n_vocab);
+    printf("{\"prompt\":\"%s\",\"add_bos\":%s,\"parse_special\":%s,\"n_vocab\":%d,\"prompt_ids\":[", json_escape(prompt).c_str(),
+           add_bos ? "true" : "false", parse_special ? "true" : "false", n_vocab);
     for (int i = 0; i < n_prompt; i++) printf("%s%d", i ? "," : "", toks[i]);
     printf("],\"prompt_pieces\":[");
     for (int i = 0; i < n_prompt; i++) printf("%s\"%s\"", i ? "," : "", json_escape(piece(vocab, toks[i])).c_str());
@@ -149,12 +155,16 @@ int main(int argc, char ** argv) {
 
     // greedy continuation (argmax; ties -> lowest id), always n_gen tokens
     std::vector<llama_token> gen;
+    std::vector<float> margins;
     std::string text;
     const float * lg = llama_get_logits_ith(ctx, n_prompt - 1);
     int pos = n_prompt;
     for (int g = 0; g < n_gen; g++) {
         int best = 0;
         for (int v = 1; v < n_vocab; v++) if (lg[v] > lg[best]) best = v;
+        float second = -INFINITY;
+        for (int v = 0; v < n_vocab; v++) if (v != best && lg[v] > second) second = lg[v];
+        margins.push_back(lg[best] - second);
         gen.push_back(best);
         text += piece(vocab, best);
         if (g + 1 == n_gen) break;
@@ -166,6 +176,8 @@ int main(int argc, char ** argv) {
     }
     printf(",\"greedy_ids\":[");
     for (size_t i = 0; i < gen.size(); i++) printf("%s%d", i ? "," : "", gen[i]);
+    printf("],\"greedy_top1_top2_margin\":[");
+    for (size_t i = 0; i < margins.size(); i++) printf("%s%.9g", i ? "," : "", margins[i]);
     printf("],\"greedy_text\":\"%s\"}\n", json_escape(text).c_str());
 
     llama_batch_free(batch);

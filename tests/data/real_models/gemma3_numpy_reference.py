@@ -69,6 +69,17 @@ Rerun (from the repo root):
       --model models/smollm2-135m-instruct-q4_1.gguf --dumps /tmp/ref \
       --dump-tag build-noamx --compare-tags build f32kv16 f32kv32 \
       --computed-with "<description>" --out tests/data/real_models/smollm2_reference.json
+  # Qwen2.5-Coder 0.5B / 1.5B Instruct (qwen2): llama.cpp only (no float64 pass for
+  # qwen2 here), the same build and dump_logits as above (B = build, -DGGML_NATIVE=ON,
+  # on a CPU without AMX); PROMPTS[0..2] then CHATML_PROMPT with --parse-special:
+  for i in 0 1 2 3; do P=<(PROMPTS + [CHATML_PROMPT])[i]>; X=; [ $i = 3 ] && X=--parse-special
+    /tmp/dump_logits -m models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf -t 2 -k 20 -n 16 \
+        -p "$P" $X > /tmp/ref/q05_build_$i.json      # q15_build_$i.json for the 1.5B
+  done
+  /tmp/refenv/bin/python tests/data/real_models/gemma3_numpy_reference.py llamacpp \
+      --model models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf --dumps /tmp/ref --prefix q05 \
+      --dump-tag build --computed-with "<description>" \
+      --out tests/data/real_models/qwen2.5-coder-0.5b_reference.json
 """
 
 import argparse
@@ -88,6 +99,10 @@ PROMPTS = [
     "Tidewater Instruments makes measuring devices for the sea. Its first product was",
     "Question: What colour is the sky on a clear day?\nAnswer:",
 ]
+# Qwen2.5 (llama.cpp-only references): the three prompts above plus a ChatML turn whose control
+# tokens are parsed as such (llama.cpp parse_special=true; EPIC's encode_with_specials).
+CHATML_PROMPT = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+                 "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n")
 TOPK = 20
 N_GREEDY = 16
 
@@ -417,9 +432,9 @@ def _gguf_version():
         return "?"
 
 
-def _load_dump(dumps, tag, i):
-    d = json.load(open(os.path.join(dumps, f"smol_{tag}_{i}.json")))
-    lg = np.fromfile(os.path.join(dumps, f"smol_{tag}_{i}.f32"), dtype=np.float32).reshape(-1, d["n_vocab"])
+def _load_dump(dumps, tag, i, prefix="smol"):
+    d = json.load(open(os.path.join(dumps, f"{prefix}_{tag}_{i}.json")))
+    lg = np.fromfile(os.path.join(dumps, f"{prefix}_{tag}_{i}.f32"), dtype=np.float32).reshape(-1, d["n_vocab"])
     return d, lg
 
 
@@ -459,6 +474,39 @@ def cmd_smollm2(args):
         case["other_llamacpp_runs"] = others
         print(json.dumps({k: v for k, v in case.items() if k not in ("top20_per_position", "last_position_top20")}
                          | {"numpy_float64": {k: v for k, v in case["numpy_float64"].items() if k != "top20_per_position"}}),
+              file=sys.stderr)
+        cases.append(case)
+    doc = {
+        "model_file": os.path.basename(args.model),
+        "sha256": sha256(args.model),
+        "computed_with": args.computed_with,
+        "logit_dtype": "float32 from llama.cpp, rounded to 5 decimals",
+        "cases": cases,
+    }
+    with open(args.out, "w") as fp:
+        json.dump(doc, fp, separators=(",", ":"))
+        fp.write("\n")
+    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)", file=sys.stderr)
+
+
+def cmd_llamacpp(args):
+    """Data file from llama.cpp dumps alone (Qwen2.5): PROMPTS, then CHATML_PROMPT with
+    --parse-special. Reads PREFIX_TAG_I.json (no .f32 needed); greedy margins are llama.cpp's own."""
+    prompts = PROMPTS + [CHATML_PROMPT]
+    cases = []
+    for i, prompt in enumerate(prompts):
+        d = json.load(open(os.path.join(args.dumps, f"{args.prefix}_{args.dump_tag}_{i}.json")))
+        assert d["prompt"] == prompt, (d["prompt"], prompt)
+        assert d["parse_special"] == (prompt == CHATML_PROMPT)
+        top = [[[int(a), round(float(b), 5)] for a, b in row] for row in d["top_per_position"]]
+        case = {"prompt": prompt, "prompt_ids": d["prompt_ids"], "add_bos": d["add_bos"]}
+        if d["parse_special"]:
+            case["parse_special"] = True
+        case |= {"top20_per_position": top, "last_position_top20": top[-1],
+                 "greedy_ids": d["greedy_ids"],
+                 "greedy_top1_top2_margin": [round(float(x), 5) for x in d["greedy_top1_top2_margin"]],
+                 "greedy_text": d["greedy_text"]}
+        print(json.dumps({k: v for k, v in case.items() if k not in ("top20_per_position", "last_position_top20")}),
               file=sys.stderr)
         cases.append(case)
     doc = {
@@ -514,11 +562,18 @@ def main():
     b.add_argument("--compare-tags", nargs="*", default=[],
                    help="other dump tags to record (e.g. build f32kv32 for the F32-weight copy)")
     b.add_argument("--computed-with", default="llama.cpp")
+    d = sub.add_parser("llamacpp")
+    d.add_argument("--model", required=True)
+    d.add_argument("--dumps", required=True)
+    d.add_argument("--prefix", required=True, help="dump files are PREFIX_TAG_I.json")
+    d.add_argument("--dump-tag", default="build")
+    d.add_argument("--out", required=True)
+    d.add_argument("--computed-with", default="llama.cpp")
     c = sub.add_parser("f32-copy")
     c.add_argument("--model", required=True)
     c.add_argument("--out", required=True)
     args = ap.parse_args()
-    {"gemma3": cmd_gemma3, "smollm2": cmd_smollm2, "f32-copy": cmd_f32_copy}[args.cmd](args)
+    {"gemma3": cmd_gemma3, "smollm2": cmd_smollm2, "llamacpp": cmd_llamacpp, "f32-copy": cmd_f32_copy}[args.cmd](args)
 
 
 if __name__ == "__main__":
