@@ -24,11 +24,11 @@
 // Thread safety: every method is const and keeps no mutable state, so one tokenizer may serve
 // several threads.
 #include "tokenizer/bpe_pretokenize.h"
+#include "tokenizer/bpe_tables.h"
 #include "tokenizer/tokenizer.h"
 
 #include <array>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace epic {
@@ -56,11 +56,6 @@ public:
     // The id of a token text as stored, or -1.
     int32_t find_piece(std::string_view text) const;
 
-    struct merge {
-        int32_t rank;
-        int32_t result; // the merged token
-    };
-
 private:
     bpe_tokenizer() = default;
     void check_id(int32_t id) const;
@@ -72,8 +67,8 @@ private:
     std::vector<std::string> pieces_;                    // [n_vocab] token text as stored
     std::vector<std::string> surface_;                   // [n_vocab] what token_bytes returns
     std::vector<uint8_t> types_;                         // [n_vocab] llama.cpp token types (1 normal .. 6 byte)
-    std::unordered_map<std::string, int32_t> ids_;       // token text -> id (first id when duplicated)
-    std::unordered_map<uint64_t, merge> merges_;         // (left id << 32 | right id) -> rank and result
+    bpe::piece_index ids_;                               // token text -> id (first id when duplicated)
+    bpe::merge_table merges_;                            // (left id, right id) -> rank and merged token
     std::array<int32_t, 256> byte_id_{};                 // token of each raw byte, -1 when absent
     std::vector<int32_t> specials_;                      // user-defined, control, unknown ids, longest text first
     std::unique_ptr<bpe_pretokenizer> pre_;

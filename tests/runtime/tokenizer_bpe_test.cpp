@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
+#include "tokenizer/bpe_tables.h"
 #include "tokenizer/bpe_unicode.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_bpe.h"
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 namespace epic {
 namespace {
@@ -86,6 +88,43 @@ TEST(tokenizer_bpe, byte_mapping_is_gpt2s) {
     std::string all;
     for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
     EXPECT_EQ(bpe::mapped_to_bytes(mapped(all)), all);
+}
+
+// The flat tables agree with std::map on random keys, through growth, with duplicates: the first
+// id of a repeated text and the first rank of a repeated pair win (as the vocabulary order says).
+TEST(tokenizer_bpe, lookup_tables_match_a_map) {
+    const uint32_t seed = test::fresh_seed();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    std::vector<std::string> pieces;
+    std::map<std::string, int32_t> first_id;
+    for (int32_t i = 0; i < 5000; ++i) {
+        std::string p(rng() % 4, 'a');
+        for (char& c : p) c = static_cast<char>('a' + rng() % 5);
+        pieces.push_back(p);
+        if (!p.empty()) first_id.emplace(p, i);
+    }
+    bpe::piece_index index;
+    index.build(pieces);
+    for (const auto& [text, id] : first_id) EXPECT_EQ(index.find(text, pieces), id) << text;
+    EXPECT_EQ(index.find("", pieces), -1);
+    EXPECT_EQ(index.find("abcde", pieces), -1);
+
+    bpe::merge_table merges; // no reserve: it must grow by itself
+    std::map<std::pair<int32_t, int32_t>, bpe::merge_table::merge> expected;
+    for (int32_t r = 0; r < 20000; ++r) {
+        const int32_t l = static_cast<int32_t>(rng() % 300), rt = static_cast<int32_t>(rng() % 300);
+        merges.insert(l, rt, {r, l + rt});
+        expected.emplace(std::make_pair(l, rt), bpe::merge_table::merge{r, l + rt});
+    }
+    EXPECT_EQ(merges.size(), expected.size());
+    for (int32_t l = 0; l < 300; ++l)
+        for (int32_t rt = 0; rt < 300; ++rt) {
+            const auto* m = merges.find(l, rt);
+            const auto it = expected.find({l, rt});
+            ASSERT_EQ(m != nullptr, it != expected.end()) << l << " " << rt;
+            if (m) EXPECT_EQ(m->rank, it->second.rank);
+        }
 }
 
 // Merges apply lowest rank first wherever they are in the word, not left to right.
