@@ -24,6 +24,18 @@ constexpr const char* llama3_expr =
 constexpr const char* qwen2_expr =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+// Tekken (Mistral Nemo, Pixtral 12B) as llama.cpp adapts it: tokenizer.json's
+//   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|...
+// with "upper-ish" written as a letter that is not a-z and "lower-ish" as a letter that is not A-Z,
+// so "camelCase" is "camel" + "Case" and "HELLO" one word; single digits; a run of punctuation takes
+// trailing newlines and slashes.
+constexpr const char* tekken_expr =
+    R"([^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+// Bloom, Poro, GPT-3 Finnish: words with an optional leading space, cut at spaces and sentence
+// punctuation (the parentheses and bar are part of the class, as llama.cpp has it).
+constexpr const char* bloom_expr = R"( ?[^(\s|.,!?…。，、।۔،)]+)";
+
 // DeepSeek LLM's letter class: the cased letters (Latin, Greek, Cyrillic, Armenian, Georgian,
 // Cherokee, Glagolitic, Coptic, Deseret, Osage, Old Hungarian, Warang Citi, Adlam, fullwidth Latin).
 // Written as code points because several of them (U+1F7D, U+1FBE, U+1FD3, U+1FDB, U+2126 Ohm,
@@ -54,7 +66,8 @@ struct pre_family {
 const std::vector<pre_family>& families() {
     static const std::vector<pre_family> f = {
         {{"default"}, {R"([\p{P}\$\+<=>\^~\|]+)", gpt2_expr, R"(\p{N}+)", "[0-9][0-9][0-9]"}},
-        {{"gpt-2", "phi-2", "mpt", "olmo", "jais", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "gigachat"},
+        {{"gpt-2", "phi-2", "mpt", "olmo", "jais", "jina-es", "jina-de", "jina-v1-en", "jina-v2-es", "jina-v2-de",
+          "jina-v2-code", "roberta-bpe", "gigachat"},
          {gpt2_expr}},
         {{"llama3", "llama-v3", "llama-bpe", "falcon3", "dbrx", "smaug-bpe", "chatglm-bpe", "glm4", "pixtral"},
          {llama3_expr}},
@@ -66,12 +79,19 @@ const std::vector<pre_family>& families() {
           R"(\s+$)", deepseek_cjk, R"(\p{N}+)"}},
         {{"deepseek-coder"}, {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", deepseek_cjk, R"(\p{N})"}},
         {{"falcon"}, {R"([\p{P}\$\+<=>\^~\|`]+)", gpt2_expr, "[0-9][0-9][0-9]"}},
+        {{"tekken"}, {tekken_expr}},
+        {{"deepseek-v3"},
+         {R"(\p{N}{1,3})", R"([\x{4E00}-\x{9FA5}\x{3040}-\x{309F}\x{30A0}-\x{30FF}]+)",
+          R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"}},
+        {{"poro-chat", "bloom", "gpt3-finnish"}, {bloom_expr}},
+        {{"viking"}, {bloom_expr, R"(\p{N})"}},
     };
     return f;
 }
 
-// Of the names that share llama3's expression, llama.cpp also sets ignore_merges and add_bos for
-// the Llama 3 ones; that is the tokenizer's business (tokenizer_bpe.cpp), not the pre-tokenizer's.
+// Of these names llama.cpp also sets ignore_merges and add_bos for the Llama 3 ones and tekken;
+// that is the tokenizer's business (tokenizer_bpe.cpp), not the pre-tokenizer's. Qwen3 GGUFs name
+// "qwen2" (llama.cpp has no separate qwen3 pre-tokenizer). Chameleon (image tokens) is not here.
 
 } // namespace
 

@@ -15,9 +15,11 @@ namespace {
 // llama.cpp's token types (tokenizer.ggml.token_type).
 enum : uint8_t { t_undefined = 0, t_normal = 1, t_unknown = 2, t_control = 3, t_user_defined = 4, t_unused = 5, t_byte = 6 };
 
-// The pre-tokenizers llama.cpp gives ignore_merges and a default BOS (Llama 3 and its relatives).
-bool is_llama3_family(const std::string& pre) {
-    return pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe" || pre == "falcon3" || pre == "pixtral";
+// The pre-tokenizers llama.cpp gives ignore_merges and a default BOS: Llama 3 and its relatives, and
+// Tekken (Mistral Nemo), whose vocabularies hold whole words the merges cannot always rebuild.
+bool takes_whole_words(const std::string& pre) {
+    return pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe" || pre == "falcon3" || pre == "pixtral" ||
+           pre == "tekken";
 }
 
 int32_t special_id(const gguf_file& file, const char* key, size_t n_vocab) {
@@ -94,13 +96,14 @@ std::unique_ptr<bpe_tokenizer> bpe_tokenizer::from_gguf(const gguf_file& file) {
 
     const std::string pre = file.get_string("tokenizer.ggml.pre").value_or("default");
     t->pre_ = std::make_unique<bpe_pretokenizer>(pre, name);
-    t->ignore_merges_ = is_llama3_family(pre);
+    t->ignore_merges_ = takes_whole_words(pre);
 
     t->bos_ = special_id(file, "tokenizer.ggml.bos_token_id", n);
     t->eos_ = special_id(file, "tokenizer.ggml.eos_token_id", n);
     t->unk_ = special_id(file, "tokenizer.ggml.unknown_token_id", n);
-    // GPT-2 style vocabularies add no BOS unless the file says so; llama.cpp defaults Llama 3 to one.
-    t->add_bos_ = file.get_bool("tokenizer.ggml.add_bos_token").value_or(is_llama3_family(pre)) && t->bos_ >= 0;
+    // GPT-2 style vocabularies add no BOS unless the file says so; llama.cpp defaults Llama 3 and
+    // Tekken to one.
+    t->add_bos_ = file.get_bool("tokenizer.ggml.add_bos_token").value_or(takes_whole_words(pre)) && t->bos_ >= 0;
 
     for (size_t i = 0; i < n; ++i) {
         const uint8_t ty = t->types_[i];

@@ -9,7 +9,7 @@
 //   3. the runs are cut into words by the pre-tokenizer tokenizer.ggml.pre names (bpe_pretokenize.h);
 //   4. in each word the bytes start as their byte tokens and the merges (tokenizer.ggml.merges,
 //      rank = index) are applied lowest rank first, leftmost first among equal ranks. Llama 3 style
-//      vocabularies ("llama-bpe") take a whole word that is itself a token without merging.
+//      vocabularies ("llama-bpe") and Tekken take a whole word that is itself a token without merging.
 //
 // encode(text, add_bos) treats control tokens as plain text: document and user text can never
 // inject "<|im_start|>" or "<|endoftext|>". Code that renders a chat template calls

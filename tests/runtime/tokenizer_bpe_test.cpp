@@ -155,6 +155,28 @@ TEST(tokenizer_bpe, merges_apply_in_rank_order) {
     EXPECT_EQ(rt->encode("abc", false), (std::vector<int32_t>{r.id_of_merge(0), 'c'}));
 }
 
+// Llama 3 and Tekken vocabularies take a word that is itself a token whole (llama.cpp's
+// ignore_merges) and add a BOS unless the file says otherwise; GPT-2 style ones merge and add none.
+TEST(tokenizer_bpe, whole_word_vocabularies_skip_merges_and_default_to_bos) {
+    for (const std::string pre : {"tekken", "llama-bpe", "gpt-2", "qwen2"}) {
+        SCOPED_TRACE(pre);
+        tiny_vocab v;
+        v.pre = pre;
+        v.merges = {{"a", "b"}};
+        v.extra = {{"abc", 1}, {"<s>", 3}}; // "abc" no merge can build
+        gguf_writer w = v.writer();
+        w.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(v.id_of_extra(1)));
+        const auto tok = load(w, pre + ".gguf");
+        const bool whole = pre == "tekken" || pre == "llama-bpe";
+        const std::vector<int32_t> expected =
+            whole ? std::vector<int32_t>{v.id_of_extra(0)} : std::vector<int32_t>{v.id_of_merge(0), 'c'};
+        EXPECT_EQ(tok->encode("abc", false), expected);
+        EXPECT_EQ(tok->add_bos_default(), whole);
+        w.set_bool("tokenizer.ggml.add_bos_token", false);
+        EXPECT_FALSE(load(w, pre + "-no-bos.gguf")->add_bos_default()) << "the file's add_bos_token wins";
+    }
+}
+
 TEST(tokenizer_bpe, random_text_round_trips_and_matches_a_naive_bpe) {
     const uint32_t seed = test::fresh_seed();
     SCOPED_TRACE("seed " + std::to_string(seed));
