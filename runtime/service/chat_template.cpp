@@ -49,16 +49,21 @@ private:
 };
 
 // Walks a segment's parts: consecutive text parts are joined before they are encoded (so a seam
-// between two text parts never changes the tokens), a special token ends the text before it.
+// between two text parts never changes the tokens), a special token ends the text before it. Text
+// is encoded as llama.cpp encodes a rendered prompt: a run that opens the prompt or follows a
+// special token starts a fragment (sentencepiece's dummy prefix); the first run of a segment that
+// `continues` text (the question after the documents) does not.
 std::vector<int32_t> build(const std::vector<part>& parts, const tokenizer& tok, const gguf_file& vocab,
-                           const std::string& key, const std::string& value, bool has_system, bool with_bos) {
+                           const std::string& key, const std::string& value, bool has_system, bool with_bos,
+                           bool continues) {
     std::vector<int32_t> out;
     if (with_bos && tok.bos() >= 0) out.push_back(tok.bos());
     vocab_lookup lookup(vocab);
     std::string pending;
+    bool after_text = continues; // the next run continues text rather than starting a fragment
     const auto flush = [&] {
         if (pending.empty()) return;
-        const auto ids = tok.encode(pending, false);
+        const auto ids = after_text ? tok.encode_continuation(pending) : tok.encode(pending, false);
         out.insert(out.end(), ids.begin(), ids.end());
         pending.clear();
     };
@@ -70,6 +75,7 @@ std::vector<int32_t> build(const std::vector<part>& parts, const tokenizer& tok,
         if (id >= 0) {
             flush();
             out.push_back(id);
+            after_text = false;
         } else {
             pending += p.kind == part::text ? replace_all(p.value, key, value) : p.value;
         }
@@ -101,11 +107,11 @@ const std::string& chat_template::effective_system(const std::string& system) co
 std::vector<int32_t> chat_template::system_segment(const tokenizer& tok, const gguf_file& vocab, const std::string& system) const {
     // The system segment opens the sequence: it carries the BOS when the model wants one.
     const std::string& s = effective_system(system);
-    return build(system_parts, tok, vocab, "{system}", s, !s.empty(), tok.add_bos_default());
+    return build(system_parts, tok, vocab, "{system}", s, !s.empty(), tok.add_bos_default(), false);
 }
 
 std::vector<int32_t> chat_template::question_segment(const tokenizer& tok, const gguf_file& vocab, const std::string& question) const {
-    return build(question_parts, tok, vocab, "{question}", question, true, false);
+    return build(question_parts, tok, vocab, "{question}", question, true, false, true);
 }
 
 std::vector<int32_t> chat_template::stop_tokens(const tokenizer& tok, const gguf_file& vocab) const {

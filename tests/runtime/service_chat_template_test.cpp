@@ -241,6 +241,37 @@ TEST(chat_template, phi3_markup_tokens_from_the_real_vocabulary) {
     EXPECT_EQ(std::count(q.begin(), q.end(), end), 1);
     EXPECT_EQ(std::count(q.begin(), q.end(), assistant), 1);
     EXPECT_EQ(t.stop_tokens(*tok, *file), (std::vector<int32_t>{32000, end}));
+
+    // Token for token what llama.cpp makes of the rendered prompt: the text is cut at the markup
+    // tokens, and a piece of text that opens the prompt or follows a markup token takes
+    // sentencepiece's dummy prefix. The documents continue "Documents:\n" and the question continues
+    // the documents, so neither takes one (a stray "▁" before "\n\nQuestion" would show here).
+    const std::vector<std::pair<std::string, int32_t>> markup = {
+        {"<|system|>", system}, {"<|end|>", end}, {"<|user|>", user_id}, {"<|assistant|>", assistant}};
+    const auto llama_cpp = [&](const std::string& rendered) {
+        std::vector<int32_t> out = {bos};
+        for (size_t pos = 0;;) {
+            size_t at = std::string::npos;
+            std::pair<std::string, int32_t> hit;
+            for (const auto& m : markup)
+                if (const size_t p = rendered.find(m.first, pos); p < at) {
+                    at = p;
+                    hit = m;
+                }
+            const auto piece = tok->encode(rendered.substr(pos, at == std::string::npos ? std::string::npos : at - pos), false);
+            out.insert(out.end(), piece.begin(), piece.end());
+            if (at == std::string::npos) return out;
+            out.push_back(hit.second);
+            pos = at + hit.first.size();
+        }
+    };
+    for (const std::string& sys_prompt : {app_system, std::string()}) {
+        std::vector<int32_t> app = t.system_segment(*tok, *file, sys_prompt);
+        const auto doc = tok->encode_continuation(documents);
+        app.insert(app.end(), doc.begin(), doc.end());
+        app.insert(app.end(), q.begin(), q.end());
+        EXPECT_EQ(app, llama_cpp(t.prompt_text(sys_prompt, documents, question))) << "system \"" << sys_prompt << "\"";
+    }
 }
 
 } // namespace
