@@ -5,8 +5,6 @@
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
-#include <optional>
-
 namespace epic {
 namespace {
 
@@ -26,26 +24,20 @@ std::string replace_all(std::string s, const std::string& what, const std::strin
     return s;
 }
 
-// Special-token lookups in the GGUF vocabulary, reading the token list once per segment.
+// Special-token lookups through the tokenizer; errors name the GGUF the vocabulary came from.
 class vocab_lookup {
 public:
-    explicit vocab_lookup(const gguf_file& file) : file_(file) {}
-    // The id of a token's exact text, or -1.
-    int32_t find(const std::string& piece) {
-        if (!tokens_) tokens_ = file_.get_string_array("tokenizer.ggml.tokens").value_or(std::vector<std::string>{});
-        for (size_t i = 0; i < tokens_->size(); ++i)
-            if ((*tokens_)[i] == piece) return static_cast<int32_t>(i);
-        return -1;
-    }
-    int32_t require(const std::string& piece) {
+    vocab_lookup(const tokenizer& tok, const gguf_file& file) : tok_(tok), file_(file) {}
+    int32_t find(const std::string& piece) const { return tok_.token_id(piece); }
+    int32_t require(const std::string& piece) const {
         const int32_t id = find(piece);
         if (id < 0) throw error(file_.path() + ": the chat template needs the token " + piece + ", which the vocabulary lacks");
         return id;
     }
 
 private:
+    const tokenizer& tok_;
     const gguf_file& file_;
-    std::optional<std::vector<std::string>> tokens_;
 };
 
 // Walks a segment's parts: consecutive text parts are joined before they are encoded (so a seam
@@ -58,7 +50,7 @@ std::vector<int32_t> build(const std::vector<part>& parts, const tokenizer& tok,
                            bool continues) {
     std::vector<int32_t> out;
     if (with_bos && tok.bos() >= 0) out.push_back(tok.bos());
-    vocab_lookup lookup(vocab);
+    const vocab_lookup lookup(tok, vocab);
     std::string pending;
     bool after_text = continues; // the next run continues text rather than starting a fragment
     const auto flush = [&] {
@@ -117,7 +109,7 @@ std::vector<int32_t> chat_template::question_segment(const tokenizer& tok, const
 std::vector<int32_t> chat_template::stop_tokens(const tokenizer& tok, const gguf_file& vocab) const {
     std::vector<int32_t> out;
     if (tok.eos() >= 0) out.push_back(tok.eos());
-    vocab_lookup lookup(vocab);
+    const vocab_lookup lookup(tok, vocab);
     for (const auto& s : stop_strings) out.push_back(lookup.require(s));
     return out;
 }

@@ -48,7 +48,8 @@ struct chat_template {
     const std::string& effective_system(const std::string& system) const;
 
     // Token segments. `vocab` is the GGUF holding the tokenizer's vocabulary (special tokens are
-    // looked up there; errors name it). The system segment carries the BOS when the model wants one.
+    // looked up through the tokenizer; errors name the file). The system segment carries the BOS
+    // when the model wants one.
     std::vector<int32_t> system_segment(const tokenizer& tok, const gguf_file& vocab, const std::string& system) const;
     std::vector<int32_t> question_segment(const tokenizer& tok, const gguf_file& vocab, const std::string& question) const;
     std::vector<int32_t> stop_tokens(const tokenizer& tok, const gguf_file& vocab) const;

@@ -45,6 +45,10 @@ public:
     // a space, byte tokens into their byte). Streaming output concatenates these.
     virtual std::string token_bytes(int32_t id) const = 0;
 
+    // The id of the token whose stored text is exactly `text` (first id when repeated), or -1: how
+    // chat templates find their markup tokens ("<|im_start|>", "[INST]").
+    virtual int32_t token_id(std::string_view text) const = 0;
+
     virtual int32_t n_vocab() const = 0;
     virtual int32_t bos() const = 0; // -1 when none
     virtual int32_t eos() const = 0; // -1 when none

@@ -45,6 +45,7 @@ public:
     std::string decode(std::span<const int32_t> ids) const override;
     std::string token_bytes(int32_t id) const override;
 
+    int32_t token_id(std::string_view text) const override { return find_piece(text); }
     int32_t n_vocab() const override { return static_cast<int32_t>(types_.size()); }
     int32_t bos() const override { return bos_; }
     int32_t eos() const override { return eos_; }

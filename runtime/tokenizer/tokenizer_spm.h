@@ -62,6 +62,7 @@ public:
 
     // The piece text as the vocabulary stores it ('▁' not replaced); for tools and tests.
     const std::string& piece(int32_t id) const;
+    int32_t token_id(std::string_view text) const override;
 
 private:
     void check_id(int32_t id) const;

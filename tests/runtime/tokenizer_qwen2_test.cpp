@@ -57,6 +57,8 @@ TEST_P(tokenizer_qwen2, vocabulary_and_special_ids) {
     EXPECT_EQ(bpe_->find_piece("<|endoftext|>"), 151643);
     EXPECT_EQ(bpe_->find_piece("<|im_start|>"), 151644);
     EXPECT_EQ(bpe_->find_piece("<|im_end|>"), 151645);
+    EXPECT_EQ(tok_->token_id("<|im_start|>"), 151644); // what chat templates look markup up with
+    EXPECT_EQ(tok_->token_id("<|im_start|"), -1);
     for (const int32_t id : {151643, 151644, 151645}) {
         EXPECT_TRUE(tok_->is_control(id)) << id;
         EXPECT_EQ(tok_->token_bytes(id), "") << "control tokens are never printed";

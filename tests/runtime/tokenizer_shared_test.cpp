@@ -78,6 +78,9 @@ TEST(tokenizer_shared, mistral_v03_loads_and_round_trips) {
     EXPECT_EQ(tok->bos(), 1);
     EXPECT_EQ(tok->eos(), 2);
     EXPECT_TRUE(tok->is_control(3)); // [INST]
+    EXPECT_EQ(tok->token_id("[INST]"), 3);
+    EXPECT_EQ(tok->token_id("[/INST]"), 4);
+    EXPECT_EQ(tok->token_id("[INST"), -1);
     EXPECT_EQ(tok->token_bytes(3), "");
     // Control symbols in text are ordinary characters, not the control token.
     const auto inst = tok->encode("[INST]", false);
