@@ -8,6 +8,7 @@
 
 #include <pcre2.h>
 
+#include <stdexcept>
 #include <string_view>
 
 namespace epic {
@@ -112,12 +113,18 @@ bpe_pretokenizer::bpe_pretokenizer(const std::string& pre, const std::string& na
         throw error(name + ": tokenizer.ggml.pre = \"" + pre + "\" is a pre-tokenizer this runtime does not know (" +
                     known + ")");
     }
-    for (const char* expr : family->exprs) {
+    for (const char* written : family->exprs) {
         int err = 0;
         PCRE2_SIZE err_offset = 0;
         auto c = std::make_unique<compiled>();
+        std::string expr;
+        try {
+            expr = bpe::llama_unicode_classes(written);
+        } catch (const std::invalid_argument& e) {
+            throw error(name + ": pre-tokenizer \"" + pre + "\": " + e.what() + " has no llama.cpp table here");
+        }
         // DOLLAR_ENDONLY: '$' is the end of the piece, as in std::regex, not also before a final '\n'.
-        c->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(expr), PCRE2_ZERO_TERMINATED,
+        c->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(expr.c_str()), expr.size(),
                                 PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &err, &err_offset, nullptr);
         if (!c->code) {
             PCRE2_UCHAR msg[256];

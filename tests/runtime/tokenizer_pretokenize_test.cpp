@@ -3,11 +3,14 @@
 // after newlines), DeepSeek V3 (digit groups first, CJK runs, punctuation glued to a word), Bloom.
 // Llama 3 and Tekken vocabularies are not in the shared data, so their splits are what can be
 // checked; the tokenizer-level flags (whole words, default BOS) are checked in tokenizer_bpe_test.
+// Unicode classes follow llama.cpp's tables whatever the PCRE2 version.
 #include "tokenizer/bpe_pretokenize.h"
+#include "tokenizer/bpe_unicode.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace epic {
 namespace {
@@ -55,6 +58,21 @@ TEST(tokenizer_pretokenize, deepseek_v3_takes_digit_groups_and_cjk_first) {
 TEST(tokenizer_pretokenize, bloom_cuts_at_spaces_and_sentence_punctuation) {
     EXPECT_EQ(split("bloom", "Hello, world! (ok)"), (words{"Hello", ",", " world", "! (", "ok", ")"}));
     EXPECT_EQ(split("viking", "Hello 2024"), (words{"Hello", " ", "2", "0", "2", "4"}));
+}
+
+// The classes follow llama.cpp's Unicode tables, not the system PCRE2's: U+31350 (CJK Extension H,
+// Unicode 15) is a letter, so "$x" after it is a word of its own; U+180E (Mongolian vowel
+// separator) is no space since Unicode 6.3, so two of them are one run of symbols.
+TEST(tokenizer_pretokenize, unicode_classes_are_llama_cpps) {
+    EXPECT_EQ(split("qwen2", "\U00031350$x"), (words{"\U00031350", "$x"}));
+    EXPECT_EQ(split("gpt-2", "it\U00031350've"), (words{"it\U00031350", "'ve"}));
+    EXPECT_EQ(split("qwen2", "a\u180E\u180Eb"), (words{"a", "\u180E\u180E", "b"}));
+    // Unicode 15 digits (Kawi) are digits: split one by one like ASCII ones.
+    EXPECT_EQ(split("qwen2", "\U00011F50\U00011F51"), (words{"\U00011F50", "\U00011F51"}));
+    // Other spaces are spaces: an ideographic space run before a word keeps its last one.
+    EXPECT_EQ(split("llama-bpe", "\u3000\u3000x"), (words{"\u3000", "\u3000x"}));
+    EXPECT_EQ(bpe::llama_unicode_classes(R"(a\r\x{41}\[)"), R"(a\r\x{41}\[)") << "other escapes stay as written";
+    EXPECT_THROW(bpe::llama_unicode_classes(R"(\p{Lu})"), std::invalid_argument);
 }
 
 TEST(tokenizer_pretokenize, every_llama_cpp_name_is_known) {
