@@ -100,7 +100,7 @@ std::unique_ptr<bpe_tokenizer> bpe_tokenizer::from_gguf(const gguf_file& file) {
 
     t->bos_ = special_id(file, "tokenizer.ggml.bos_token_id", n);
     t->eos_ = special_id(file, "tokenizer.ggml.eos_token_id", n);
-    t->unk_ = special_id(file, "tokenizer.ggml.unknown_token_id", n);
+    special_id(file, "tokenizer.ggml.unknown_token_id", n); // checked only: missing bytes are dropped, not unknown
     // GPT-2 style vocabularies add no BOS unless the file says so; llama.cpp defaults Llama 3 and
     // Tekken to one.
     t->add_bos_ = file.get_bool("tokenizer.ggml.add_bos_token").value_or(takes_whole_words(pre)) && t->bos_ >= 0;
@@ -231,8 +231,7 @@ void bpe_tokenizer::encode_text(std::string_view text, std::vector<int32_t>& out
         }
         flush(i);
         const int32_t id = byte_id_[static_cast<uint8_t>(text[i])];
-        if (id >= 0) out.push_back(id);
-        else if (unk_ >= 0) out.push_back(unk_);
+        if (id >= 0) out.push_back(id); // a byte the vocabulary lacks is dropped, as in encode_word
         run = ++i;
     }
     flush(text.size());
@@ -287,8 +286,9 @@ void bpe_tokenizer::encode_word(std::string_view word, std::vector<int32_t>& out
     }
     for (int32_t i = 0; i >= 0; i = sym[(size_t)i].next) {
         const int32_t id = sym[(size_t)i].id;
+        // A byte the vocabulary lacks (SmolLM2 has no token for 0x04, 0x13, 0xF1...) is dropped, as
+        // llama.cpp drops it: its unknown token is <|endoftext|>, which must never appear mid-prompt.
         if (id >= 0) out.push_back(id);
-        else if (unk_ >= 0) out.push_back(unk_); // a byte the vocabulary lacks
     }
 }
 

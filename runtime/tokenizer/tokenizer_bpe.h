@@ -5,7 +5,9 @@
 //      user-defined tokens always (llama.cpp matches them even without parse_special), control and
 //      unknown tokens only through encode_with_specials();
 //   2. each remaining stretch is split into well-formed UTF-8 runs and invalid bytes; an invalid
-//      byte becomes the token of that single byte (every byte-level vocabulary has all 256);
+//      byte becomes the token of that single byte (llama.cpp would read it as U+FFFD; here no
+//      byte is lost). A byte the vocabulary has no token for is dropped, as llama.cpp does (most
+//      vocabularies have all 256; SmolLM2 lacks 21, among them 0x04, 0x13, 0xF1, 0xF2);
 //   3. the runs are cut into words by the pre-tokenizer tokenizer.ggml.pre names (bpe_pretokenize.h);
 //   4. in each word the bytes start as their byte tokens and the merges (tokenizer.ggml.merges,
 //      rank = index) are applied lowest rank first, leftmost first among equal ranks. Llama 3 style
@@ -17,7 +19,7 @@
 //
 // Decoding: normal tokens go back through GPT-2's byte mapping to their raw bytes; user-defined
 // tokens are their text; control and unused tokens give nothing. So decode(encode(x)) == x for any
-// byte string x with no control-token text parsed, as long as each byte's token is a normal token
+// byte string x with no control-token text parsed, as long as each byte has a normal token
 // (DeepSeek's vocabulary gives some never-valid bytes such as 0xF8 user-defined tokens 'ø', which
 // decode as the character). No clean-up of spaces around punctuation is applied.
 //
@@ -75,7 +77,6 @@ private:
     std::unique_ptr<bpe_pretokenizer> pre_;
     int32_t bos_ = -1;
     int32_t eos_ = -1;
-    int32_t unk_ = -1;
     bool add_bos_ = false;
     bool ignore_merges_ = false;                         // a word that is a token is taken whole (Llama 3)
 };

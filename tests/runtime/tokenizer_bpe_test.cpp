@@ -27,13 +27,15 @@ struct tiny_vocab {
     std::vector<std::pair<std::string, std::string>> merges;
     std::vector<std::pair<std::string, int32_t>> extra; // (text as stored, token type)
     std::string pre = "gpt-2";
+    std::vector<int> absent_bytes; // bytes whose token is replaced by an unused placeholder
 
     gguf_writer writer() const {
         std::vector<std::string> tokens;
         std::vector<int32_t> types;
         for (int b = 0; b < 256; ++b) {
-            tokens.push_back(mapped(std::string(1, static_cast<char>(b))));
-            types.push_back(1);
+            const bool absent = std::find(absent_bytes.begin(), absent_bytes.end(), b) != absent_bytes.end();
+            tokens.push_back(absent ? "[UNUSED" + std::to_string(b) + "]" : mapped(std::string(1, static_cast<char>(b))));
+            types.push_back(absent ? 5 : 1);
         }
         std::vector<std::string> merge_strings;
         for (const auto& [l, r] : merges) {
@@ -253,6 +255,22 @@ TEST(tokenizer_bpe, invalid_bytes_are_single_byte_tokens) {
     }
     // "é" followed by a stray continuation byte: the valid pair still merges.
     EXPECT_EQ(tok->encode("\xC3\xA9\xA9", false), (std::vector<int32_t>{v.id_of_merge(1), 0xA9}));
+}
+
+// A byte the vocabulary has no token for is dropped, as llama.cpp drops it (SmolLM2 lacks 0x13 and
+// 0xF1, among others); the unknown token is never emitted for it (SmolLM2's is <|endoftext|>).
+TEST(tokenizer_bpe, bytes_the_vocabulary_lacks_are_dropped) {
+    tiny_vocab v;
+    v.absent_bytes = {0x13, 0xF1};
+    v.merges = {{"a", "b"}};
+    gguf_writer w = v.writer();
+    w.set_u32("tokenizer.ggml.unknown_token_id", 0);
+    const auto tok = load(w, "holes.gguf");
+    EXPECT_EQ(tok->encode("ab\x13" "ab", false), (std::vector<int32_t>{v.id_of_merge(0), v.id_of_merge(0)}));
+    // U+4xxxx starts with 0xF1: its three continuation bytes remain.
+    EXPECT_EQ(tok->encode("\xF1\x80\x80\x80", false), (std::vector<int32_t>{0x80, 0x80, 0x80}));
+    // An invalid lone 0xF1 is dropped too.
+    EXPECT_EQ(tok->encode("a\xF1", false), (std::vector<int32_t>{'a'}));
 }
 
 TEST(tokenizer_bpe, special_tokens) {
