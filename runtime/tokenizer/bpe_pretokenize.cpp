@@ -57,7 +57,12 @@ constexpr const char* deepseek_letters =
     R"(\x{10400}-\x{1044F}\x{104B0}-\x{104D3}\x{104D8}-\x{104FB}\x{10C80}-\x{10CB2}\x{10CC0}-\x{10CF2})"
     R"(\x{118A0}-\x{118DF}\x{1E900}-\x{1E943}]+)";
 // CJK unified ideographs, U+0800..U+4E00 (most non-Latin scripts, kana, CJK symbols), Hangul.
-constexpr const char* deepseek_cjk = R"([\x{4E00}-\x{9FA5}\x{800}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
+// llama.cpp runs the expressions without \p{..} on a copy of the text in which every non-ASCII
+// space is U+000B, so an explicit range never matches one: the spaces inside U+0800..U+4E00
+// (U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000) are cut out of it here.
+constexpr const char* deepseek_cjk =
+    R"([\x{4E00}-\x{9FA5}\x{800}-\x{167F}\x{1681}-\x{1FFF}\x{200B}-\x{2027}\x{202A}-\x{202E}\x{2030}-\x{205E})"
+    R"(\x{2060}-\x{2FFF}\x{3001}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
 
 struct pre_family {
     std::vector<std::string_view> names;
@@ -75,8 +80,9 @@ const std::vector<pre_family>& families() {
         {{"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez"}, {qwen2_expr}},
         {{"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"},
          {R"(\p{N})", gpt2_expr}},
+        // (U+3000 is left out of the punctuation range for the reason given at deepseek_cjk.)
         {{"deepseek-llm"},
-         {R"([\r\n])", deepseek_letters, R"(\s?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}]+)",
+         {R"([\r\n])", deepseek_letters, R"(\s?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3001}-\x{3002}]+)",
           R"(\s+$)", deepseek_cjk, R"(\p{N}+)"}},
         {{"deepseek-coder"}, {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", deepseek_cjk, R"(\p{N})"}},
         {{"falcon"}, {R"([\p{P}\$\+<=>\^~\|`]+)", gpt2_expr, "[0-9][0-9][0-9]"}},

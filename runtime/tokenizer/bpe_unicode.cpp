@@ -128,14 +128,31 @@ constexpr const char* whitespace = R"(\t\n\x{0B}\f\r\x{20}\x{85}\x{A0}\x{1680}\x
 } // namespace
 
 std::string llama_unicode_classes(std::string_view expr) {
+    // llama.cpp matches expressions with \p{..} on text whose ASCII characters stand for themselves
+    // and its table of ASCII symbols ($+<=>^`|) lacks '~': there '~' is not \p{S}. A class holding
+    // \p{S} is wrapped so that '~' gets llama.cpp's answer: (?:(?!~)[..]) or, negated, (?:~|[^..]).
     std::string out;
-    bool in_class = false;
+    bool in_class = false, negated = false, has_symbol = false;
+    size_t class_start = 0;
     for (size_t i = 0; i < expr.size();) {
         const char c = expr[i];
         if (c != '\\' || i + 1 >= expr.size()) {
-            if (c == '[' && !in_class) in_class = true;
-            else if (c == ']' && in_class) in_class = false;
-            out += c;
+            if (c == '[' && !in_class) {
+                in_class = true;
+                negated = i + 1 < expr.size() && expr[i + 1] == '^';
+                has_symbol = false;
+                class_start = out.size();
+                out += c;
+            } else if (c == ']' && in_class) {
+                in_class = false;
+                out += c;
+                if (has_symbol) {
+                    out.insert(class_start, negated ? "(?:~|" : "(?:(?!~)");
+                    out += ')';
+                }
+            } else {
+                out += c;
+            }
             ++i;
             continue;
         }
@@ -153,7 +170,13 @@ std::string llama_unicode_classes(std::string_view expr) {
             for (const auto& x : deltas)
                 if (name == x.name) d = &x;
             if (!d) throw std::invalid_argument("Unicode class " + std::string(name));
-            out += in_class ? std::string(d->name) + d->added : std::string("[") + d->name + d->added + "]";
+            const bool symbol = name == "\\p{S}";
+            if (in_class) {
+                out += std::string(d->name) + d->added;
+                has_symbol = has_symbol || symbol;
+            } else {
+                out += std::string(symbol ? "(?:(?!~)[" : "[") + d->name + d->added + (symbol ? "])" : "]");
+            }
             i += name.size();
             continue;
         }

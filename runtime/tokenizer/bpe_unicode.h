@@ -29,7 +29,8 @@ std::string mapped_to_bytes(std::string_view mapped);
 // \p{M}, \s and \S are rewritten as classes that match exactly what llama.cpp's tables
 // (src/unicode-data.cpp, Unicode 15.1) put in those categories, whatever Unicode version the system
 // PCRE2 was built with (10.42: Unicode 14, which lacks CJK Extension H, Kawi, new symbols...; and
-// its \s also takes U+180E, which Unicode no longer calls a space). Throws std::invalid_argument
+// its \s also takes U+180E, which Unicode no longer calls a space), and '~' is no \p{S} (a gap in
+// llama.cpp's ASCII table that DeepSeek V3's expression meets). Throws std::invalid_argument
 // for a class this rewriting does not know (\p{..} other than those five, \S inside brackets).
 std::string llama_unicode_classes(std::string_view expr);
 

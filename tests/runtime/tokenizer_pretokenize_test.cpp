@@ -71,6 +71,13 @@ TEST(tokenizer_pretokenize, unicode_classes_are_llama_cpps) {
     EXPECT_EQ(split("qwen2", "\U00011F50\U00011F51"), (words{"\U00011F50", "\U00011F51"}));
     // Other spaces are spaces: an ideographic space run before a word keeps its last one.
     EXPECT_EQ(split("llama-bpe", "\u3000\u3000x"), (words{"\u3000", "\u3000x"}));
+    // llama.cpp runs the expressions without \p{..} on text whose non-ASCII spaces are U+000B, so
+    // DeepSeek's CJK range (U+0800..) does not take U+3000: it stays with the word it leads.
+    EXPECT_EQ(split("deepseek-coder", "\u3000JcamelCase "), (words{"\u3000JcamelCase", " "}));
+    EXPECT_EQ(split("deepseek-llm", "\u3000\u4E2D"), (words{"\u3000", "\u4E2D"}));
+    // ... and its ASCII table has no '~' among the symbols: DeepSeek V3 leaves it alone.
+    EXPECT_EQ(split("deepseek-v3", "a ~"), (words{"a", " ", "~"}));
+    EXPECT_EQ(split("deepseek-v3", "a ~!"), (words{"a", " ", "~", "!"}));
     EXPECT_EQ(bpe::llama_unicode_classes(R"(a\r\x{41}\[)"), R"(a\r\x{41}\[)") << "other escapes stay as written";
     EXPECT_THROW(bpe::llama_unicode_classes(R"(\p{Lu})"), std::invalid_argument);
 }
