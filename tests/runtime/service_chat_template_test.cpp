@@ -4,6 +4,7 @@
 // with the real vocabularies where the shared data or models/ have them (Qwen2.5, SmolLM2, Phi-3).
 #include "core/error.h"
 #include "gguf/gguf_file.h"
+#include "gguf/gguf_writer.h"
 #include "model/model.h"
 #include "model/random_model.h"
 #include "service/chat_template.h"
@@ -272,6 +273,41 @@ TEST(chat_template, phi3_markup_tokens_from_the_real_vocabulary) {
         app.insert(app.end(), q.begin(), q.end());
         EXPECT_EQ(app, llama_cpp(t.prompt_text(sys_prompt, documents, question))) << "system \"" << sys_prompt << "\"";
     }
+}
+
+
+// Mistral v0.3's tokenizer.model: [INST] and [/INST] are its control tokens 3 and 4, found by the
+// template (the GGUF here only names the vocabulary in errors); a vocabulary without them (Mistral
+// v0.1) gets them as text.
+TEST(chat_template, mistral_instruction_markup_from_the_real_vocabulary) {
+    const auto path = test::shared_model("tokenizers/mistral-v0.3-tokenizer.model");
+    EPIC_REQUIRE_SHARED(path);
+    const auto tok = tokenizer::from_spm_file(path.string());
+    gguf_writer w;
+    w.set_string("general.architecture", "llama");
+    const auto file = gguf_file::from_bytes(w.to_bytes(), "mistral-v0.3.gguf");
+    const chat_template t = chat_template_named("mistral");
+    const auto sys = t.system_segment(*tok, *file, app_system);
+    ASSERT_GE(sys.size(), 3u);
+    EXPECT_EQ(sys[0], 1) << "BOS";
+    EXPECT_EQ(sys[1], 3) << "[INST]";
+    EXPECT_EQ(std::count(sys.begin(), sys.end(), 3), 1);
+    const auto q = t.question_segment(*tok, *file, question);
+    EXPECT_EQ(q.back(), 4) << "[/INST] closes the question";
+    EXPECT_EQ(t.stop_tokens(*tok, *file), (std::vector<int32_t>{2}));
+    // Laid end to end, the prompt reads as the template's text (control tokens print nothing).
+    std::vector<int32_t> all = sys;
+    const auto doc = tok->encode_continuation(documents);
+    all.insert(all.end(), doc.begin(), doc.end());
+    all.insert(all.end(), q.begin(), q.end());
+    const auto all_renderings = official_renderings();
+    const auto mistral = std::find_if(all_renderings.begin(), all_renderings.end(),
+                                      [](const rendering& r) { return std::string(r.name) == "mistral"; });
+    ASSERT_NE(mistral, all_renderings.end());
+    const std::string rendered = mistral->with_system;
+    ASSERT_EQ(rendered.substr(0, 6), "[INST]");
+    ASSERT_EQ(rendered.substr(rendered.size() - 7), "[/INST]");
+    EXPECT_EQ(tok->decode(all), rendered.substr(6, rendered.size() - 6 - 7)); // " Answer from ... sky?"
 }
 
 } // namespace
