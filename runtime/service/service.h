@@ -44,8 +44,10 @@ struct service_params {
     // 0 = off, else a budget in bytes.
     int64_t gpu_cache_budget_bytes = -1;
     int zstd_level = 3;
+    // The app's instructions, the system message of every prompt. Empty: the model's own default
+    // system prompt when its chat template has one (Qwen2.5, SmolLM2), else no system turn.
     std::string system_prompt = "Answer the question at the end using the documents. Be brief.";
-    std::string chat_template = "auto";    // auto (from the model) or chatml, gemma, llama2, zephyr, llama3, plain
+    std::string chat_template = "auto";    // auto (from the model) or chatml, qwen, gemma, llama2, mistral, zephyr, llama3, phi3, plain
 };
 
 service_params service_default_params();

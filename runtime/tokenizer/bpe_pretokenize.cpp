@@ -8,6 +8,7 @@
 
 #include <pcre2.h>
 
+#include <stdexcept>
 #include <string_view>
 
 namespace epic {
@@ -23,6 +24,18 @@ constexpr const char* llama3_expr =
 // Qwen2: Llama 3's with single digits.
 constexpr const char* qwen2_expr =
     R"((?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+// Tekken (Mistral Nemo, Pixtral 12B) as llama.cpp adapts it: tokenizer.json's
+//   [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|...
+// with "upper-ish" written as a letter that is not a-z and "lower-ish" as a letter that is not A-Z,
+// so "camelCase" is "camel" + "Case" and "HELLO" one word; single digits; a run of punctuation takes
+// trailing newlines and slashes.
+constexpr const char* tekken_expr =
+    R"([^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+// Bloom, Poro, GPT-3 Finnish: words with an optional leading space, cut at spaces and sentence
+// punctuation (the parentheses and bar are part of the class, as llama.cpp has it).
+constexpr const char* bloom_expr = R"( ?[^(\s|.,!?…。，、।۔،)]+)";
 
 // DeepSeek LLM's letter class: the cased letters (Latin, Greek, Cyrillic, Armenian, Georgian,
 // Cherokee, Glagolitic, Coptic, Deseret, Osage, Old Hungarian, Warang Citi, Adlam, fullwidth Latin).
@@ -44,7 +57,12 @@ constexpr const char* deepseek_letters =
     R"(\x{10400}-\x{1044F}\x{104B0}-\x{104D3}\x{104D8}-\x{104FB}\x{10C80}-\x{10CB2}\x{10CC0}-\x{10CF2})"
     R"(\x{118A0}-\x{118DF}\x{1E900}-\x{1E943}]+)";
 // CJK unified ideographs, U+0800..U+4E00 (most non-Latin scripts, kana, CJK symbols), Hangul.
-constexpr const char* deepseek_cjk = R"([\x{4E00}-\x{9FA5}\x{800}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
+// llama.cpp runs the expressions without \p{..} on a copy of the text in which every non-ASCII
+// space is U+000B, so an explicit range never matches one: the spaces inside U+0800..U+4E00
+// (U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000) are cut out of it here.
+constexpr const char* deepseek_cjk =
+    R"([\x{4E00}-\x{9FA5}\x{800}-\x{167F}\x{1681}-\x{1FFF}\x{200B}-\x{2027}\x{202A}-\x{202E}\x{2030}-\x{205E})"
+    R"(\x{2060}-\x{2FFF}\x{3001}-\x{4E00}\x{AC00}-\x{D7FF}]+)";
 
 struct pre_family {
     std::vector<std::string_view> names;
@@ -54,24 +72,33 @@ struct pre_family {
 const std::vector<pre_family>& families() {
     static const std::vector<pre_family> f = {
         {{"default"}, {R"([\p{P}\$\+<=>\^~\|]+)", gpt2_expr, R"(\p{N}+)", "[0-9][0-9][0-9]"}},
-        {{"gpt-2", "phi-2", "mpt", "olmo", "jais", "jina-es", "jina-de", "jina-v2-es", "jina-v2-de", "gigachat"},
+        {{"gpt-2", "phi-2", "mpt", "olmo", "jais", "jina-es", "jina-de", "jina-v1-en", "jina-v2-es", "jina-v2-de",
+          "jina-v2-code", "roberta-bpe", "gigachat"},
          {gpt2_expr}},
         {{"llama3", "llama-v3", "llama-bpe", "falcon3", "dbrx", "smaug-bpe", "chatglm-bpe", "glm4", "pixtral"},
          {llama3_expr}},
         {{"qwen2", "deepseek-r1-qwen", "stablelm2", "megrez"}, {qwen2_expr}},
         {{"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"},
          {R"(\p{N})", gpt2_expr}},
+        // (U+3000 is left out of the punctuation range for the reason given at deepseek_cjk.)
         {{"deepseek-llm"},
-         {R"([\r\n])", deepseek_letters, R"(\s?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3000}-\x{3002}]+)",
+         {R"([\r\n])", deepseek_letters, R"(\s?[!-/:-~\x{FF01}-\x{FF0F}\x{FF1A}-\x{FF5E}\x{2018}-\x{201F}\x{3001}-\x{3002}]+)",
           R"(\s+$)", deepseek_cjk, R"(\p{N}+)"}},
         {{"deepseek-coder"}, {R"([\r\n])", R"(\s?\p{L}+)", R"(\s?\p{P}+)", deepseek_cjk, R"(\p{N})"}},
         {{"falcon"}, {R"([\p{P}\$\+<=>\^~\|`]+)", gpt2_expr, "[0-9][0-9][0-9]"}},
+        {{"tekken"}, {tekken_expr}},
+        {{"deepseek-v3"},
+         {R"(\p{N}{1,3})", R"([\x{4E00}-\x{9FA5}\x{3040}-\x{309F}\x{30A0}-\x{30FF}]+)",
+          R"([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"}},
+        {{"poro-chat", "bloom", "gpt3-finnish"}, {bloom_expr}},
+        {{"viking"}, {bloom_expr, R"(\p{N})"}},
     };
     return f;
 }
 
-// Of the names that share llama3's expression, llama.cpp also sets ignore_merges and add_bos for
-// the Llama 3 ones; that is the tokenizer's business (tokenizer_bpe.cpp), not the pre-tokenizer's.
+// Of these names llama.cpp also sets ignore_merges and add_bos for the Llama 3 ones and tekken;
+// that is the tokenizer's business (tokenizer_bpe.cpp), not the pre-tokenizer's. Qwen3 GGUFs name
+// "qwen2" (llama.cpp has no separate qwen3 pre-tokenizer). Chameleon (image tokens) is not here.
 
 } // namespace
 
@@ -92,12 +119,18 @@ bpe_pretokenizer::bpe_pretokenizer(const std::string& pre, const std::string& na
         throw error(name + ": tokenizer.ggml.pre = \"" + pre + "\" is a pre-tokenizer this runtime does not know (" +
                     known + ")");
     }
-    for (const char* expr : family->exprs) {
+    for (const char* written : family->exprs) {
         int err = 0;
         PCRE2_SIZE err_offset = 0;
         auto c = std::make_unique<compiled>();
+        std::string expr;
+        try {
+            expr = bpe::llama_unicode_classes(written);
+        } catch (const std::invalid_argument& e) {
+            throw error(name + ": pre-tokenizer \"" + pre + "\": " + e.what() + " has no llama.cpp table here");
+        }
         // DOLLAR_ENDONLY: '$' is the end of the piece, as in std::regex, not also before a final '\n'.
-        c->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(expr), PCRE2_ZERO_TERMINATED,
+        c->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(expr.c_str()), expr.size(),
                                 PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &err, &err_offset, nullptr);
         if (!c->code) {
             PCRE2_UCHAR msg[256];

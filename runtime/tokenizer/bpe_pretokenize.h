@@ -6,7 +6,8 @@
 // re-splitting every piece the previous ones produced; inside a piece every match becomes a word and
 // so does every stretch between matches (text no expression matches is never lost). Each piece is
 // matched on its own, so look-arounds and '$' see only that piece. The expressions are llama.cpp's,
-// compiled with PCRE2 in UTF mode with Unicode properties (\p{L}, \p{N}, and \s as Unicode space).
+// compiled with PCRE2 in UTF mode with Unicode properties, their classes (\p{L}, \p{N}, \p{P},
+// \p{S}, \p{M}, \s) rewritten to match llama.cpp's own Unicode tables (bpe::llama_unicode_classes).
 #include <memory>
 #include <string>
 #include <string_view>

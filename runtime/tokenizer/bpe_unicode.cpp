@@ -4,6 +4,7 @@
 #include "core/utf8.h"
 
 #include <array>
+#include <stdexcept>
 
 namespace epic::bpe {
 namespace {
@@ -98,6 +99,91 @@ uint32_t utf8_decode(std::string_view s, size_t i, size_t n) {
     case 3: return ((b(0) & 0x0F) << 12) | ((b(1) & 0x3F) << 6) | (b(2) & 0x3F);
     default: return ((b(0) & 0x07) << 18) | ((b(1) & 0x3F) << 12) | ((b(2) & 0x3F) << 6) | (b(3) & 0x3F);
     }
+}
+
+namespace {
+
+// What llama.cpp's Unicode 15.1 tables add to PCRE2 10.42's Unicode 14 categories (found by
+// comparing the two over every code point: additions only). With a newer PCRE2 they are already
+// in \p{..}, and repeating them in a class changes nothing.
+struct category_delta {
+    const char* name;  // as written in the expressions
+    const char* added; // class members, no brackets
+};
+constexpr category_delta deltas[] = {
+    {"\\p{L}", R"(\x{1123F}-\x{11240}\x{11F02}\x{11F04}-\x{11F10}\x{11F12}-\x{11F33}\x{1342F}\x{13441}-\x{13446})"
+               R"(\x{1B132}\x{1B155}\x{1DF25}-\x{1DF2A}\x{1E030}-\x{1E06D}\x{1E4D0}-\x{1E4EB}\x{2B739}\x{2EBF0}-\x{2EE5D})"
+               R"(\x{31350}-\x{323AF})"},
+    {"\\p{N}", R"(\x{11F50}-\x{11F59}\x{1D2C0}-\x{1D2D3}\x{1E4F0}-\x{1E4F9})"},
+    {"\\p{P}", R"(\x{11B00}-\x{11B09}\x{11F43}-\x{11F4F})"},
+    {"\\p{S}", R"(\x{2FFC}-\x{2FFF}\x{31EF}\x{1F6DC}\x{1F774}-\x{1F776}\x{1F77B}-\x{1F77F}\x{1F7D9}\x{1FA75}-\x{1FA77})"
+               R"(\x{1FA87}-\x{1FA88}\x{1FAAD}-\x{1FAAF}\x{1FABB}-\x{1FABD}\x{1FABF}\x{1FACE}-\x{1FACF}\x{1FADA}-\x{1FADB})"
+               R"(\x{1FAE8}\x{1FAF7}-\x{1FAF8})"},
+    {"\\p{M}", R"(\x{0CF3}\x{0ECE}\x{10EFD}-\x{10EFF}\x{11241}\x{11F00}-\x{11F01}\x{11F03}\x{11F34}-\x{11F3A})"
+               R"(\x{11F3E}-\x{11F42}\x{13440}\x{13447}-\x{13455}\x{1E08F}\x{1E4EC}-\x{1E4EF})"},
+};
+// llama.cpp's whitespace (unicode_set_whitespace): Unicode White_Space, without U+180E.
+constexpr const char* whitespace = R"(\t\n\x{0B}\f\r\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})";
+
+} // namespace
+
+std::string llama_unicode_classes(std::string_view expr) {
+    // llama.cpp matches expressions with \p{..} on text whose ASCII characters stand for themselves
+    // and its table of ASCII symbols ($+<=>^`|) lacks '~': there '~' is not \p{S}. A class holding
+    // \p{S} is wrapped so that '~' gets llama.cpp's answer: (?:(?!~)[..]) or, negated, (?:~|[^..]).
+    std::string out;
+    bool in_class = false, negated = false, has_symbol = false;
+    size_t class_start = 0;
+    for (size_t i = 0; i < expr.size();) {
+        const char c = expr[i];
+        if (c != '\\' || i + 1 >= expr.size()) {
+            if (c == '[' && !in_class) {
+                in_class = true;
+                negated = i + 1 < expr.size() && expr[i + 1] == '^';
+                has_symbol = false;
+                class_start = out.size();
+                out += c;
+            } else if (c == ']' && in_class) {
+                in_class = false;
+                out += c;
+                if (has_symbol) {
+                    out.insert(class_start, negated ? "(?:~|" : "(?:(?!~)");
+                    out += ')';
+                }
+            } else {
+                out += c;
+            }
+            ++i;
+            continue;
+        }
+        const char e = expr[i + 1];
+        if (e == 's' || e == 'S') {
+            if (e == 'S' && in_class) throw std::invalid_argument("\\S inside a character class");
+            out += in_class ? std::string(whitespace) : std::string(e == 's' ? "[" : "[^") + whitespace + "]";
+            i += 2;
+            continue;
+        }
+        if (e == 'p' || e == 'P') {
+            const size_t close = expr.find('}', i);
+            const std::string_view name = expr.substr(i, close == std::string_view::npos ? 2 : close + 1 - i);
+            const category_delta* d = nullptr;
+            for (const auto& x : deltas)
+                if (name == x.name) d = &x;
+            if (!d) throw std::invalid_argument("Unicode class " + std::string(name));
+            const bool symbol = name == "\\p{S}";
+            if (in_class) {
+                out += std::string(d->name) + d->added;
+                has_symbol = has_symbol || symbol;
+            } else {
+                out += std::string(symbol ? "(?:(?!~)[" : "[") + d->name + d->added + (symbol ? "])" : "]");
+            }
+            i += name.size();
+            continue;
+        }
+        out.append(expr.substr(i, 2)); // any other escape, kept as written (\r, \x{..}, \[, \\ ...)
+        i += 2;
+    }
+    return out;
 }
 
 } // namespace epic::bpe

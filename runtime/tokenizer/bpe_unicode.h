@@ -25,6 +25,15 @@ std::string bytes_to_mapped(std::string_view bytes);
 // text of user-defined tokens, or a malformed vocabulary) and invalid UTF-8 is copied as is.
 std::string mapped_to_bytes(std::string_view mapped);
 
+// A pre-tokenizer expression with its Unicode classes made llama.cpp's: \p{L}, \p{N}, \p{P}, \p{S},
+// \p{M}, \s and \S are rewritten as classes that match exactly what llama.cpp's tables
+// (src/unicode-data.cpp, Unicode 15.1) put in those categories, whatever Unicode version the system
+// PCRE2 was built with (10.42: Unicode 14, which lacks CJK Extension H, Kawi, new symbols...; and
+// its \s also takes U+180E, which Unicode no longer calls a space), and '~' is no \p{S} (a gap in
+// llama.cpp's ASCII table that DeepSeek V3's expression meets). Throws std::invalid_argument
+// for a class this rewriting does not know (\p{..} other than those five, \S inside brackets).
+std::string llama_unicode_classes(std::string_view expr);
+
 // Length (1-4) of the well-formed UTF-8 sequence starting at s[i], or 0 when the byte there does
 // not start one (stray continuation byte, overlong form, surrogate, beyond U+10FFFF, truncated).
 // "Well-formed" is exactly what PCRE2's UTF mode accepts.

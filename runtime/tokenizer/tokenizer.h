@@ -35,10 +35,19 @@ public:
     virtual std::vector<int32_t> encode_with_specials(std::string_view text, bool add_bos) const {
         return encode(text, add_bos);
     }
+    // As encode(text, false), for text that continues other text of the same prompt (the question
+    // segment after the documents): sentencepiece's dummy prefix marks the start of a text, so it
+    // is not added here, as llama.cpp adds it only at the start and after a special token. Byte-level
+    // BPE has no such prefix and encodes exactly as encode().
+    virtual std::vector<int32_t> encode_continuation(std::string_view text) const { return encode(text, false); }
     virtual std::string decode(std::span<const int32_t> ids) const = 0;
     // The bytes one token stands for when it follows other text (leading-space marker turned into
     // a space, byte tokens into their byte). Streaming output concatenates these.
     virtual std::string token_bytes(int32_t id) const = 0;
+
+    // The id of the token whose stored text is exactly `text` (first id when repeated), or -1: how
+    // chat templates find their markup tokens ("<|im_start|>", "[INST]").
+    virtual int32_t token_id(std::string_view text) const = 0;
 
     virtual int32_t n_vocab() const = 0;
     virtual int32_t bos() const = 0; // -1 when none

@@ -15,9 +15,11 @@ namespace {
 // llama.cpp's token types (tokenizer.ggml.token_type).
 enum : uint8_t { t_undefined = 0, t_normal = 1, t_unknown = 2, t_control = 3, t_user_defined = 4, t_unused = 5, t_byte = 6 };
 
-// The pre-tokenizers llama.cpp gives ignore_merges and a default BOS (Llama 3 and its relatives).
-bool is_llama3_family(const std::string& pre) {
-    return pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe" || pre == "falcon3" || pre == "pixtral";
+// The pre-tokenizers llama.cpp gives ignore_merges and a default BOS: Llama 3 and its relatives, and
+// Tekken (Mistral Nemo), whose vocabularies hold whole words the merges cannot always rebuild.
+bool takes_whole_words(const std::string& pre) {
+    return pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe" || pre == "falcon3" || pre == "pixtral" ||
+           pre == "tekken";
 }
 
 int32_t special_id(const gguf_file& file, const char* key, size_t n_vocab) {
@@ -28,8 +30,6 @@ int32_t special_id(const gguf_file& file, const char* key, size_t n_vocab) {
                     std::to_string(n_vocab) + " tokens");
     return static_cast<int32_t>(*v);
 }
-
-uint64_t pair_key(int32_t left, int32_t right) { return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right); }
 
 } // namespace
 
@@ -59,22 +59,22 @@ std::unique_ptr<bpe_tokenizer> bpe_tokenizer::from_gguf(const gguf_file& file) {
             t->types_[i] = ty == t_undefined ? uint8_t{t_normal} : static_cast<uint8_t>(ty);
         }
         const std::string& p = t->pieces_[i];
-        if (!p.empty()) t->ids_.emplace(p, static_cast<int32_t>(i));
         switch (t->types_[i]) {
         case t_control: case t_unused: break;                                     // never printed
         case t_user_defined: case t_unknown: t->surface_[i] = p; break;           // stored as raw text
         default: t->surface_[i] = bpe::mapped_to_bytes(p); break;                 // byte-mapped text
         }
     }
-    for (int b = 0; b < 256; ++b) {
-        const auto it = t->ids_.find(bpe::codepoint_to_utf8(bpe::byte_to_codepoint(static_cast<uint8_t>(b))));
-        t->byte_id_[static_cast<size_t>(b)] = it == t->ids_.end() ? -1 : it->second;
-    }
+    t->ids_.build(t->pieces_);
+    for (int b = 0; b < 256; ++b)
+        t->byte_id_[static_cast<size_t>(b)] =
+            t->ids_.find(bpe::codepoint_to_utf8(bpe::byte_to_codepoint(static_cast<uint8_t>(b))), t->pieces_);
 
     const std::optional<std::vector<std::string>> merges = file.get_string_array("tokenizer.ggml.merges");
     if (!merges) throw error(name + ": tokenizer.ggml.merges is missing (a gpt2 vocabulary needs its BPE merges)");
     if (merges->size() > static_cast<size_t>(INT32_MAX)) throw error(name + ": tokenizer.ggml.merges is too long");
     t->merges_.reserve(merges->size());
+    std::string joined; // reused: no allocation per merge
     for (size_t r = 0; r < merges->size(); ++r) {
         const std::string& m = (*merges)[r];
         // "left right": the separator is the first space after the first character (tokens are
@@ -83,23 +83,27 @@ std::unique_ptr<bpe_tokenizer> bpe_tokenizer::from_gguf(const gguf_file& file) {
         if (sp == std::string::npos || sp + 1 >= m.size())
             throw error(name + ": tokenizer.ggml.merges[" + std::to_string(r) + "] = \"" + m +
                         "\" is not two tokens separated by a space");
-        const auto l = t->ids_.find(m.substr(0, sp));
-        const auto rt = t->ids_.find(m.substr(sp + 1));
-        const auto res = t->ids_.find(m.substr(0, sp) + m.substr(sp + 1));
+        const std::string_view mv = m;
+        const int32_t l = t->ids_.find(mv.substr(0, sp), t->pieces_);
+        const int32_t rt = t->ids_.find(mv.substr(sp + 1), t->pieces_);
+        joined.assign(mv.substr(0, sp));
+        joined.append(mv.substr(sp + 1));
+        const int32_t res = t->ids_.find(joined, t->pieces_);
         // A merge whose parts or result are not tokens can never produce a token: skip it.
-        if (l == t->ids_.end() || rt == t->ids_.end() || res == t->ids_.end()) continue;
-        t->merges_.emplace(pair_key(l->second, rt->second), merge{static_cast<int32_t>(r), res->second});
+        if (l < 0 || rt < 0 || res < 0) continue;
+        t->merges_.insert(l, rt, {static_cast<int32_t>(r), res});
     }
 
     const std::string pre = file.get_string("tokenizer.ggml.pre").value_or("default");
     t->pre_ = std::make_unique<bpe_pretokenizer>(pre, name);
-    t->ignore_merges_ = is_llama3_family(pre);
+    t->ignore_merges_ = takes_whole_words(pre);
 
     t->bos_ = special_id(file, "tokenizer.ggml.bos_token_id", n);
     t->eos_ = special_id(file, "tokenizer.ggml.eos_token_id", n);
-    t->unk_ = special_id(file, "tokenizer.ggml.unknown_token_id", n);
-    // GPT-2 style vocabularies add no BOS unless the file says so; llama.cpp defaults Llama 3 to one.
-    t->add_bos_ = file.get_bool("tokenizer.ggml.add_bos_token").value_or(is_llama3_family(pre)) && t->bos_ >= 0;
+    special_id(file, "tokenizer.ggml.unknown_token_id", n); // checked only: missing bytes are dropped, not unknown
+    // GPT-2 style vocabularies add no BOS unless the file says so; llama.cpp defaults Llama 3 and
+    // Tekken to one.
+    t->add_bos_ = file.get_bool("tokenizer.ggml.add_bos_token").value_or(takes_whole_words(pre)) && t->bos_ >= 0;
 
     for (size_t i = 0; i < n; ++i) {
         const uint8_t ty = t->types_[i];
@@ -130,8 +134,7 @@ const std::string& bpe_tokenizer::piece(int32_t id) const {
 }
 
 int32_t bpe_tokenizer::find_piece(std::string_view text) const {
-    const auto it = ids_.find(std::string(text));
-    return it == ids_.end() ? -1 : it->second;
+    return ids_.find(text, pieces_);
 }
 
 std::string bpe_tokenizer::token_bytes(int32_t id) const {
@@ -228,8 +231,7 @@ void bpe_tokenizer::encode_text(std::string_view text, std::vector<int32_t>& out
         }
         flush(i);
         const int32_t id = byte_id_[static_cast<uint8_t>(text[i])];
-        if (id >= 0) out.push_back(id);
-        else if (unk_ >= 0) out.push_back(unk_);
+        if (id >= 0) out.push_back(id); // a byte the vocabulary lacks is dropped, as in encode_word
         run = ++i;
     }
     flush(text.size());
@@ -242,9 +244,9 @@ void bpe_tokenizer::encode_text(std::string_view text, std::vector<int32_t>& out
 void bpe_tokenizer::encode_word(std::string_view word, std::vector<int32_t>& out) const {
     if (word.empty()) return;
     if (ignore_merges_) {
-        const auto it = ids_.find(bpe::bytes_to_mapped(word));
-        if (it != ids_.end()) {
-            out.push_back(it->second);
+        const int32_t id = ids_.find(bpe::bytes_to_mapped(word), pieces_);
+        if (id >= 0) {
+            out.push_back(id);
             return;
         }
     }
@@ -266,8 +268,7 @@ void bpe_tokenizer::encode_word(std::string_view word, std::vector<int32_t>& out
         if (l < 0 || r < 0) return;
         const int32_t a = sym[(size_t)l].id, b = sym[(size_t)r].id;
         if (a < 0 || b < 0) return;
-        const auto it = merges_.find(pair_key(a, b));
-        if (it != merges_.end()) heap.push({it->second.rank, l, r, a, b});
+        if (const auto* m = merges_.find(a, b)) heap.push({m->rank, l, r, a, b});
     };
     for (int32_t i = 0; i + 1 < n; ++i) push(i, i + 1);
     while (!heap.empty()) {
@@ -275,7 +276,7 @@ void bpe_tokenizer::encode_word(std::string_view word, std::vector<int32_t>& out
         heap.pop();
         symbol& l = sym[(size_t)p.left];
         if (l.id != p.left_id || l.next != p.right || sym[(size_t)p.right].id != p.right_id) continue; // stale
-        l.id = merges_.at(pair_key(p.left_id, p.right_id)).result;
+        l.id = merges_.find(p.left_id, p.right_id)->result;
         const int32_t after = sym[(size_t)p.right].next;
         sym[(size_t)p.right].id = -2; // dead: no stale pair can match it again
         l.next = after;
@@ -285,8 +286,9 @@ void bpe_tokenizer::encode_word(std::string_view word, std::vector<int32_t>& out
     }
     for (int32_t i = 0; i >= 0; i = sym[(size_t)i].next) {
         const int32_t id = sym[(size_t)i].id;
+        // A byte the vocabulary lacks (SmolLM2 has no token for 0x04, 0x13, 0xF1...) is dropped, as
+        // llama.cpp drops it: its unknown token is <|endoftext|>, which must never appear mid-prompt.
         if (id >= 0) out.push_back(id);
-        else if (unk_ >= 0) out.push_back(unk_); // a byte the vocabulary lacks
     }
 }
 

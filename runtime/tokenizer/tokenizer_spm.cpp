@@ -146,6 +146,14 @@ const std::string& spm_tokenizer::piece(int32_t id) const {
     return pieces_[id];
 }
 
+// A scan, not a map: called a few times per prompt, it costs ~1 ms on a 262k vocabulary and keeps
+// no second copy of the pieces.
+int32_t spm_tokenizer::token_id(std::string_view text) const {
+    for (size_t i = 0; i < pieces_.size(); ++i)
+        if (pieces_[i] == text) return static_cast<int32_t>(i);
+    return -1;
+}
+
 std::string spm_tokenizer::token_bytes(int32_t id) const {
     check_id(id);
     return surface_[id];
@@ -160,10 +168,18 @@ void spm_tokenizer::encode_valid(std::string_view text, bool first, std::vector<
 }
 
 std::vector<int32_t> spm_tokenizer::encode(std::string_view text, bool add_bos) const {
+    return encode_impl(text, add_bos, true);
+}
+
+std::vector<int32_t> spm_tokenizer::encode_continuation(std::string_view text) const {
+    return encode_impl(text, false, false);
+}
+
+// `first`: the text starts a fragment and takes the dummy prefix (which belongs to that start only).
+std::vector<int32_t> spm_tokenizer::encode_impl(std::string_view text, bool add_bos, bool first) const {
     std::vector<int32_t> out;
     out.reserve(text.size() / 3 + 2);
     if (add_bos && bos_ >= 0) out.push_back(bos_);
-    bool first = true; // the dummy prefix belongs to the start of the text only
     size_t pos = 0;
     while (pos < text.size()) {
         size_t end = pos;

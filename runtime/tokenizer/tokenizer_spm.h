@@ -50,6 +50,7 @@ public:
     ~spm_tokenizer() override;
 
     std::vector<int32_t> encode(std::string_view text, bool add_bos) const override;
+    std::vector<int32_t> encode_continuation(std::string_view text) const override;
     std::string decode(std::span<const int32_t> ids) const override;
     std::string token_bytes(int32_t id) const override;
 
@@ -61,10 +62,12 @@ public:
 
     // The piece text as the vocabulary stores it ('▁' not replaced); for tools and tests.
     const std::string& piece(int32_t id) const;
+    int32_t token_id(std::string_view text) const override;
 
 private:
     void check_id(int32_t id) const;
     void encode_valid(std::string_view text, bool first, std::vector<int32_t>& out) const;
+    std::vector<int32_t> encode_impl(std::string_view text, bool add_bos, bool first) const;
 
     std::string name_;
     std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;      // the model as given

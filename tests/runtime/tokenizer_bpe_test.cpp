@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
+#include "tokenizer/bpe_tables.h"
 #include "tokenizer/bpe_unicode.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_bpe.h"
@@ -12,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 
 namespace epic {
 namespace {
@@ -25,13 +27,15 @@ struct tiny_vocab {
     std::vector<std::pair<std::string, std::string>> merges;
     std::vector<std::pair<std::string, int32_t>> extra; // (text as stored, token type)
     std::string pre = "gpt-2";
+    std::vector<int> absent_bytes; // bytes whose token is replaced by an unused placeholder
 
     gguf_writer writer() const {
         std::vector<std::string> tokens;
         std::vector<int32_t> types;
         for (int b = 0; b < 256; ++b) {
-            tokens.push_back(mapped(std::string(1, static_cast<char>(b))));
-            types.push_back(1);
+            const bool absent = std::find(absent_bytes.begin(), absent_bytes.end(), b) != absent_bytes.end();
+            tokens.push_back(absent ? "[UNUSED" + std::to_string(b) + "]" : mapped(std::string(1, static_cast<char>(b))));
+            types.push_back(absent ? 5 : 1);
         }
         std::vector<std::string> merge_strings;
         for (const auto& [l, r] : merges) {
@@ -88,6 +92,43 @@ TEST(tokenizer_bpe, byte_mapping_is_gpt2s) {
     EXPECT_EQ(bpe::mapped_to_bytes(mapped(all)), all);
 }
 
+// The flat tables agree with std::map on random keys, through growth, with duplicates: the first
+// id of a repeated text and the first rank of a repeated pair win (as the vocabulary order says).
+TEST(tokenizer_bpe, lookup_tables_match_a_map) {
+    const uint32_t seed = test::fresh_seed();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    std::vector<std::string> pieces;
+    std::map<std::string, int32_t> first_id;
+    for (int32_t i = 0; i < 5000; ++i) {
+        std::string p(rng() % 4, 'a');
+        for (char& c : p) c = static_cast<char>('a' + rng() % 5);
+        pieces.push_back(p);
+        if (!p.empty()) first_id.emplace(p, i);
+    }
+    bpe::piece_index index;
+    index.build(pieces);
+    for (const auto& [text, id] : first_id) EXPECT_EQ(index.find(text, pieces), id) << text;
+    EXPECT_EQ(index.find("", pieces), -1);
+    EXPECT_EQ(index.find("abcde", pieces), -1);
+
+    bpe::merge_table merges; // no reserve: it must grow by itself
+    std::map<std::pair<int32_t, int32_t>, bpe::merge_table::merge> expected;
+    for (int32_t r = 0; r < 20000; ++r) {
+        const int32_t l = static_cast<int32_t>(rng() % 300), rt = static_cast<int32_t>(rng() % 300);
+        merges.insert(l, rt, {r, l + rt});
+        expected.emplace(std::make_pair(l, rt), bpe::merge_table::merge{r, l + rt});
+    }
+    EXPECT_EQ(merges.size(), expected.size());
+    for (int32_t l = 0; l < 300; ++l)
+        for (int32_t rt = 0; rt < 300; ++rt) {
+            const auto* m = merges.find(l, rt);
+            const auto it = expected.find({l, rt});
+            ASSERT_EQ(m != nullptr, it != expected.end()) << l << " " << rt;
+            if (m) EXPECT_EQ(m->rank, it->second.rank);
+        }
+}
+
 // Merges apply lowest rank first wherever they are in the word, not left to right.
 TEST(tokenizer_bpe, merges_apply_in_rank_order) {
     tiny_vocab v;
@@ -114,6 +155,28 @@ TEST(tokenizer_bpe, merges_apply_in_rank_order) {
     r.merges = {{"a", "b"}, {"b", "c"}, {"a", "bc"}};
     const auto rt = load(r.writer(), "tiny-reversed.gguf");
     EXPECT_EQ(rt->encode("abc", false), (std::vector<int32_t>{r.id_of_merge(0), 'c'}));
+}
+
+// Llama 3 and Tekken vocabularies take a word that is itself a token whole (llama.cpp's
+// ignore_merges) and add a BOS unless the file says otherwise; GPT-2 style ones merge and add none.
+TEST(tokenizer_bpe, whole_word_vocabularies_skip_merges_and_default_to_bos) {
+    for (const std::string pre : {"tekken", "llama-bpe", "gpt-2", "qwen2"}) {
+        SCOPED_TRACE(pre);
+        tiny_vocab v;
+        v.pre = pre;
+        v.merges = {{"a", "b"}};
+        v.extra = {{"abc", 1}, {"<s>", 3}}; // "abc" no merge can build
+        gguf_writer w = v.writer();
+        w.set_u32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(v.id_of_extra(1)));
+        const auto tok = load(w, pre + ".gguf");
+        const bool whole = pre == "tekken" || pre == "llama-bpe";
+        const std::vector<int32_t> expected =
+            whole ? std::vector<int32_t>{v.id_of_extra(0)} : std::vector<int32_t>{v.id_of_merge(0), 'c'};
+        EXPECT_EQ(tok->encode("abc", false), expected);
+        EXPECT_EQ(tok->add_bos_default(), whole);
+        w.set_bool("tokenizer.ggml.add_bos_token", false);
+        EXPECT_FALSE(load(w, pre + "-no-bos.gguf")->add_bos_default()) << "the file's add_bos_token wins";
+    }
 }
 
 TEST(tokenizer_bpe, random_text_round_trips_and_matches_a_naive_bpe) {
@@ -192,6 +255,22 @@ TEST(tokenizer_bpe, invalid_bytes_are_single_byte_tokens) {
     }
     // "é" followed by a stray continuation byte: the valid pair still merges.
     EXPECT_EQ(tok->encode("\xC3\xA9\xA9", false), (std::vector<int32_t>{v.id_of_merge(1), 0xA9}));
+}
+
+// A byte the vocabulary has no token for is dropped, as llama.cpp drops it (SmolLM2 lacks 0x13 and
+// 0xF1, among others); the unknown token is never emitted for it (SmolLM2's is <|endoftext|>).
+TEST(tokenizer_bpe, bytes_the_vocabulary_lacks_are_dropped) {
+    tiny_vocab v;
+    v.absent_bytes = {0x13, 0xF1};
+    v.merges = {{"a", "b"}};
+    gguf_writer w = v.writer();
+    w.set_u32("tokenizer.ggml.unknown_token_id", 0);
+    const auto tok = load(w, "holes.gguf");
+    EXPECT_EQ(tok->encode("ab\x13" "ab", false), (std::vector<int32_t>{v.id_of_merge(0), v.id_of_merge(0)}));
+    // U+4xxxx starts with 0xF1: its three continuation bytes remain.
+    EXPECT_EQ(tok->encode("\xF1\x80\x80\x80", false), (std::vector<int32_t>{0x80, 0x80, 0x80}));
+    // An invalid lone 0xF1 is dropped too.
+    EXPECT_EQ(tok->encode("a\xF1", false), (std::vector<int32_t>{'a'}));
 }
 
 TEST(tokenizer_bpe, special_tokens) {

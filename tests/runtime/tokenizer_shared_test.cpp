@@ -37,6 +37,24 @@ TEST(tokenizer_shared, llama2_model_matches_llama_cpp_vectors) {
     EXPECT_EQ(tok->token_bytes(13), "\n"); // <0x0A>
 }
 
+// Text that continues a prompt takes no dummy prefix: the continuation's tokens are the tail of
+// the whole text's tokens wherever the cut is a token boundary.
+TEST(tokenizer_shared, llama2_continuation_has_no_dummy_prefix) {
+    const auto model = test::shared_model("tokenizers/llama2-tokenizer.model");
+    EPIC_REQUIRE_SHARED(model);
+    const auto tok = tokenizer::from_spm_file(model.string());
+    const std::string head = "Documents:\nThe sky is blue", tail = "\n\nQuestion: What colour is the sky? [/INST]";
+    const auto whole = tok->encode(head + tail, false);
+    const auto a = tok->encode(head, false), b = tok->encode_continuation(tail);
+    std::vector<int32_t> joined = a;
+    joined.insert(joined.end(), b.begin(), b.end());
+    EXPECT_EQ(joined, whole);
+    const auto prefixed = tok->encode(tail, false);
+    EXPECT_EQ(prefixed.size(), b.size() + 1);
+    EXPECT_EQ(prefixed.front(), 29871) << "encode() starts a text: the lone dummy-prefix space";
+    EXPECT_EQ(tok->decode(joined), head + tail);
+}
+
 TEST(tokenizer_shared, llama2_model_round_trips_random_bytes) {
     const auto model = test::shared_model("tokenizers/llama2-tokenizer.model");
     EPIC_REQUIRE_SHARED(model);
@@ -60,6 +78,9 @@ TEST(tokenizer_shared, mistral_v03_loads_and_round_trips) {
     EXPECT_EQ(tok->bos(), 1);
     EXPECT_EQ(tok->eos(), 2);
     EXPECT_TRUE(tok->is_control(3)); // [INST]
+    EXPECT_EQ(tok->token_id("[INST]"), 3);
+    EXPECT_EQ(tok->token_id("[/INST]"), 4);
+    EXPECT_EQ(tok->token_id("[INST"), -1);
     EXPECT_EQ(tok->token_bytes(3), "");
     // Control symbols in text are ordinary characters, not the control token.
     const auto inst = tok->encode("[INST]", false);

@@ -13,6 +13,13 @@ std::filesystem::path shared_models_dir() {
 
 std::filesystem::path shared_model(const std::string& relative) { return shared_models_dir() / relative; }
 
+std::filesystem::path models_dir() {
+    if (const char* env = std::getenv("EPIC_MODELS_DIR"); env && *env) return env;
+    return std::filesystem::path(EPIC_SOURCE_DIR) / "models";
+}
+
+std::filesystem::path local_model(const std::string& file) { return models_dir() / file; }
+
 scratch_dir::scratch_dir() {
     std::random_device rd;
     const auto base = std::filesystem::temp_directory_path();

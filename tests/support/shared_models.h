@@ -1,6 +1,8 @@
 #pragma once
 // Where the real reference models live (../shared/models beside the project, or $EPIC_SHARED_MODELS).
 // Tests that need them call EPIC_REQUIRE_SHARED(path) which GTEST_SKIPs with a message when absent.
+// The user-facing model GGUFs (SmolLM2, Gemma 3, Qwen2.5...) live in models/ in the source tree, or
+// $EPIC_MODELS_DIR; tests that need one call EPIC_REQUIRE_MODEL(path).
 #include <filesystem>
 #include <string>
 
@@ -9,6 +11,9 @@ namespace epic::test {
 std::filesystem::path shared_models_dir();
 // Full path of a file under the shared models folder (may not exist).
 std::filesystem::path shared_model(const std::string& relative);
+std::filesystem::path models_dir();
+// Full path of a model file under models_dir() (may not exist).
+std::filesystem::path local_model(const std::string& file);
 // A fresh empty temporary folder for one test, removed by the caller's scratch_dir destructor.
 class scratch_dir {
 public:
@@ -27,4 +32,11 @@ private:
         if (!std::filesystem::exists(p))                                                                \
             GTEST_SKIP() << "shared model data not found: " << (p).string()                            \
                          << " (set EPIC_SHARED_MODELS or place ../shared/models beside the project)";   \
+    } while (0)
+
+#define EPIC_REQUIRE_MODEL(p)                                                                           \
+    do {                                                                                                \
+        if (!std::filesystem::exists(p))                                                                \
+            GTEST_SKIP() << "model file not found: " << (p).string()                                   \
+                         << " (place it in models/ or set EPIC_MODELS_DIR)";                           \
     } while (0)
