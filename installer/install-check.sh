@@ -127,7 +127,8 @@ rc=$?
 set -e
 [ $rc = 1 ] && grep -q "get-models.sh" "$work/nomodel.txt" || { cat "$work/nomodel.txt"; fail "no clear error without a model"; }
 say "without a model: $(cut -c1-160 "$work/nomodel.txt")..."
-# A random-weight model where get-models.sh would put the default one: add and ask then need no options.
+# A random-weight model under a catalog model's file name, where get-models.sh would put it: add and ask
+# then need no options (the default model is the recommended one, else any catalog model present).
 mkdir -p "$data/models"
 run "$epic" make-model --shape tiny --out "$data/models/smollm2-135m-instruct-q4_1.gguf" >/dev/null
 run "$epic" add --chunk-tokens 256 --quiet "$share/sample-library" | tee "$work/add.txt"
