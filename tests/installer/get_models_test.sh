@@ -111,6 +111,13 @@ check "a second run succeeds without downloading" test $? -eq 0
 check "... says the model is present" grep -q "fake.gguf present (sha256 ok)" "$work/out"
 check "... and leaves the file alone" test "$(stat -c %Y "$models/fake.gguf")" = "$(date -d '2001-01-01' +%s)"
 
+# --- a file in place with another checksum (an older or damaged copy) is fetched again ------------------
+echo "not the model" >"$models/single.gguf"
+get_models "$work/index" single
+check "a wrong file in place is replaced" cmp -s "$models/single.gguf" "$work/expected-single.gguf"
+check "... saying why" grep -q "single.gguf is there but its sha256 is not the pinned one" "$work/out"
+rm -f "$models/single.gguf"
+
 # --- no names: every model in the table, the present one kept ------------------------------------------
 get_models "$work/index"
 check "no names fetches every model" test $? -eq 0
