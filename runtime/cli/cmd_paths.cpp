@@ -2,6 +2,7 @@
 // resources this binary uses without reading the code.
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/model_catalog.h"
 #include "core/paths.h"
 
 #include <cstdio>
@@ -26,6 +27,15 @@ int cmd_paths(int argc, char** argv) {
         std::printf("get-models:    %s\n", r->get_models_script.c_str());
     } else {
         std::printf("resources:     (not found beside %s)\n", current_executable().c_str());
+    }
+    // The catalog: what get-models.sh NAME (or the app's first run) fetches, and what is here already.
+    std::printf("models offered (get-models.sh NAME):\n");
+    for (const catalog_model& m : model_catalog()) {
+        const bool here = std::filesystem::is_regular_file(p.models_dir() / m.file) ||
+                          (r && !r->models_in_tree.empty() && std::filesystem::is_regular_file(r->models_in_tree / m.file));
+        std::printf("  %-19s %-28s %7s  %s%s\n    %s\n", m.name, m.title, size_text(m.bytes).c_str(),
+                    here ? "present" : "not present", m.name == recommended_model_name ? ", recommended" : "",
+                    m.expectation);
     }
     return 0;
 }

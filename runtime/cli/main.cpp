@@ -45,8 +45,9 @@ commands:
   paths                                      where the library, models, settings and resources are
 
 defaults: --library is the library shared with epic-desktop, $XDG_DATA_HOME/epic-desktop/library
-  (~/.local/share/epic-desktop/library); --model is the default model smollm2-135m-instruct-q4_1.gguf in
-  $XDG_DATA_HOME/epic-desktop/models (or models/ in a build tree), fetched by get-models.sh or the app's first run.
+  (~/.local/share/epic-desktop/library); --model is the recommended model of `epic paths`, else another one
+  listed there, in $XDG_DATA_HOME/epic-desktop/models (or models/ in a build tree), fetched by
+  get-models.sh NAME or the app's first run.
 common options: --threads N (CPU threads), --device auto|cpu|cuda; environment: EPIC_DEVICE, EPIC_THREADS
   epic --version | epic --help
 )";

@@ -2,6 +2,7 @@
 
 #include "backend/settings.h"
 #include "core/error.h"
+#include "core/model_catalog.h"
 #include "core/paths.h"
 
 namespace epic::cli {
@@ -16,14 +17,15 @@ std::string model_path(const args& a) {
     const app_paths paths = app_paths_from(path_environment_from_process());
     const auto resources = find_resources(current_executable(), build_source_dir());
     if (auto m = find_default_model(paths, resources)) return m->string();
-    std::string where = (paths.models_dir() / default_model_file).string();
-    if (resources && !resources->models_in_tree.empty())
-        where += " nor " + (resources->models_in_tree / default_model_file).string();
+    std::string where = paths.models_dir().string();
+    if (resources && !resources->models_in_tree.empty()) where += " nor " + resources->models_in_tree.string();
     std::string fetch = "installer/get-models.sh";
     if (resources) fetch = resources->get_models_script.string();
-    throw error("no --model given and the default model is not there (neither " + where +
-                " exists); pass --model FILE.gguf, or fetch the default model with `EPIC_MODELS_DIR=" +
-                paths.models_dir().string() + " bash " + fetch + "` (or start epic-desktop, which offers it)");
+    const catalog_model& rec = recommended_model();
+    throw error("no --model given and no model of the catalog is there (neither " + where +
+                " holds one); pass --model FILE.gguf, or fetch the recommended one (" + rec.title + ", " +
+                size_text(rec.bytes) + ") with `EPIC_MODELS_DIR=" + paths.models_dir().string() + " bash " + fetch +
+                " " + rec.name + "` (or start epic-desktop, which offers a choice)");
 }
 
 std::string library_path(const args& a) {

@@ -1,6 +1,7 @@
 #include "core/paths.h"
 
 #include "core/error.h"
+#include "core/model_catalog.h"
 
 #include <cstdlib>
 #include <system_error>
@@ -95,9 +96,16 @@ fs::path current_executable() {
 }
 
 std::optional<fs::path> find_default_model(const app_paths& paths, const std::optional<resource_locations>& resources) {
-    if (fs::path p = paths.models_dir() / default_model_file; is_file(p)) return p;
-    if (resources && !resources->models_in_tree.empty())
-        if (fs::path p = resources->models_in_tree / default_model_file; is_file(p)) return p;
+    // A user who fetched only another model (or whose first run chose it) still gets a working default.
+    auto present = [&](const catalog_model& m) -> std::optional<fs::path> {
+        if (fs::path p = paths.models_dir() / m.file; is_file(p)) return p;
+        if (resources && !resources->models_in_tree.empty())
+            if (fs::path p = resources->models_in_tree / m.file; is_file(p)) return p;
+        return std::nullopt;
+    };
+    if (auto p = present(recommended_model())) return p;
+    for (const catalog_model& m : model_catalog())
+        if (auto p = present(m)) return p;
     return std::nullopt;
 }
 

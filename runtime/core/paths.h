@@ -37,9 +37,6 @@ struct app_paths {
 // epic::error when neither the XDG variable nor HOME gives an absolute folder.
 app_paths app_paths_from(const path_environment& env);
 
-// The model the installer's get-models.sh fetches first and the app uses by default.
-inline constexpr const char* default_model_file = "smollm2-135m-instruct-q4_1.gguf";
-
 // The read-only files shipped with the app.
 struct resource_locations {
     std::filesystem::path root;              // <prefix>/share/epic-desktop, or the source tree
@@ -63,8 +60,9 @@ std::filesystem::path build_source_dir();
 // /proc/self/exe resolved; empty if it cannot be read.
 std::filesystem::path current_executable();
 
-// The default model: <models_dir>/default_model_file, else <source>/models/default_model_file;
-// nullopt when neither exists.
+// The default model: the catalog's recommended model (core/model_catalog.h), else any other catalog
+// model, in catalog order, whichever is present first; each looked for in <models_dir>, then in
+// <source>/models. nullopt when none is there.
 std::optional<std::filesystem::path> find_default_model(const app_paths& paths,
                                                         const std::optional<resource_locations>& resources);
 

@@ -124,8 +124,10 @@ protected:
         auto w = std::make_unique<MainWindow>(settingsFile_);
         w->show();
         bool opened = false;
-        QObject::connect(w.get(), &MainWindow::servicesOpened, [&opened] { opened = true; });
+        auto c = QObject::connect(w.get(), &MainWindow::servicesOpened, [&opened] { opened = true; });
         EXPECT_TRUE(waitUntil([&] { return opened; })) << "services never opened";
+        // A later reopen (new model) emits again: the lambda must not write to this dead frame then.
+        QObject::disconnect(c);
         return w;
     }
 

@@ -1,6 +1,7 @@
 // Where the app keeps things (core/paths.h): XDG folders from a given environment, resources found
 // beside an installed binary before the source tree, the default model where get-models.sh puts it.
 #include "core/error.h"
+#include "core/model_catalog.h"
 #include "core/paths.h"
 #include "support/shared_models.h"
 
@@ -97,13 +98,31 @@ TEST(core_paths, default_model_prefers_the_xdg_models_folder) {
     const app_paths p = app_paths_from(e);
     resource_locations tree;
     tree.models_in_tree = d / "src/models";
+    const char* file = recommended_model().file;
 
     EXPECT_FALSE(find_default_model(p, tree));
-    touch(tree.models_in_tree / default_model_file);
-    EXPECT_EQ(find_default_model(p, tree), tree.models_in_tree / default_model_file);
-    touch(p.models_dir() / default_model_file);
-    EXPECT_EQ(find_default_model(p, tree), p.models_dir() / default_model_file);
-    EXPECT_EQ(find_default_model(p, std::nullopt), p.models_dir() / default_model_file);
+    touch(tree.models_in_tree / file);
+    EXPECT_EQ(find_default_model(p, tree), tree.models_in_tree / file);
+    touch(p.models_dir() / file);
+    EXPECT_EQ(find_default_model(p, tree), p.models_dir() / file);
+    EXPECT_EQ(find_default_model(p, std::nullopt), p.models_dir() / file);
+}
+
+TEST(core_paths, default_model_is_the_recommended_one_else_any_catalog_model_present) {
+    test::scratch_dir d;
+    path_environment e;
+    e.home = (d / "home").string();
+    const app_paths p = app_paths_from(e);
+    const auto catalog = model_catalog();
+    ASSERT_GE(catalog.size(), 2u);
+    const catalog_model& other = std::string_view(catalog.back().name) == recommended_model_name ? catalog.front()
+                                                                                                 : catalog.back();
+    touch(p.models_dir() / "unrelated.gguf");
+    EXPECT_FALSE(find_default_model(p, std::nullopt)) << "only catalog files count";
+    touch(p.models_dir() / other.file);
+    EXPECT_EQ(find_default_model(p, std::nullopt), p.models_dir() / other.file);
+    touch(p.models_dir() / recommended_model().file);
+    EXPECT_EQ(find_default_model(p, std::nullopt), p.models_dir() / recommended_model().file);
 }
 
 } // namespace
