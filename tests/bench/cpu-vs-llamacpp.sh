@@ -17,7 +17,7 @@
 # feeds random non-control tokens, llama-bench random ids. Run nothing else heavy meanwhile.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[ $# -ge 1 ] || { sed -n '2,18p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,17p' "$0"; exit 2; }
 threads="${THREADS:-2}"
 prompt="${PROMPT:-512}"
 gen="${GEN:-64}"

@@ -3,11 +3,14 @@
 // Q4_K_M/Q5_0); and Qwen2.5-Coder 0.5B / 1.5B Instruct (qwen2, Q4_K_M; the larger models a user may
 // add). References in tests/data/real_models: llama.cpp built from source (SmolLM2, Qwen2.5: logits,
 // greedy tokens and their top1-top2 margins, including one ChatML turn tokenized with its control
-// tokens) and an independent float64 numpy forward pass (SmolLM2 and gemma3; the only reference for
-// gemma3, which that llama.cpp predates). Tolerances, the same for every model: like llama.cpp, this engine quantizes activations to 8 bits
-// before integer dot products, which moves these small models' logits by up to ~1.3 against
-// float64 (llama.cpp's own AMX and non-AMX builds differ by 1.2); greedy tokens are compared up to
-// the first step where the reference's top two are closer than that effect can flip.
+// tokens) and an independent float64 numpy forward pass (all four; the only reference for gemma3,
+// which that llama.cpp predates). Tolerances, the same for every model: like llama.cpp, this engine
+// quantizes activations to 8 bits before integer dot products, which moves these small models' logits
+// by up to ~1.3 against float64 (llama.cpp's own AMX and non-AMX builds differ by 1.2); greedy tokens
+// are compared up to the first step where the reference's top two are closer than that effect can
+// flip. Positions a data file lists in positions_references_disagree are not compared: there its two
+// references differ by more than the tolerance themselves (Qwen2.5 1.5B's first token, whose hidden
+// state holds a few huge outlier values, so 8-bit activations move its logits by 4-10 there).
 #include "backend/cpu/cpu_backend.h"
 #include "core/json.h"
 #include "forward/transformer.h"
@@ -82,7 +85,10 @@ TEST_P(real_models, logits_and_greedy_tokens_match_the_independent_reference) {
         const auto& per_pos = c["top20_per_position"];
         ASSERT_EQ(per_pos.size(), prompt.size());
         double worst = 0.0, worst_offset = 0.0;
+        std::vector<int> undecided;
+        if (c.obj.count("positions_references_disagree")) undecided = c["positions_references_disagree"].ints();
         for (size_t t = 0; t < prompt.size(); ++t) {
+            if (std::find(undecided.begin(), undecided.end(), (int)t) != undecided.end()) continue;
             const auto& top = per_pos[t].arr;
             double offset = 0.0;
             for (const json& pair : top) offset += logits[t * n_vocab + (size_t)pair[0].num] - pair[1].num;
@@ -94,8 +100,8 @@ TEST_P(real_models, logits_and_greedy_tokens_match_the_independent_reference) {
                 EXPECT_NEAR(d, 0.0, 1.5) << "position " << t << " token " << (int)pair[0].num;
             }
         }
-        std::printf("[ %s ] top-20 logits vs reference: worst residual %.3f after a row offset of at most %.3f\n",
-                    c["prompt"].str.c_str(), worst, worst_offset);
+        std::printf("[ %s ] top-20 logits vs reference: worst residual %.3f after a row offset of at most %.3f (%zu of %zu positions)\n",
+                    c["prompt"].str.c_str(), worst, worst_offset, prompt.size() - undecided.size(), prompt.size());
         EXPECT_LT(worst_offset, 3.0);
 
         // Greedy: equal to the reference (float64 or llama.cpp) up to its first near-tie.

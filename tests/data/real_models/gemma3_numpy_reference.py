@@ -22,6 +22,8 @@ What it does
               GQA; post-attention and post-feedforward RMSNorms;
               GELU(tanh) gated MLP; final RMSNorm; tied output (token_embd);
               no attention or final logit softcapping.
+      qwen2:  as llama plus Q/K/V biases and NEOX (rotate-half) RoPE (Qwen2.5,
+              --float64 of the llamacpp command).
       llama:  (sanity check of the shared machinery on SmolLM2) RMSNorm w,
               interleaved RoPE on adjacent pairs (llama.cpp's converter permutes
               HF's Q/K rows so the GGUF is in GPT-J pair order), scale
@@ -69,14 +71,16 @@ Rerun (from the repo root):
       --model models/smollm2-135m-instruct-q4_1.gguf --dumps /tmp/ref \
       --dump-tag build-noamx --compare-tags build f32kv16 f32kv32 \
       --computed-with "<description>" --out tests/data/real_models/smollm2_reference.json
-  # Qwen2.5-Coder 0.5B / 1.5B Instruct (qwen2): llama.cpp only (no float64 pass for
-  # qwen2 here), the same build and dump_logits as above (B = build, -DGGML_NATIVE=ON,
-  # on a CPU without AMX); PROMPTS[0..2] then CHATML_PROMPT with --parse-special:
+  # Qwen2.5-Coder 0.5B / 1.5B Instruct (qwen2): llama.cpp is the primary reference (the
+  # test's logits and greedy tokens and margins), this script's float64 pass is recorded
+  # beside it (--float64; ~13 GB RAM peak for the 1.5B); the same dump_logits as above
+  # against build (-DGGML_NATIVE=ON on a CPU without AMX); PROMPTS[0..2], then
+  # CHATML_PROMPT with --parse-special:
   for i in 0 1 2 3; do P=<(PROMPTS + [CHATML_PROMPT])[i]>; X=; [ $i = 3 ] && X=--parse-special
     /tmp/dump_logits -m models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf -t 2 -k 20 -n 16 \
         -p "$P" $X > /tmp/ref/q05_build_$i.json      # q15_build_$i.json for the 1.5B
   done
-  /tmp/refenv/bin/python tests/data/real_models/gemma3_numpy_reference.py llamacpp \
+  /tmp/refenv/bin/python tests/data/real_models/gemma3_numpy_reference.py llamacpp --float64 \
       --model models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf --dumps /tmp/ref --prefix q05 \
       --dump-tag build --computed-with "<description>" \
       --out tests/data/real_models/qwen2.5-coder-0.5b_reference.json
@@ -246,9 +250,12 @@ def forward(m, ids, last_only=False):
     for L in range(m.n_layer):
         p = f"blk.{L}."
         h = rmsnorm(x, m.w(p + "attn_norm.weight"), m.eps)
-        q = (h @ m.w(p + "attn_q.weight").T).reshape(T, m.n_head, m.head_dim)
-        k = (h @ m.w(p + "attn_k.weight").T).reshape(T, m.n_head_kv, m.head_dim)
-        v = (h @ m.w(p + "attn_v.weight").T).reshape(T, m.n_head_kv, -1)
+        q, k, v = (h @ m.w(p + f"attn_{n}.weight").T for n in "qkv")
+        if m.has(p + "attn_q.bias"):  # qwen2: biases on Q, K and V
+            q, k, v = q + m.w(p + "attn_q.bias"), k + m.w(p + "attn_k.bias"), v + m.w(p + "attn_v.bias")
+        q = q.reshape(T, m.n_head, m.head_dim)
+        k = k.reshape(T, m.n_head_kv, m.head_dim)
+        v = v.reshape(T, m.n_head_kv, -1)
         if gemma:
             q = rmsnorm(q, m.w(p + "attn_q_norm.weight"), m.eps)
             k = rmsnorm(k, m.w(p + "attn_k_norm.weight"), m.eps)
@@ -260,8 +267,10 @@ def forward(m, ids, last_only=False):
             scale = 1.0 / math.sqrt(m.head_dim)  # query_pre_attn_scalar = head_dim
             a = attention(q, k, v, scale, window, m.attn_softcap)
         else:
-            q = rope_interleaved(q, pos, m.rope_base)
-            k = rope_interleaved(k, pos, m.rope_base)
+            # qwen2: HF rotate-half RoPE, stored unpermuted (llama.cpp LLAMA_ROPE_TYPE_NEOX)
+            rope = rope_neox if m.arch == "qwen2" else rope_interleaved
+            q = rope(q, pos, m.rope_base)
+            k = rope(k, pos, m.rope_base)
             a = attention(q, k, v, 1.0 / math.sqrt(m.head_dim))
         a = a.reshape(T, -1) @ m.w(p + "attn_output.weight").T
         if gemma:
@@ -493,6 +502,7 @@ def cmd_llamacpp(args):
     """Data file from llama.cpp dumps alone (Qwen2.5): PROMPTS, then CHATML_PROMPT with
     --parse-special. Reads PREFIX_TAG_I.json (no .f32 needed); greedy margins are llama.cpp's own."""
     prompts = PROMPTS + [CHATML_PROMPT]
+    m = Model(args.model) if args.float64 else None
     cases = []
     for i, prompt in enumerate(prompts):
         d = json.load(open(os.path.join(args.dumps, f"{args.prefix}_{args.dump_tag}_{i}.json")))
@@ -506,7 +516,29 @@ def cmd_llamacpp(args):
                  "greedy_ids": d["greedy_ids"],
                  "greedy_top1_top2_margin": [round(float(x), 5) for x in d["greedy_top1_top2_margin"]],
                  "greedy_text": d["greedy_text"]}
-        print(json.dumps({k: v for k, v in case.items() if k not in ("top20_per_position", "last_position_top20")}),
+        if args.float64:
+            lg = forward(m, d["prompt_ids"])
+            g, gm = greedy(m, d["prompt_ids"], lg[-1])
+            diff = max(abs(lg[t][a] - b) for t, row in enumerate(top) for a, b in row)
+            # Per position, as the test compares: float64 minus llama.cpp on the primary's top-20 ids,
+            # the mean (row offset) removed; positions where the two references differ by more than
+            # the test's tolerances (residual 1.5, offset 3.0) decide nothing and are listed.
+            per_pos = []
+            for t, row in enumerate(top):
+                dd = [lg[t][a] - b for a, b in row]
+                off = sum(dd) / len(dd)
+                per_pos.append([round(float(off), 4), round(float(max(abs(x - off) for x in dd)), 4)])
+            disagree = [t for t, (off, res) in enumerate(per_pos) if res > 1.5 or abs(off) > 3.0]
+            if disagree:
+                case["positions_references_disagree"] = disagree
+            case["numpy_float64"] = {
+                "top20_per_position": [topk(r) for r in lg],
+                "greedy_ids": g, "greedy_text": gpt2_detok(m, g), "greedy_top1_top2_margin": gm,
+                "vs_primary_top20_max_abs": round(float(diff), 6),
+                "vs_primary_top20_offset_and_residual_per_position": per_pos,
+                "top1_agree": f"{sum(int(np.argmax(lg[t]) == top[t][0][0]) for t in range(len(top)))}/{len(top)}"}
+            print(json.dumps({k: v for k, v in case["numpy_float64"].items() if k != "top20_per_position"}), file=sys.stderr)
+        print(json.dumps({k: v for k, v in case.items() if k not in ("top20_per_position", "last_position_top20", "numpy_float64")}),
               file=sys.stderr)
         cases.append(case)
     doc = {
@@ -569,6 +601,8 @@ def main():
     d.add_argument("--dump-tag", default="build")
     d.add_argument("--out", required=True)
     d.add_argument("--computed-with", default="llama.cpp")
+    d.add_argument("--float64", action="store_true",
+                   help="also record this script's float64 pass (qwen2/llama) as numpy_float64 in each case")
     c = sub.add_parser("f32-copy")
     c.add_argument("--model", required=True)
     c.add_argument("--out", required=True)
