@@ -7,15 +7,17 @@ namespace epic {
 
 namespace {
 
-// Quality: right answers on the confusable-document QA set (questions whose answers sit in
-// near-identical documents); speed relative to the other entries. Update them here when remeasured.
+// Quality: right answers of the app as it answers by default (LegoLink-16) on the project's QA set
+// (tests/bench/qa-models.sh: fact, needle and confusable questions over 8 documents; 200 questions,
+// 100 for the 1.5B). Speed: answer tokens/s on 2 cores of an AMD EPYC (tests/bench/cpu-vs-llamacpp.sh).
+// Update them here when remeasured.
 constexpr std::array<catalog_model, 3> catalog{{
     {"smollm2", "SmolLM2-135M-Instruct", "smollm2-135m-instruct-q4_1.gguf", 98362432,
-     "Fast, but answers poorly: 38% right on confusable-document questions."},
+     "Fastest (about 80 tokens/s on 2 CPU cores), but often wrong: 32% right on our document questions."},
     {"qwen2.5-coder-0.5b", "Qwen2.5-Coder-0.5B-Instruct", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", 491400064,
-     "A good balance: 67% right on confusable-document questions."},
+     "Quick (about 28 tokens/s on 2 CPU cores): 60% right on our document questions."},
     {"qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", 1117320768,
-     "The best answers (24 of 24 confusable-document questions), about 3x slower than the 0.5B."},
+     "The best answers: 69% right on our document questions; about 10 tokens/s on 2 CPU cores, fast on a GPU."},
 }};
 
 } // namespace

@@ -134,8 +134,13 @@ TEST_F(FirstRunTest, a_model_already_present_is_used_in_place_without_downloadin
     app();
     auto loc = locations("exit 1"); // a download would fail
     loc.modelsInTree = QString::fromStdString((dir_ / "tree-models").string());
-    const catalog_model& big = model_catalog().back();
-    const catalog_model& small = model_catalog().front();
+    // Two models other than the recommended one (which stays absent).
+    std::vector<const catalog_model*> others;
+    for (const catalog_model& m : model_catalog())
+        if (m.name != recommended_model_name) others.push_back(&m);
+    ASSERT_GE(others.size(), 2u);
+    const catalog_model& big = *others.back();
+    const catalog_model& small = *others.front();
     fs::create_directories(dir_ / "tree-models");
     fs::create_directories(dir_ / "models");
     fs::copy_file(modelPath_, fileIn(loc.modelsInTree, big).toStdString());
