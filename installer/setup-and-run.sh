@@ -7,7 +7,7 @@
 # itself (everything runs; its answers are gibberish).
 set -euo pipefail
 # A get-models.sh name: the model that answers best (Qwen2.5-Coder-1.5B-Instruct; the whole command
-# takes about 2.5 minutes on 2 cores once the packages are installed); EPIC_DEFAULT_MODEL=qwen2.5-coder-0.5b
+# took 2.1 minutes on 2 cores from a fresh clone once the packages were installed); EPIC_DEFAULT_MODEL=qwen2.5-coder-0.5b
 # or smollm2 picks a smaller, faster one.
 default_model="${EPIC_DEFAULT_MODEL:-qwen2.5-coder-1.5b}"
 cd "$(dirname "$0")/.."

@@ -24,7 +24,7 @@ std::span<const catalog_model> model_catalog();
 
 // The one the first run preselects and the CLI uses when no --model is given (when present).
 // The 1.5B: the best answers of the three (tests/bench/qa-models.sh, sample-library-qa.sh), and still
-// quick enough for the first run (setup-and-run.sh: about 2.5 minutes from a fresh clone on 2 cores).
+// quick enough for the first run (setup-and-run.sh: about 2 minutes from a fresh clone on 2 cores, packages installed).
 inline constexpr std::string_view recommended_model_name = "qwen2.5-coder-1.5b";
 const catalog_model& recommended_model();
 

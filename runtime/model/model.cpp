@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "core/error.h"
+#include "core/fnv1a.h"
 #include "gguf/gguf_file.h"
 #include "quant/quant.h"
 
@@ -10,13 +11,10 @@
 namespace epic {
 namespace {
 
-// 64-bit FNV-1a: small, dependency-free; used for the fingerprint only (not for security).
-struct fnv1a {
-    uint64_t h = 1469598103934665603ull;
-    void add(const void* p, size_t n) {
-        const auto* b = static_cast<const uint8_t*>(p);
-        for (size_t i = 0; i < n; ++i) { h ^= b[i]; h *= 1099511628211ull; }
-    }
+// The fingerprint's running hash (core/fnv1a.h); strings end with a NUL so names cannot run together.
+struct fingerprint_hash {
+    uint64_t h = fnv1a_offset;
+    void add(const void* p, size_t n) { h = fnv1a(p, n, h); }
     void add(const std::string& s) { add(s.data(), s.size()); add("\0", 1); }
 };
 
@@ -78,7 +76,7 @@ private:
 };
 
 std::string compute_fingerprint(const gguf_file& f) {
-    fnv1a h;
+    fingerprint_hash h;
     for (const auto& kv : f.metadata()) {
         // Tokenizer arrays are large; their lengths and the architecture keys identify enough.
         h.add(kv.key);

@@ -1,6 +1,7 @@
 #include "pic/chunk_cache.h"
 
 #include "core/error.h"
+#include "core/fnv1a.h"
 
 #include <algorithm>
 #include <cstring>
@@ -54,12 +55,6 @@ private:
     std::string what_;
     size_t pos_ = 0;
 };
-
-uint64_t fnv1a(const void* p, size_t n, uint64_t h = 1469598103934665603ull) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    for (size_t i = 0; i < n; ++i) { h ^= b[i]; h *= 1099511628211ull; }
-    return h;
-}
 
 } // namespace
 

@@ -1,6 +1,7 @@
 // Flat hash tables of the byte-level BPE tokenizer (see bpe_tables.h).
 #include "tokenizer/bpe_tables.h"
 
+#include "core/fnv1a.h"
 #include <algorithm>
 #include <bit>
 
@@ -9,8 +10,7 @@ namespace {
 
 // FNV-1a over the bytes, folded to 32 bits; token texts are short (a few bytes on average).
 uint32_t hash_text(std::string_view s) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char c : s) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ull;
+    const uint64_t h = fnv1a(s);
     return static_cast<uint32_t>(h ^ (h >> 32));
 }
 

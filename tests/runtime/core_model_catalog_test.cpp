@@ -3,6 +3,7 @@
 // models.sha256; sizes match the real files where they are present (models/); the recommended model is
 // in the table.
 #include "core/model_catalog.h"
+#include "support/shared_models.h"
 
 #include <gtest/gtest.h>
 
@@ -49,13 +50,13 @@ TEST(core_model_catalog, every_entry_is_a_get_models_name_producing_its_file) {
 TEST(core_model_catalog, sizes_match_the_real_files_where_present) {
     int checked = 0;
     for (const catalog_model& m : model_catalog()) {
-        const fs::path f = source_dir / "models" / m.file;
+        const fs::path f = test::local_model(m.file);
         std::error_code ec;
         if (!fs::is_regular_file(f, ec)) continue;
         EXPECT_EQ(fs::file_size(f), m.bytes) << f;
         ++checked;
     }
-    if (checked == 0) GTEST_SKIP() << "no catalog model in " << (source_dir / "models") << " (installer/get-models.sh)";
+    if (checked == 0) GTEST_SKIP() << "no catalog model in " << test::models_dir() << " (installer/get-models.sh)";
 }
 
 TEST(core_model_catalog, the_recommended_model_is_in_the_table_and_the_table_is_smallest_first) {

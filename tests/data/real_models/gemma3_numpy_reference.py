@@ -385,6 +385,21 @@ def gpt2_detok(m, ids):
 
 # ----------------------------------------------------------------------------- commands
 
+def write_data_file(args, cases):
+    """The reference file the C++ test reads: the model's identity and the cases."""
+    doc = {
+        "model_file": os.path.basename(args.model),
+        "sha256": sha256(args.model),
+        "computed_with": args.computed_with,
+        "logit_dtype": "float32 from llama.cpp, rounded to 5 decimals",
+        "cases": cases,
+    }
+    with open(args.out, "w") as fp:
+        json.dump(doc, fp, separators=(",", ":"))
+        fp.write("\n")
+    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)", file=sys.stderr)
+
+
 def cmd_gemma3(args):
     m = Model(args.model)
     assert m.arch == "gemma3"
@@ -485,17 +500,7 @@ def cmd_smollm2(args):
                          | {"numpy_float64": {k: v for k, v in case["numpy_float64"].items() if k != "top20_per_position"}}),
               file=sys.stderr)
         cases.append(case)
-    doc = {
-        "model_file": os.path.basename(args.model),
-        "sha256": sha256(args.model),
-        "computed_with": args.computed_with,
-        "logit_dtype": "float32 from llama.cpp, rounded to 5 decimals",
-        "cases": cases,
-    }
-    with open(args.out, "w") as fp:
-        json.dump(doc, fp, separators=(",", ":"))
-        fp.write("\n")
-    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)", file=sys.stderr)
+    write_data_file(args, cases)
 
 
 def cmd_llamacpp(args):
@@ -541,17 +546,7 @@ def cmd_llamacpp(args):
         print(json.dumps({k: v for k, v in case.items() if k not in ("top20_per_position", "last_position_top20", "numpy_float64")}),
               file=sys.stderr)
         cases.append(case)
-    doc = {
-        "model_file": os.path.basename(args.model),
-        "sha256": sha256(args.model),
-        "computed_with": args.computed_with,
-        "logit_dtype": "float32 from llama.cpp, rounded to 5 decimals",
-        "cases": cases,
-    }
-    with open(args.out, "w") as fp:
-        json.dump(doc, fp, separators=(",", ":"))
-        fp.write("\n")
-    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)", file=sys.stderr)
+    write_data_file(args, cases)
 
 
 def cmd_f32_copy(args):
