@@ -7,6 +7,10 @@
 
 namespace epic::cli {
 
+// The instruction the QA and link benchmarks put in the system segment.
+inline constexpr const char* default_qa_system_prompt =
+    "Answer the question at the end using the documents. Reply with the answer only, in a few words.";
+
 // "a,b,,c" -> {"a", "b", "c"}
 inline std::vector<std::string> split_list(const std::string& s) {
     std::vector<std::string> out;

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "generate/generator.h"
 #include "pic/compiler.h"
+#include "service/chat_template.h"
 #include "pic/kv_hot_tier.h"
 #include "pic/link_metrics.h"
 #include "pic/linker.h"
@@ -92,22 +93,30 @@ int cmd_bench_link(int argc, char** argv) {
         throw error("--source must be generated or random");
     }
 
-    // Compile once per sink count (LegoLink-0 needs its own compile).
-    std::map<int, std::vector<chunk_cache>> caches;
+    // The system segment every link starts with (context-compiled chunks were compiled after it):
+    // --system's text as is, else the chat template's opening with the QA benchmark's instruction.
+    const std::vector<int32_t> system_tokens =
+        a.has("system") ? s.tok->encode(*a.get("system"), true)
+                        : chat_template_for(*s.mdl).system_segment(*s.tok, *s.mdl, default_qa_system_prompt);
+    // Compile once per compile scheme (sink count, context).
+    std::map<std::pair<int, bool>, std::vector<chunk_cache>> caches;
+    auto scheme = [](const link_policy& p) { return std::make_pair(p.sink_tokens(), p.context_compiled); };
     double compile_seconds = 0.0;
     int compiled_tokens = 0;
     for (const auto& p : policies) {
-        auto& list = caches[p.sink_tokens()];
+        auto& list = caches[scheme(p)];
         if (!list.empty()) continue;
         const auto t0 = clock_type::now();
-        for (const auto& t : chunk_tokens) list.push_back(compile_chunk(*s.tf, t, s.tok->bos(), {p.sink_tokens()}));
+        for (const auto& t : chunk_tokens)
+            list.push_back(compile_chunk(*s.tf, t, s.tok->bos(), compile_options(p.sink_tokens()),
+                                         p.context_compiled ? std::span<const int32_t>(system_tokens) : std::span<const int32_t>()));
         compile_seconds += std::chrono::duration<double>(clock_type::now() - t0).count();
         for (const auto& c : list) compiled_tokens += c.n_rows();
     }
     auto input_for = [&](const link_policy& p) {
         link_input in;
-        if (auto sys = a.get("system")) in.system_tokens = s.tok->encode(*sys, true);
-        for (const auto& c : caches[p.sink_tokens()]) in.chunks.push_back(&c);
+        in.system_tokens = system_tokens;
+        for (const auto& c : caches[scheme(p)]) in.chunks.push_back(&c);
         in.question = question;
         return in;
     };
@@ -117,7 +126,7 @@ int cmd_bench_link(int argc, char** argv) {
     std::unique_ptr<kv_hot_tier> tier;
     if (a.has("resident")) {
         size_t budget = 0;
-        for (const auto& [sinks, list] : caches)
+        for (const auto& [sch, list] : caches)
             for (const auto& c : list) budget += c.kv_bytes();
         if (a.has("gpu-cache-mib")) budget = (size_t)(std::max(0.0, a.get_double("gpu-cache-mib", 0.0)) * 1024 * 1024);
         tier = std::make_unique<kv_hot_tier>(*s.be, budget);

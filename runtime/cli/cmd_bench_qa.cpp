@@ -271,7 +271,7 @@ int cmd_bench_qa(int argc, char** argv) {
     const std::string system_text =
         a.get_or("system", "Answer the question at the end using the documents. Reply with the answer only, in a few words.");
     const auto sys_tokens = tmpl.system_segment(*s.tok, m, system_text);
-    const chunk_cache sys_cache = compile_chunk(*s.tf, sys_tokens, s.tok->bos(), {0});
+    const chunk_cache sys_cache = compile_chunk(*s.tf, sys_tokens, s.tok->bos(), compile_options(0));
     generation_params gp;
     gp.max_tokens = a.get_int("tokens", 16);
     gp.sampling.temperature = 0.0f;
@@ -312,7 +312,7 @@ int cmd_bench_qa(int argc, char** argv) {
                 auto key = std::make_pair(d, p.sink_tokens());
                 auto found = caches.find(key);
                 if (found == caches.end())
-                    found = caches.emplace(key, compile_chunk(*s.tf, s.tok->encode(d, false), s.tok->bos(), {p.sink_tokens()})).first;
+                    found = caches.emplace(key, compile_chunk(*s.tf, s.tok->encode(d, false), s.tok->bos(), compile_options(p.sink_tokens()))).first;
                 in.chunks.push_back(&found->second);
             }
             in.question = tmpl.question_segment(*s.tok, m, it.question);

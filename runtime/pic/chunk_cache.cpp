@@ -4,13 +4,14 @@
 #include "core/fnv1a.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 namespace epic {
 namespace {
 
 constexpr uint32_t magic = 0x4b435045; // "EPCK"
-constexpr uint32_t format_version = 1;
+constexpr uint32_t format_version = 2; // 2: compile options as their string (context-compiled chunks)
 
 class writer {
 public:
@@ -58,7 +59,38 @@ private:
 
 } // namespace
 
-std::string compile_options::to_string() const { return "sink=" + std::to_string(n_sink); }
+std::string compile_options::to_string() const {
+    std::string s = "sink=" + std::to_string(n_sink);
+    if (!context.empty()) s += ",ctx=" + context + "/" + std::to_string(context_rows);
+    return s;
+}
+
+compile_options compile_options::parse(const std::string& s, const std::string& what) {
+    const std::string bad = what + ": unknown compile options '" + s + "'";
+    auto to_int = [&](const std::string& t) {
+        if (t.empty() || t.size() > 9 || t.find_first_not_of("0123456789") != std::string::npos) throw error(bad);
+        return std::stoi(t);
+    };
+    if (s.rfind("sink=", 0) != 0) throw error(bad);
+    compile_options o;
+    const size_t comma = s.find(',');
+    o.n_sink = to_int(s.substr(5, comma == std::string::npos ? std::string::npos : comma - 5));
+    if (comma == std::string::npos) return o;
+    const std::string rest = s.substr(comma + 1);
+    const size_t slash = rest.find('/');
+    if (rest.rfind("ctx=", 0) != 0 || slash != 4 + 16) throw error(bad);
+    o.context = rest.substr(4, 16);
+    if (o.context.find_first_not_of("0123456789abcdef") != std::string::npos) throw error(bad);
+    o.context_rows = to_int(rest.substr(slash + 1));
+    if (o.context_rows <= 0) throw error(bad);
+    return o;
+}
+
+std::string context_fingerprint(std::span<const int32_t> prefix_tokens) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)fnv1a(prefix_tokens.data(), prefix_tokens.size_bytes()));
+    return buf;
+}
 
 size_t chunk_cache::kv_bytes() const { return 2 * (size_t)n_layer * (size_t)n_rows() * (size_t)row_width() * 2; }
 
@@ -67,7 +99,7 @@ std::vector<uint8_t> chunk_cache::serialize() const {
     w.put(magic);
     w.put(format_version);
     w.put_string(model_fingerprint);
-    w.put<int32_t>(options.n_sink);
+    w.put_string(options.to_string());
     w.put<int32_t>(n_layer);
     w.put<int32_t>(n_head_kv);
     w.put<int32_t>(head_dim);
@@ -87,7 +119,7 @@ chunk_cache chunk_cache::deserialize(std::span<const uint8_t> bytes, const std::
     if (version != format_version) throw error(what + ": chunk cache format " + std::to_string(version) + " is not supported");
     chunk_cache c;
     c.model_fingerprint = r.get_string();
-    c.options.n_sink = r.get<int32_t>();
+    c.options = compile_options::parse(r.get_string(), what);
     c.n_layer = r.get<int32_t>();
     c.n_head_kv = r.get<int32_t>();
     c.head_dim = r.get<int32_t>();

@@ -9,10 +9,26 @@
 namespace epic {
 
 struct compile_options {
-    int n_sink = 1; // leading BOS tokens compiled before the chunk (1 normally; LegoLink-0 uses 4)
+    compile_options() = default;
+    compile_options(int sinks) : n_sink(sinks) {} // NOLINT: {1} reads as "one sink"
+    int n_sink = 1; // leading BOS tokens compiled before the chunk (1 normally; LegoLink-0 uses 4; 0 framed by a header)
+    // Context-compiled chunks: the chunk was compiled right after a prefix (the cached system segment,
+    // which every link places at position 0), so its rows saw the real attention sink and the
+    // template's opening instead of acting as their own sinks. `context` names that prefix
+    // (context_fingerprint of its tokens) and context_rows is its length: the chunk's row 0 sat at
+    // position context_rows. Empty / 0: compiled standalone at positions 0.. (the paper's scheme).
+    std::string context;
+    int context_rows = 0;
     bool operator==(const compile_options&) const = default;
-    std::string to_string() const; // "sink=1", part of the cache key
+    // "sink=1" (standalone), "sink=0,ctx=<16 hex>/<rows>" (context-compiled); part of the cache key.
+    std::string to_string() const;
+    // The inverse of to_string; throws epic::error naming `what` for anything else.
+    static compile_options parse(const std::string& s, const std::string& what);
 };
+
+// Names a compile prefix by its tokens (16 hex digits): a chunk compiled after another system
+// prompt has another context and is never linked after this one.
+std::string context_fingerprint(std::span<const int32_t> prefix_tokens);
 
 struct chunk_cache {
     std::string model_fingerprint;

@@ -1,5 +1,7 @@
 #pragma once
-// Which rows a link recomputes (DESIGN.md, "Compile and link").
+// Which rows a link recomputes, and how the chunks it links were compiled (DESIGN.md, "Compile and
+// link"). The paper's algorithms stay exactly as specified; the designs beyond it are named
+// modifiers joined to an algorithm with '+', e.g. "legolink-16+ctx+hdr+q-0.05".
 #include <string>
 
 namespace epic {
@@ -10,12 +12,35 @@ struct link_policy {
     int k = 16;       // legolink: first k rows of every chunk (its BOS counted); 0 = sink variant
     double r = 0.15;  // cacheblend: fraction of cached rows recomputed from layer 1 on
 
+    // --- beyond the paper ---------------------------------------------------------------------------
+    // "+ctx": chunks are context-compiled after the link's system segment (compile_options::context).
+    bool context_compiled = false;
+    // "+hdr": a chunk opens with a document header line ("Document: <title>") instead of the BOS,
+    // which for chat models is a turn-opening token; the model also learns the document's title.
+    bool header_framing = false;
+    // "+tail-J": also the last J rows of every chunk (the seam into the next segment).
+    int tail = 0;
+    // "+q-F" / "+q-F@L": also F x (cached chunk rows) rows the question attends to most, read from
+    // the question rows' attention at layer L (default: query_layer_default), chosen per chunk in
+    // contiguous groups of query_group rows.
+    double query = 0.0;
+    int query_layer = -1;
+    static constexpr int query_group = 4;
+
     // "full", "naive", "legolink" (k=16), "legolink-8", "legolink-0", "cacheblend" (r=0.15),
-    // "cacheblend-0.05". Throws epic::error for anything else.
+    // "cacheblend-0.05", each optionally followed by modifiers. Throws epic::error for anything else.
     static link_policy parse(const std::string& s);
     std::string name() const;
-    // Compile options the chunks need under this policy (LegoLink-0 compiles 4 sink tokens).
-    int sink_tokens() const { return algo == algorithm::legolink && k == 0 ? 4 : 1; }
+    // Compile options the chunks need under this policy: LegoLink-0 compiles 4 sink tokens, a
+    // header-framed chunk none, the others one BOS. (The context is the link's system segment.)
+    int sink_tokens() const {
+        if (header_framing) return 0;
+        return algo == algorithm::legolink && k == 0 ? 4 : 1;
+    }
+    // The text a chunk is compiled from: the header line and the text under header framing, else the text.
+    std::string chunk_text(const std::string& title, const std::string& text) const;
+    // The layer whose attention picks the query-aware rows, for a model of n_layer layers.
+    int query_layer_for(int n_layer) const;
 };
 
 } // namespace epic

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/fp16.h"
 #include "pic/kv_placement.h"
+#include "pic/query_rows.h"
 
 #include <algorithm>
 #include <chrono>
@@ -53,6 +54,9 @@ link_layout make_layout(const link_input& in, const link_policy& policy, const m
         add(link_segment::kind::system, nullptr, 0, in.system_tokens);
     }
     const int sinks = policy.sink_tokens();
+    const std::vector<int32_t>& system = in.system ? in.system->tokens : in.system_tokens;
+    if (policy.context_compiled && system.empty())
+        throw error("link: " + policy.name() + " links context-compiled chunks and needs their system segment");
     for (size_t i = 0; i < in.chunks.size(); ++i) {
         const chunk_cache* c = in.chunks[i];
         const std::string what = "chunk cache " + std::to_string(i + 1);
@@ -61,6 +65,18 @@ link_layout make_layout(const link_input& in, const link_policy& policy, const m
         if (c->options.n_sink != sinks)
             throw error(what + " was compiled with " + std::to_string(c->options.n_sink) + " sink token(s); " + policy.name() +
                         " needs " + std::to_string(sinks));
+        // A context-compiled chunk must have been compiled after this link's system segment, or after
+        // exactly what precedes it here (then its rows are what a full recompute computes).
+        const compile_options& o = c->options;
+        if (!policy.context_compiled && !o.context.empty())
+            throw error(what + " was compiled after a system segment; " + policy.name() + " needs chunks compiled on their own");
+        if (policy.context_compiled) {
+            if (o.context.empty())
+                throw error(what + " was compiled on its own; " + policy.name() + " needs chunks compiled after the system segment");
+            const bool fits = o.context_rows == (int)system.size() || o.context_rows == lay.n_rows();
+            if (!fits || o.context != context_fingerprint(std::span(lay.tokens).first((size_t)o.context_rows)))
+                throw error(what + " was compiled after another system prompt or context (stale); recompile it");
+        }
         // LegoLink-0 drops the sinks: only the chunk's own tokens land in the sequence.
         const int first = policy.algo == link_policy::algorithm::legolink && policy.k == 0 ? c->options.n_sink : 0;
         if (first >= c->n_rows()) continue;
@@ -80,6 +96,9 @@ std::vector<int32_t> recompute_rows(const link_layout& layout, const link_policy
         else if (policy.algo == link_policy::algorithm::legolink && s.type == link_segment::kind::chunk)
             take = std::min(policy.k, s.length);
         for (int i = 0; i < take; ++i) mark[(size_t)(s.begin + i)] = 1;
+        if (s.cache && s.type == link_segment::kind::chunk && policy.tail > 0 &&
+            (policy.algo == link_policy::algorithm::legolink || policy.algo == link_policy::algorithm::naive))
+            for (int i = std::max(0, s.length - policy.tail); i < s.length; ++i) mark[(size_t)(s.begin + i)] = 1;
     }
     mark.back() = 1; // logits come from the last row
     std::vector<int32_t> rows;
@@ -116,16 +135,46 @@ link_result linker::link(const link_input& in, const link_policy& policy, int ex
     kv.n_rows = N;
 
     std::vector<int32_t> rows = recompute_rows(lay, policy);
+    forward_state& s = state_;
+    int placed = 0; // layers whose cached rows are in place
+    auto t0 = clock_type::now();
+    const bool query_aware = policy.query > 0 && (policy.algo == link_policy::algorithm::legolink ||
+                                                  policy.algo == link_policy::algorithm::naive);
+    if (query_aware) {
+        // Pass 1: the base set through layers 0..lq-1, then the question rows' attention at layer lq
+        // scores every key. Rows the base set wrote stay valid: pass 2 recomputes a superset of them.
+        const int lq = policy.query_layer_for(c.n_layer);
+        std::vector<int32_t> base_tokens(rows.size()), question_rows;
+        for (size_t i = 0; i < rows.size(); ++i) base_tokens[i] = lay.tokens[(size_t)rows[i]];
+        for (const link_segment& seg : lay.segments)
+            if (seg.type == link_segment::kind::question)
+                for (size_t i = 0; i < rows.size(); ++i)
+                    if (rows[i] >= seg.begin && rows[i] < seg.begin + seg.length) question_rows.push_back((int32_t)i);
+        if (question_rows.empty()) question_rows.push_back((int32_t)rows.size() - 1);
+        tf_.begin(s, base_tokens, rows);
+        for (int il = 0; il <= lq; ++il) {
+            if (placement) placement->place(il);
+            placed = il + 1;
+            tf_.qkv(il, s);
+            tf_.store_kv(il, s, kv);
+            if (il == lq) break;
+            tf_.attend(il, s, kv);
+            tf_.project_and_ffn(il, s);
+        }
+        const auto t_sel = clock_type::now();
+        const std::vector<double> scores = question_attention(tf_, lq, s, kv, N, question_rows);
+        rows = add_query_rows(lay, rows, scores, policy);
+        st.seconds_select += since(t_sel);
+    }
     std::vector<int32_t> row_tokens(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) row_tokens[i] = lay.tokens[(size_t)rows[i]];
-    forward_state& s = state_;
-    auto t0 = clock_type::now();
     tf_.begin(s, row_tokens, rows);
     be.synchronize();
     st.seconds_recompute += since(t0);
 
     for (int il = 0; il < c.n_layer; ++il) {
-        if (placement) placement->place(il); // before CacheBlend reads layer 1's cached V and store_kv overwrites rows R
+        // Before CacheBlend reads layer 1's cached V and store_kv overwrites rows R.
+        if (placement && il >= placed) placement->place(il);
         t0 = clock_type::now();
         tf_.qkv(il, s);
         be.synchronize();

@@ -42,7 +42,7 @@ struct link_stats {
     double seconds_wait_copy = 0.0;        // part of seconds_place: compute waiting for cached K/V transfers
     double seconds_recompute = 0.0;        // norms, QKV, output projection and FFN of the rows R
     double seconds_attention = 0.0;
-    double seconds_select = 0.0;           // CacheBlend's row choice
+    double seconds_select = 0.0;           // CacheBlend's row choice; query-aware scoring
     double seconds_logits = 0.0;
     double seconds_total = 0.0;
     uint64_t bytes_copied_host = 0;        // cached K/V transferred from host memory (through pinned staging)

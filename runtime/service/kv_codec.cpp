@@ -59,9 +59,7 @@ storage::kv_blob chunk_cache_to_blob(const chunk_cache& c, const std::string& ke
 chunk_cache chunk_cache_from_blob(const storage::kv_blob& b, const std::string& what) {
     chunk_cache c;
     c.model_fingerprint = field(b.metadata, "fingerprint", what);
-    const std::string opts = field(b.metadata, "options", what);
-    if (opts.rfind("sink=", 0) != 0) throw error(what + ": unknown compile options '" + opts + "'");
-    c.options.n_sink = to_int(opts.substr(5), what);
+    c.options = compile_options::parse(field(b.metadata, "options", what), what);
     c.n_layer = to_int(field(b.metadata, "n_layer", what), what);
     c.n_head_kv = to_int(field(b.metadata, "n_head_kv", what), what);
     c.head_dim = to_int(field(b.metadata, "head_dim", what), what);

@@ -6,6 +6,7 @@
 #include "model/random_model.h"
 #include "pic/compiler.h"
 #include "pic/linker.h"
+#include "pic_fixture.h"
 #include "support/reference_llama.h"
 #include "support/shared_models.h"
 #include "tokenizer/tokenizer.h"
@@ -17,54 +18,6 @@
 
 namespace epic {
 namespace {
-
-// The link tests run on a llama fixture, a gemma3 fixture (sliding-window layers, rotate-half RoPE
-// with a base per layer, Q/K norms), and qwen2 (biases before the pre-RoPE keys are stored), qwen3
-// and phi3 (fused tensors, LongRoPE) fixtures.
-class pic_test : public ::testing::TestWithParam<std::string> {
-protected:
-    void SetUp() override {
-        seed_ = std::random_device{}();
-        rng_.seed(seed_);
-        random_model_params p = random_model_shape(GetParam());
-        p.type = ggml_type::f32;
-        p.seed = seed_;
-        p.n_ctx = 1024;
-        path_ = (dir_ / "m.gguf").string();
-        write_random_model(path_, p);
-        mdl_ = model::load(path_);
-        be_ = std::make_unique<cpu_backend>(2);
-        tf_ = std::make_unique<transformer>(*mdl_, *be_);
-    }
-    std::vector<int32_t> tokens(int n) {
-        std::uniform_int_distribution<int32_t> pick(3, mdl_->config().n_vocab - 1);
-        std::vector<int32_t> t((size_t)n);
-        for (auto& x : t) x = pick(rng_);
-        return t;
-    }
-    chunk_cache compile(const std::vector<int32_t>& t, int sinks = 1) { return compile_chunk(*tf_, t, 1, {sinks}); }
-    // Logits of the last row of a plain prefill of the layout's token sequence.
-    std::vector<float> full_prefill(const std::vector<int32_t>& seq) {
-        auto kv = tf_->new_kv_cache((int)seq.size());
-        std::vector<int32_t> pos(seq.size());
-        std::iota(pos.begin(), pos.end(), 0);
-        std::vector<float> logits;
-        tf_->forward(*kv, seq, pos, false, logits);
-        return logits;
-    }
-    static double rel(const std::vector<float>& a, const std::vector<float>& b) {
-        std::vector<double> bd(b.begin(), b.end());
-        return test::relative_error(a.data(), bd.data(), a.size());
-    }
-
-    uint32_t seed_ = 0;
-    std::mt19937 rng_;
-    test::scratch_dir dir_;
-    std::string path_;
-    std::unique_ptr<model> mdl_;
-    std::unique_ptr<cpu_backend> be_;
-    std::unique_ptr<transformer> tf_;
-};
 
 TEST_P(pic_test, legolink_with_k_covering_every_chunk_equals_full_recompute) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
@@ -241,12 +194,12 @@ TEST_P(pic_test, caches_serialize_and_reject_corruption_and_other_models) {
     in.chunks = {&other};
     in.question = tokens(2);
     EXPECT_THROW(make_layout(in, link_policy::parse("naive"), *mdl_), epic::error);
-    EXPECT_NE(chunk_cache_key(c.model_fingerprint, c.tokens, {1}), chunk_cache_key(c.model_fingerprint, c.tokens, {4}));
-    EXPECT_NE(chunk_cache_key("a", c.tokens, {1}), chunk_cache_key("b", c.tokens, {1}));
+    EXPECT_NE(chunk_cache_key(c.model_fingerprint, c.tokens, compile_options(1)), chunk_cache_key(c.model_fingerprint, c.tokens, compile_options(4)));
+    EXPECT_NE(chunk_cache_key("a", c.tokens, compile_options(1)), chunk_cache_key("b", c.tokens, compile_options(1)));
 }
 
 INSTANTIATE_TEST_SUITE_P(models, pic_test, ::testing::Values("tiny", "tiny-gemma3", "tiny-qwen2", "tiny-qwen3", "tiny-phi3"),
-                         [](const auto& info) { return info.param == "tiny" ? std::string("llama") : info.param.substr(5); });
+                         pic_family_name);
 
 TEST(link_policy, parses_names_and_rejects_garbage) {
     EXPECT_EQ(link_policy::parse("legolink").k, 16);
