@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/paths.h"
+#include "eval/qa_score.h"
 #include "generate/generator.h"
 #include "ingest/extract.h"
 #include "pic/compiler.h"
@@ -72,23 +73,6 @@ std::vector<qa_item> read_set(const std::string& path) {
     }
     if (items.empty()) throw error(path + ": no questions");
     return items;
-}
-
-// Lower case, punctuation to spaces, single spaces, trimmed.
-std::string normalize(const std::string& s) {
-    std::string out;
-    bool space = true;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c >= 0x80) {
-            out += (char)std::tolower(c);
-            space = false;
-        } else if (!space) {
-            out += ' ';
-            space = true;
-        }
-    }
-    while (!out.empty() && out.back() == ' ') out.pop_back();
-    return out;
 }
 
 // Pieces of about `words` words, cut at paragraph ends.
@@ -303,7 +287,7 @@ int cmd_bench_qa(int argc, char** argv) {
     const auto t_start = clock_type::now();
     for (int i = 0; i < limit; ++i) {
         const qa_item& it = items[(size_t)i];
-        const std::string want = normalize(it.answer);
+        const std::string want = normalize_answer(it.answer);
         for (size_t pi = 0; pi < policies.size(); ++pi) {
             const link_policy& p = policies[pi];
             link_input in;
@@ -325,9 +309,9 @@ int cmd_bench_qa(int argc, char** argv) {
             });
             if (ttft == 0.0) ttft = std::chrono::duration<double>(clock_type::now() - t0).count();
             std::string answer = g.text;
-            const std::string got = normalize(answer.substr(0, answer.find('\n')));
+            const std::string got = normalize_answer(answer.substr(0, answer.find('\n')));
             const bool exact = got == want;
-            const bool contains = (" " + normalize(answer) + " ").find(" " + want + " ") != std::string::npos;
+            const bool contains = (" " + normalize_answer(answer) + " ").find(" " + want + " ") != std::string::npos;
             algo_score& sc = scores[pi];
             ++sc.n;
             sc.exact += exact;
