@@ -13,7 +13,8 @@ set(EPIC_APP_ID io.github.epicdesktop.EpicDesktop)
 set(_epic_share ${CMAKE_INSTALL_DATADIR}/epic-desktop)
 
 install(TARGETS epic RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-# The documents, README and facts.json (epic bench qa --make-set reads it); not the generator script.
+# The documents, README and facts.json (the sample library's questions; epic-make-qa-set reads it); not
+# the generator script. Developer tools (tools/, epic-make-qa-set) have no install rule: not packaged.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/resources/sample-library/ DESTINATION ${_epic_share}/sample-library
         PATTERN generate.py EXCLUDE PATTERN __pycache__ EXCLUDE)
 # get-models.sh looks for models.sha256 beside itself.

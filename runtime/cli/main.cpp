@@ -36,8 +36,7 @@ commands:
               (--resident: chunk caches in a hot tier, warmed by one link first; the runs read it)
   bench       qa [--model M] --set FILE.jsonl [--algos A,B,...] [--limit N] [--tokens N] [--verbose]
               question-answering accuracy (exact / contains), rows recomputed, time to first token
-  bench       qa --make-set OUT.jsonl [--facts FILE] [--prose FILE] [--count 200] [--docs 8] [--seed S]
-              write a seeded question set (--facts: the sample library's facts.json by default)
+              (seeded sets: epic-make-qa-set in a build tree, tools/make_qa_set)
   bench       kv [--model M] [--chunks 8] [--chunk-tokens 512] [--search-chunks 10000]
               KV blob compression, load from disk (cold/warm) vs recompute, retrieval latency
   make-model  --out FILE [--shape tiny|tiny-gemma3|tinyllama|llama2-7b] [--type f32|f16|bf16|q8_0|q4_0|q4_K|q5_K|q6_K]

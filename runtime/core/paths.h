@@ -41,7 +41,7 @@ app_paths app_paths_from(const path_environment& env);
 struct resource_locations {
     std::filesystem::path root;              // <prefix>/share/epic-desktop, or the source tree
     std::filesystem::path sample_library;    // the Tidewater Instruments fact sheets
-    std::filesystem::path facts;             // sample_library/facts.json (epic bench qa --make-set)
+    std::filesystem::path facts;             // sample_library/facts.json (epic-make-qa-set)
     std::filesystem::path get_models_script; // installer/get-models.sh
     std::filesystem::path models_in_tree;    // <source>/models in a build tree; empty when installed
     bool installed = false;

@@ -12,10 +12,14 @@ algos="${ALGOS:-full,legolink-16}"
 threads="${THREADS:-2}"
 models="${MODELS:-models/smollm2-135m-instruct-q4_1.gguf models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf}"
 epic=./build/runtime/epic
+make_set=./build/tools/make_qa_set/epic-make-qa-set  # built with the tests (not installed)
 mkdir -p "$out"
 set_file="$out/qa-$count.jsonl"
 # Made once and reused (several runs of this script may share an OUT_DIR, e.g. one per model).
-[ -f "$set_file" ] || "$epic" bench qa --make-set "$set_file" --count "$count" --seed 1
+if [ ! -f "$set_file" ]; then
+    [ -x "$make_set" ] || { echo "qa-models: $make_set is missing (build with -DEPIC_TESTS=ON)"; exit 1; }
+    "$make_set" "$set_file" --count "$count" --seed 1
+fi
 for m in $models; do
     [ -f "$m" ] || { echo "qa-models: $m is missing (installer/get-models.sh fetches it); skipped"; continue; }
     name=$(basename "$m" .gguf)

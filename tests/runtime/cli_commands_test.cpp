@@ -23,9 +23,10 @@ struct run_result {
     std::string out; // stdout and stderr together
 };
 
-// env: "NAME=value " assignments put before the command (empty: the test's own environment).
-run_result run(const std::string& args, const std::string& env = {}) {
-    const std::string cmd = env + std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1";
+// program: a path under the build tree. env: "NAME=value " assignments put before the command
+// (empty: the test's own environment).
+run_result run_program(const std::string& program, const std::string& args, const std::string& env = {}) {
+    const std::string cmd = env + std::string(EPIC_BINARY_DIR) + "/" + program + " " + args + " 2>&1";
     run_result r;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) return r;
@@ -36,6 +37,11 @@ run_result run(const std::string& args, const std::string& env = {}) {
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
 }
+
+run_result run(const std::string& args, const std::string& env = {}) { return run_program("runtime/epic", args, env); }
+
+// The question-set generator (tools/make_qa_set): a developer tool beside the tests, not in epic.
+run_result make_qa_set(const std::string& args) { return run_program("tools/make_qa_set/epic-make-qa-set", args); }
 
 class cli : public ::testing::Test {
 protected:
@@ -114,9 +120,10 @@ TEST_F(cli, qa_sets_are_seeded_and_every_needle_is_in_its_documents) {
         std::ofstream p(prose);
         for (int i = 0; i < 60; ++i) p << "Paragraph " << i << " has several sentences. They say little. Yet they go on.\n\n";
     }
-    const std::string base = "bench qa --facts " + facts.string() + " --prose " + prose.string() + " --prose-words 10 --count 120 ";
-    ASSERT_EQ(run(base + "--seed 3 --make-set " + (dir_ / "a.jsonl").string()).code, 0);
-    ASSERT_EQ(run(base + "--seed 3 --make-set " + (dir_ / "b.jsonl").string()).code, 0);
+    const std::string base = "--facts " + facts.string() + " --prose " + prose.string() + " --prose-words 10 --count 120 ";
+    ASSERT_EQ(make_qa_set(base + "--seed 3 " + (dir_ / "a.jsonl").string()).code, 0);
+    ASSERT_EQ(make_qa_set(base + "--seed 3 " + (dir_ / "b.jsonl").string()).code, 0);
+    EXPECT_NE(run("bench qa --make-set " + (dir_ / "c.jsonl").string()).code, 0) << "the generator left epic";
     std::ifstream a(dir_ / "a.jsonl"), b(dir_ / "b.jsonl");
     std::string la, lb;
     int n = 0, needles = 0, confusables = 0;
@@ -125,6 +132,17 @@ TEST_F(cli, qa_sets_are_seeded_and_every_needle_is_in_its_documents) {
         EXPECT_EQ(la, lb) << "same seed, same set";
         const json j = json::parse(la);
         ASSERT_EQ(j["documents"].size(), 8u);
+        ASSERT_EQ(j["titles"].size(), 8u);
+        for (size_t d = 0; d < 8; ++d) {
+            const std::string& title = j["titles"][d].str;
+            if (j["kind"].str == "needle") {
+                EXPECT_EQ(title.rfind("prose.txt part ", 0), 0u) << title;
+            } else if (j["kind"].str == "confusable") {
+                EXPECT_EQ(j["documents"][d].str.rfind(title + "\n", 0), 0u) << title;
+            } else {
+                EXPECT_TRUE(fs::is_regular_file(facts.parent_path() / title)) << title;
+            }
+        }
         int holding = 0;
         for (const auto& d : j["documents"].arr) holding += d.str.find(j["answer"].str) != std::string::npos;
         EXPECT_GE(holding, 1) << j["question"].str;
