@@ -12,6 +12,7 @@
 #include "eval/qa_score.h"
 #include "generate/generator.h"
 #include "pic/compiler.h"
+#include "pic/link_metrics.h"
 #include "pic/linker.h"
 #include "service/chat_template.h"
 
@@ -20,6 +21,9 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <numeric>
+#include <sstream>
+#include <tuple>
 
 namespace epic::cli {
 namespace {
@@ -64,19 +68,61 @@ std::vector<qa_item> read_set(const std::string& path) {
     return items;
 }
 
-struct algo_score {
-    int n = 0, exact = 0, contains = 0;
-    std::map<std::string, std::pair<int, int>> by_kind; // kind -> (contains, n)
-    double rows = 0.0, total_rows = 0.0, ttft = 0.0;
+// One method's per-question results, in question order (paired with the reference's).
+struct method_results {
+    std::vector<uint8_t> correct;       // [questions] answer contains the gold answer
+    std::vector<double> f1;             // [questions] token F1
+    std::vector<double> kl;             // [questions] first answer token: KL(reference || method)
+    std::vector<uint8_t> top1;          // [questions] first answer token: same argmax as the reference
+    std::map<std::string, std::pair<int, int>> by_kind; // kind -> (correct, n)
+    double rows = 0.0, total_rows = 0.0, ttft = 0.0;    // sums
+    int n() const { return (int)correct.size(); }
 };
 
+std::string percent(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.1f", v);
+    return b;
+}
+
+// The Markdown table of the closing notes: accuracy, paired difference to the reference with its
+// 95% interval, first-token agreement, rows recomputed and TTFT, per method.
+std::string markdown_table(const std::vector<link_policy>& policies, const std::vector<method_results>& res, size_t ref,
+                           const std::string& title) {
+    std::ostringstream o;
+    o << "**" << title << "**\n\n";
+    o << "| method | contains % | F1 | Δ contains vs " << policies[ref].name()
+      << " (95% CI) | ref-only / method-only | McNemar p | Δ F1 (95% CI) | KL first token | top-1 agree % | rows recomputed % | TTFT ms |\n";
+    o << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+    for (size_t pi = 0; pi < policies.size(); ++pi) {
+        const method_results& r = res[pi];
+        if (r.n() == 0) continue;
+        const double acc = 100.0 * std::accumulate(r.correct.begin(), r.correct.end(), 0) / r.n();
+        const double f1 = 100.0 * std::accumulate(r.f1.begin(), r.f1.end(), 0.0) / r.n();
+        o << "| " << policies[pi].name() << " | " << percent(acc) << " | " << percent(f1) << " | ";
+        if (pi == ref) {
+            o << "reference | | | | | | ";
+        } else {
+            const paired_result c = compare_paired(res[ref].correct, r.correct);
+            const paired_result cf = compare_paired_values(res[ref].f1, r.f1);
+            char b[256];
+            std::snprintf(b, sizeof b, "%+.1f [%+.1f, %+.1f] | %d / %d | %.3g | %+.1f [%+.1f, %+.1f] | %.4f | %.1f | ", c.diff,
+                          c.ci_low, c.ci_high, c.ref_only, c.method_only, c.mcnemar_p, cf.diff, cf.ci_low, cf.ci_high,
+                          std::accumulate(r.kl.begin(), r.kl.end(), 0.0) / r.n(),
+                          100.0 * std::accumulate(r.top1.begin(), r.top1.end(), 0) / r.n());
+            o << b;
+        }
+        o << percent(100.0 * r.rows / std::max(1.0, r.total_rows)) << " | " << percent(1e3 * r.ttft / r.n()) << " |\n";
+    }
+    return o.str();
+}
 
 } // namespace
 
 int cmd_bench_qa(int argc, char** argv) {
     args a(argc, argv, 3, {"verbose"});
     auto known = session_options();
-    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every"});
+    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown"});
     a.allow_only(known);
     const auto items = read_set(a.require("set"));
     session s = open_session(a);
@@ -84,34 +130,50 @@ int cmd_bench_qa(int argc, char** argv) {
     const chat_template tmpl = a.has("template") ? chat_template_named(*a.get("template")) : chat_template_for(m);
     std::vector<link_policy> policies;
     for (const auto& n : split_list(a.get_or("algos", "full,naive,legolink-16,cacheblend-0.15"))) policies.push_back(link_policy::parse(n));
+    // The reference of the paired comparisons: --reference, else the first full recompute listed.
+    size_t ref = policies.size();
+    const std::string ref_name = a.get_or("reference", "");
+    for (size_t pi = 0; pi < policies.size() && ref == policies.size(); ++pi)
+        if (ref_name.empty() ? policies[pi].algo == link_policy::algorithm::full : policies[pi].name() == link_policy::parse(ref_name).name())
+            ref = pi;
+    if (ref == policies.size()) {
+        policies.insert(policies.begin(), link_policy::parse(ref_name.empty() ? "full" : ref_name));
+        ref = 0;
+    }
     const int limit = std::min((int)items.size(), a.get_int("limit", (int)items.size()));
-    const std::string system_text =
-        a.get_or("system", "Answer the question at the end using the documents. Reply with the answer only, in a few words.");
+    const std::string system_text = a.get_or("system", default_qa_system_prompt);
     const auto sys_tokens = tmpl.system_segment(*s.tok, m, system_text);
     const chunk_cache sys_cache = compile_chunk(*s.tf, sys_tokens, s.tok->bos(), compile_options(0));
     generation_params gp;
     gp.max_tokens = a.get_int("tokens", 16);
     gp.sampling.temperature = 0.0f;
     gp.stop_tokens = tmpl.stop_tokens(*s.tok, m);
-    std::map<std::pair<std::string, int>, chunk_cache> caches; // (text, sinks) -> compiled once
+    // (framed text, sinks, context-compiled) -> compiled once; bounded, since needle and confusable
+    // documents never repeat.
+    std::map<std::tuple<std::string, int, bool>, chunk_cache> caches;
     linker lk(*s.tf);
     generator gen(*s.tf, *s.tok);
-    std::vector<algo_score> scores(policies.size());
+    std::vector<method_results> res(policies.size());
+    auto title = [&](int answered) {
+        char b[512];
+        std::snprintf(b, sizeof b, "model %s (%s template), %d questions, %zu documents each, greedy, %d tokens max, [%s]",
+                      m.config().name.c_str(), tmpl.name.c_str(), answered, items[0].documents.size(), gp.max_tokens,
+                      s.be->name().c_str());
+        return std::string(b);
+    };
     auto print_table = [&](int answered) {
-        std::printf("model %s (%s template), %d questions, %zu documents each, greedy, %d tokens max, [%s]\n",
-                    m.config().name.c_str(), tmpl.name.c_str(), answered, items[0].documents.size(), gp.max_tokens,
-                    s.be->name().c_str());
-        std::printf("%-16s %8s %9s %10s %10s %11s   %s\n", "algorithm", "exact", "contains", "recomputed", "of rows", "ttft_ms",
+        std::printf("%s\n", title(answered).c_str());
+        std::printf("%-28s %9s %7s %10s %10s %11s   %s\n", "algorithm", "contains", "F1", "recomputed", "of rows", "ttft_ms",
                     "contains by kind");
         for (size_t pi = 0; pi < policies.size(); ++pi) {
-            const algo_score& sc = scores[pi];
-            if (sc.n == 0) continue;
+            const method_results& r = res[pi];
+            if (r.n() == 0) continue;
             std::string kinds;
-            for (const auto& [k, v] : sc.by_kind)
-                kinds += k + " " + std::to_string(100 * v.first / std::max(1, v.second)) + "% ";
-            std::printf("%-16s %7.1f%% %8.1f%% %10.1f %10.1f %11.1f   %s\n", policies[pi].name().c_str(),
-                        100.0 * sc.exact / sc.n, 100.0 * sc.contains / sc.n, sc.rows / sc.n, sc.total_rows / sc.n,
-                        1e3 * sc.ttft / sc.n, kinds.c_str());
+            for (const auto& [k, v] : r.by_kind) kinds += k + " " + std::to_string(100 * v.first / std::max(1, v.second)) + "% ";
+            std::printf("%-28s %8.1f%% %6.1f%% %10.1f %10.1f %11.1f   %s\n", policies[pi].name().c_str(),
+                        100.0 * std::accumulate(r.correct.begin(), r.correct.end(), 0) / r.n(),
+                        100.0 * std::accumulate(r.f1.begin(), r.f1.end(), 0.0) / r.n(), r.rows / r.n(), r.total_rows / r.n(),
+                        1e3 * r.ttft / r.n(), kinds.c_str());
         }
         std::fflush(stdout);
     };
@@ -120,16 +182,27 @@ int cmd_bench_qa(int argc, char** argv) {
     const auto t_start = clock_type::now();
     for (int i = 0; i < limit; ++i) {
         const qa_item& it = items[(size_t)i];
-        const std::string want = normalize_answer(it.answer);
-        for (size_t pi = 0; pi < policies.size(); ++pi) {
+        if (caches.size() > 256) caches.clear();
+        std::vector<std::vector<float>> first_logits(policies.size());
+        // The reference first, so every method's first token is compared with it.
+        std::vector<size_t> order{ref};
+        for (size_t pi = 0; pi < policies.size(); ++pi)
+            if (pi != ref) order.push_back(pi);
+        for (size_t pi : order) {
             const link_policy& p = policies[pi];
             link_input in;
             in.system = &sys_cache;
-            for (const auto& d : it.documents) {
-                auto key = std::make_pair(d, p.sink_tokens());
+            for (size_t d = 0; d < it.documents.size(); ++d) {
+                const std::string text = p.chunk_text(it.titles[d], it.documents[d]);
+                const auto key = std::make_tuple(text, p.sink_tokens(), p.context_compiled);
                 auto found = caches.find(key);
                 if (found == caches.end())
-                    found = caches.emplace(key, compile_chunk(*s.tf, s.tok->encode(d, false), s.tok->bos(), compile_options(p.sink_tokens()))).first;
+                    found = caches
+                                .emplace(key, compile_chunk(*s.tf, s.tok->encode(text, false), s.tok->bos(),
+                                                            compile_options(p.sink_tokens()),
+                                                            p.context_compiled ? std::span<const int32_t>(sys_tokens)
+                                                                               : std::span<const int32_t>()))
+                                .first;
                 in.chunks.push_back(&found->second);
             }
             in.question = tmpl.question_segment(*s.tok, m, it.question);
@@ -141,22 +214,21 @@ int cmd_bench_qa(int argc, char** argv) {
                 return true;
             });
             if (ttft == 0.0) ttft = std::chrono::duration<double>(clock_type::now() - t0).count();
-            std::string answer = g.text;
-            const std::string got = normalize_answer(answer.substr(0, answer.find('\n')));
-            const bool exact = got == want;
-            const bool contains = (" " + normalize_answer(answer) + " ").find(" " + want + " ") != std::string::npos;
-            algo_score& sc = scores[pi];
-            ++sc.n;
-            sc.exact += exact;
-            sc.contains += contains;
-            sc.by_kind[it.kind].first += contains;
-            sc.by_kind[it.kind].second += 1;
-            sc.rows += r.stats.recomputed_rows();
-            sc.total_rows += r.stats.n_rows;
-            sc.ttft += ttft;
+            const bool correct = answer_contains(g.text, it.answer);
+            method_results& mr = res[pi];
+            mr.correct.push_back(correct);
+            mr.f1.push_back(token_f1(g.text, it.answer));
+            first_logits[pi] = std::move(r.logits);
+            mr.kl.push_back(kl_divergence(first_logits[ref], first_logits[pi]));
+            mr.top1.push_back(same_top1(first_logits[ref], first_logits[pi]));
+            mr.by_kind[it.kind].first += correct;
+            mr.by_kind[it.kind].second += 1;
+            mr.rows += r.stats.recomputed_rows();
+            mr.total_rows += r.stats.n_rows;
+            mr.ttft += ttft;
             if (verbose)
-                std::fprintf(stderr, "[%d %s] %s -> %s (want %s)%s\n", i, p.name().c_str(), it.question.c_str(),
-                             answer.c_str(), it.answer.c_str(), contains ? " ok" : "");
+                std::fprintf(stderr, "[%d %s] %s -> %s (want %s)%s\n", i, p.name().c_str(), it.question.c_str(), g.text.c_str(),
+                             it.answer.c_str(), correct ? " ok" : "");
         }
         std::fprintf(stderr, "\r%d/%d questions, %.0f s", i + 1, limit,
                      std::chrono::duration<double>(clock_type::now() - t_start).count());
@@ -164,6 +236,12 @@ int cmd_bench_qa(int argc, char** argv) {
     }
     std::fprintf(stderr, "\n");
     print_table(limit);
+    const std::string md = markdown_table(policies, res, ref, title(limit));
+    if (auto path = a.get("markdown")) {
+        std::ofstream out(*path);
+        if (!(out << md)) throw error(*path + ": cannot write");
+    }
+    std::printf("\n%s", md.c_str());
     return 0;
 }
 
