@@ -66,6 +66,7 @@ void AppSettings::save(QSettings& s) const {
 }
 
 QString AppSettings::policyName() const {
+    if (linkAlgorithm == "default") return QString::fromLatin1(epic::link_policy::app_default_name);
     if (linkAlgorithm == "legolink") return QString("legolink-%1").arg(legolinkK);
     if (linkAlgorithm == "cacheblend") return QString("cacheblend-%1").arg(cacheblendRatio);
     return linkAlgorithm;
@@ -73,7 +74,7 @@ QString AppSettings::policyName() const {
 
 bool AppSettings::sameServiceAs(const AppSettings& o) const {
     return libraryDir == o.libraryDir && modelPath == o.modelPath && device == o.device && threads == o.threads &&
-           chunkTokens == o.chunkTokens && cacheBudgetMb == o.cacheBudgetMb;
+           chunkTokens == o.chunkTokens && cacheBudgetMb == o.cacheBudgetMb && policyName() == o.policyName();
 }
 
 epic::service_params AppSettings::serviceParams(bool withModel) const {
@@ -86,6 +87,11 @@ epic::service_params AppSettings::serviceParams(bool withModel) const {
     if (threads > 0) p.backend.n_threads = threads;
     p.chunk_tokens = chunkTokens;
     p.cache_budget_bytes = (uint64_t)std::max(0, cacheBudgetMb) * 1024ull * 1024ull;
+    // Documents are compiled for the chosen policy's scheme (askOptions reports a bad name).
+    try {
+        p.policy = epic::link_policy::parse(policyName().toStdString());
+    } catch (const std::exception&) {
+    }
     return p;
 }
 

@@ -14,7 +14,7 @@ public:
     QString modelPath;           // GGUF; empty: library and cache management only
     QString device = "auto";     // auto | cpu | cuda
     int threads = 0;             // CPU threads; 0 = all cores
-    QString linkAlgorithm = "legolink"; // legolink | cacheblend | naive | full
+    QString linkAlgorithm = "default"; // default (epic::link_policy::app_default_name) | legolink | cacheblend | naive | full
     int legolinkK = 16;
     double cacheblendRatio = 0.15;
     int retrievedChunks = 8;

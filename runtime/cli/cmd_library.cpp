@@ -86,7 +86,7 @@ int cmd_ask(int argc, char** argv) {
     if (a.positional().size() != 1) throw error("give the question as one argument (quote it)");
     auto s = open_service(a, true);
     ask_options o;
-    o.policy = link_policy::parse(a.get_or("algo", "legolink-16"));
+    o.policy = link_policy::parse(a.get_or("algo", link_policy::app_default_name));
     o.top_n = a.get_int("top", 8);
     o.generation.max_tokens = a.get_int("tokens", 128);
     o.generation.sampling.temperature = (float)a.get_double("temp", 0.0);

@@ -31,7 +31,7 @@ int cmd_link(int argc, char** argv) {
     known.insert({"chunk", "question", "algo", "tokens", "system", "temp", "seed"});
     a.allow_only(known);
     session s = open_session(a);
-    const link_policy policy = link_policy::parse(a.get_or("algo", "legolink-16"));
+    const link_policy policy = link_policy::parse(a.get_or("algo", link_policy::app_default_name));
     const auto files = a.all("chunk");
     if (files.empty()) throw error("give at least one --chunk FILE");
     using clock = std::chrono::steady_clock;

@@ -27,6 +27,16 @@ struct link_policy {
     int query_layer = -1;
     static constexpr int query_group = 4;
 
+    // The app's default (service, CLI, GUI): the design closest to a full recompute within the row
+    // budget in the QA benchmark (README, "Link designs"). The paper's algorithms stay selectable.
+    static constexpr const char* app_default_name = "legolink-16+ctx+hdr+q-0.05";
+    static link_policy app_default() { return parse(app_default_name); }
+    // Whether caches compiled for `other` serve this policy too (same sinks, framing and context).
+    bool same_compile_scheme(const link_policy& other) const {
+        return sink_tokens() == other.sink_tokens() && header_framing == other.header_framing &&
+               context_compiled == other.context_compiled;
+    }
+
     // "full", "naive", "legolink" (k=16), "legolink-8", "legolink-0", "cacheblend" (r=0.15),
     // "cacheblend-0.05", each optionally followed by modifiers. Throws epic::error for anything else.
     static link_policy parse(const std::string& s);

@@ -68,10 +68,33 @@ struct service::impl {
 
     std::vector<int32_t> tokens_of(const std::string& text) const { return tok->encode(text, false); }
 
+    // What a chunk is compiled from under a policy's scheme: its tokens (framed) and compile options
+    // (with the system segment as context when the scheme compiles chunks after it).
+    struct chunk_spec {
+        std::vector<int32_t> tokens;
+        compile_options opts;
+    };
+    chunk_spec spec_for(const link_policy& policy, const std::string& title, int page, const std::string& text) {
+        chunk_spec c;
+        const std::string header = page > 0 ? title + " (page " + std::to_string(page) + ")" : title;
+        c.tokens = tokens_of(policy.chunk_text(header, text));
+        c.opts = compile_options(policy.sink_tokens());
+        if (policy.context_compiled && !c.tokens.empty()) {
+            const auto& sys = system_prompt_cache().tokens;
+            c.opts.context = context_fingerprint(sys);
+            c.opts.context_rows = (int)sys.size();
+        }
+        return c;
+    }
+    static std::string title_of(const std::string& title, const std::string& path) {
+        return title.empty() ? std::filesystem::path(path).filename().string() : title;
+    }
+
     // The cache of a chunk under these compile options: from the store when present and sound,
     // otherwise compiled now and stored. *compiled tells which. With `allow_resident`, a cache whose
     // tensors are resident in the GPU hot tier comes back header-only (*resident): nothing is read
-    // from disk, the link copies the tensors within the device.
+    // from disk, the link copies the tensors within the device. A stored cache of other options (an
+    // older scheme, another system prompt) has another key and is never found here.
     chunk_cache cache_for(const std::vector<int32_t>& tokens, const compile_options& opts, bool* compiled,
                           double* load_s, double* compile_s, bool allow_resident = false, bool* resident = nullptr) {
         const std::string key = chunk_cache_key(mdl->fingerprint(), tokens, opts);
@@ -110,8 +133,13 @@ struct service::impl {
         if (load_s) *load_s += since(t0);
         t0 = clock_type::now();
         chunk_cache c = [&] {
+            std::vector<int32_t> context;
+            if (!opts.context.empty()) {
+                context = system_prompt_cache().tokens;
+                if (context_fingerprint(context) != opts.context) throw error("chunk compile: the system segment changed");
+            }
             shared_model::turn turn(*shared);
-            return compile_chunk(*tf, tokens, tok->bos(), opts);
+            return compile_chunk(*tf, tokens, tok->bos(), opts, context);
         }();
         store->put(chunk_cache_to_blob(c, key), mdl->fingerprint(), opts.to_string());
         if (compile_s) *compile_s += since(t0);
@@ -124,7 +152,7 @@ struct service::impl {
             // The system segment is an exact prefix at positions 0..: the template's opening markup
             // (with the BOS when the model wants one) and the instructions, compiled once.
             const auto tokens = tmpl.system_segment(*tok, *mdl, params.system_prompt);
-            system_cache = cache_for(tokens, compile_options{0}, nullptr, nullptr, nullptr);
+            system_cache = cache_for(tokens, compile_options(0), nullptr, nullptr, nullptr);
         }
         return *system_cache;
     }
@@ -135,17 +163,20 @@ struct service::impl {
         struct pending {
             int64_t document_id;
             std::string path;
+            std::string title;
             std::vector<int64_t> chunk_ids;
         };
         std::vector<pending> work;
         add_progress pr;
         pr.phase = "compiling";
+        // Stale caches (another compile scheme or system prompt) count as missing.
+        const std::string scheme = spec_for(params.policy, "x", 0, "x").opts.to_string();
         for (const auto& d : lib->documents()) {
             if (d.status == storage::doc_status::failed || d.chunk_count == 0) continue;
-            auto missing = lib->chunks_missing_kv(d.id, fp);
+            auto missing = lib->chunks_missing_kv(d.id, fp, scheme);
             if (missing.empty()) continue;
             pr.chunks_total += missing.size();
-            work.push_back({d.id, d.path, std::move(missing)});
+            work.push_back({d.id, d.path, title_of(d.title, d.path), std::move(missing)});
         }
         pr.documents_total = work.size();
         const auto t0 = clock_type::now();
@@ -161,13 +192,13 @@ struct service::impl {
                 }
                 auto chunk = lib->chunk(cid);
                 if (!chunk) continue;
-                const auto tokens = tokens_of(chunk->text);
-                if (tokens.empty()) continue;
+                const chunk_spec spec = spec_for(params.policy, w.title, chunk->page_begin, chunk->text);
+                if (spec.tokens.empty()) continue;
                 bool was_compiled = false;
-                cache_for(tokens, compile_options{1}, &was_compiled, nullptr, nullptr);
-                lib->link_chunk_kv(cid, fp, chunk_cache_key(fp, tokens, compile_options{1}));
+                cache_for(spec.tokens, spec.opts, &was_compiled, nullptr, nullptr);
+                lib->link_chunk_kv(cid, fp, chunk_cache_key(fp, spec.tokens, spec.opts));
                 compiled += was_compiled;
-                tokens_done += tokens.size() + 1;
+                tokens_done += spec.tokens.size() + (size_t)spec.opts.n_sink;
                 ++pr.chunks_done;
                 pr.tokens_per_second = tokens_done / std::max(1e-9, since(t0));
                 if (progress) progress(pr);
@@ -268,19 +299,21 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         const auto hits = m.lib->search(question, std::max(0, options.top_n));
         res.timing.retrieve_seconds = since(t0);
 
-        // Caches of the retrieved chunks, compiled with the options the policy needs.
-        const compile_options opts{options.policy.sink_tokens()};
+        // Caches of the retrieved chunks, compiled under the policy's scheme; the library's own
+        // scheme's caches are recorded as the chunks' caches.
+        const bool library_scheme = options.policy.same_compile_scheme(m.params.policy);
         std::vector<chunk_cache> caches;
         caches.reserve(hits.size());
         for (const auto& h : hits) {
-            const auto tokens = m.tokens_of(h.text);
-            if (tokens.empty()) continue;
+            const impl::chunk_spec spec = m.spec_for(options.policy, impl::title_of(h.document_title, h.document_path), h.page_begin, h.text);
+            if (spec.tokens.empty()) continue;
             bool compiled = false, resident = false;
-            caches.push_back(m.cache_for(tokens, opts, &compiled, &res.timing.load_seconds, &res.timing.compile_seconds,
+            caches.push_back(m.cache_for(spec.tokens, spec.opts, &compiled, &res.timing.load_seconds, &res.timing.compile_seconds,
                                          true, &resident));
             res.timing.chunks_compiled += compiled;
             res.timing.chunks_loaded += !compiled && !resident;
-            if (opts.n_sink == 1) m.lib->link_chunk_kv(h.chunk_id, m.mdl->fingerprint(), chunk_cache_key(m.mdl->fingerprint(), tokens, opts));
+            if (library_scheme)
+                m.lib->link_chunk_kv(h.chunk_id, m.mdl->fingerprint(), chunk_cache_key(m.mdl->fingerprint(), spec.tokens, spec.opts));
             answer_source s;
             s.document_id = h.document_id;
             s.chunk_id = h.chunk_id;
@@ -365,13 +398,14 @@ bool service::recompile_document(int64_t id, std::string* err) {
         impl& m = *impl_;
         if (!m.lib->document(id)) throw error("no document with id " + std::to_string(id));
         const std::string fp = m.mdl->fingerprint();
+        const auto doc = m.lib->document(id);
         m.lib->set_status(id, storage::doc_status::compiling);
         for (const auto& c : m.lib->chunks_of(id)) {
-            const auto tokens = m.tokens_of(c.text);
-            if (tokens.empty()) continue;
-            const std::string key = chunk_cache_key(fp, tokens, compile_options{1});
+            const impl::chunk_spec spec = m.spec_for(m.params.policy, impl::title_of(doc->title, doc->path), c.page_begin, c.text);
+            if (spec.tokens.empty()) continue;
+            const std::string key = chunk_cache_key(fp, spec.tokens, spec.opts);
             m.store->evict(key);
-            m.cache_for(tokens, compile_options{1}, nullptr, nullptr, nullptr);
+            m.cache_for(spec.tokens, spec.opts, nullptr, nullptr, nullptr);
             m.lib->link_chunk_kv(c.id, fp, key);
         }
         m.lib->set_status(id, storage::doc_status::ready);

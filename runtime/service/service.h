@@ -48,12 +48,16 @@ struct service_params {
     // system prompt when its chat template has one (Qwen2.5, SmolLM2), else no system turn.
     std::string system_prompt = "Answer the question at the end using the documents. Be brief.";
     std::string chat_template = "auto";    // auto (from the model) or chatml, qwen, gemma, llama2, mistral, zephyr, llama3, phi3, plain
+    // The link policy documents are compiled for when they are added (its compile scheme: sinks,
+    // framing, context) and questions are linked with by default. Caches of another scheme are stale:
+    // compile_missing and ask compile the current scheme's caches instead.
+    link_policy policy = link_policy::app_default();
 };
 
 service_params service_default_params();
 
 struct ask_options {
-    link_policy policy;                    // default legolink-16
+    link_policy policy = link_policy::app_default(); // use service_params::policy for caches compiled at add time
     int top_n = 8;                         // retrieved chunks
     generation_params generation = generation_default_params();
 };

@@ -217,11 +217,13 @@ std::optional<std::string> library::chunk_kv(std::int64_t chunk_id, std::string_
     return st.column_text(0);
 }
 
-std::vector<std::int64_t> library::chunks_missing_kv(std::int64_t document_id, std::string_view model_fingerprint) {
+std::vector<std::int64_t> library::chunks_missing_kv(std::int64_t document_id, std::string_view model_fingerprint,
+                                                     std::string_view compile_options) {
     auto st = db_.prepare(
         "SELECT c.id FROM chunks c WHERE c.document_id = ?1 AND NOT EXISTS "
-        "(SELECT 1 FROM chunk_kv k WHERE k.chunk_id = c.id AND k.model_fingerprint = ?2) ORDER BY c.ordinal");
-    st.bind_int64(1, document_id).bind_text(2, model_fingerprint);
+        "(SELECT 1 FROM chunk_kv k JOIN kv_entries e ON e.cache_key = k.cache_key "
+        " WHERE k.chunk_id = c.id AND k.model_fingerprint = ?2 AND (?3 = '' OR e.compile_options = ?3)) ORDER BY c.ordinal");
+    st.bind_int64(1, document_id).bind_text(2, model_fingerprint).bind_text(3, compile_options);
     std::vector<std::int64_t> out;
     while (st.step()) out.push_back(st.column_int64(0));
     return out;

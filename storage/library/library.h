@@ -53,7 +53,10 @@ public:
     void link_chunk_kv(std::int64_t chunk_id, std::string_view model_fingerprint, std::string_view cache_key);
     std::optional<std::string> chunk_kv(std::int64_t chunk_id, std::string_view model_fingerprint);
     // Chunks of a document that have no cache for this model yet, in order: what the runtime compiles.
-    std::vector<std::int64_t> chunks_missing_kv(std::int64_t document_id, std::string_view model_fingerprint);
+    // With `compile_options`, a chunk whose cache was compiled under other options (an older compile
+    // scheme: stale) counts as missing too.
+    std::vector<std::int64_t> chunks_missing_kv(std::int64_t document_id, std::string_view model_fingerprint,
+                                                std::string_view compile_options = {});
 
     // --- retrieval ---------------------------------------------------------------------------------
     // BM25 full-text search, best first. Any question text is valid: it is tokenised into words and

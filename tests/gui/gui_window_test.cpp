@@ -116,7 +116,7 @@ TEST_F(GuiWindow, QuestionStreamsAnAnswerWithSourcesAndNumbers) {
     EXPECT_GT(t->stats.rowsReused, 0);
     EXPECT_EQ(t->stats.rowsRecomputed + t->stats.rowsReused, t->stats.rowsTotal);
     EXPECT_GT(t->stats.firstTokenSeconds, 0.0);
-    EXPECT_EQ(t->stats.policy, "legolink-16");
+    EXPECT_EQ(t->stats.policy, epic::link_policy::app_default_name);
 
     // The transcript shows the sources and the numbers; a source opens its chunk text.
     const QString shown = chat->transcript()->toPlainText();

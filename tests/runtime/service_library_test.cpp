@@ -51,8 +51,11 @@ protected:
         write_random_model(model_path_, p);
         make_documents(dir_ / "docs", 6, seed_);
     }
-    std::unique_ptr<service> open(const std::string& model = "", uint64_t budget = 0) {
+    std::unique_ptr<service> open(const std::string& model = "", uint64_t budget = 0,
+                                  const link_policy& policy = link_policy::app_default(), const std::string& system = "") {
         service_params sp = service_default_params();
+        sp.policy = policy;
+        if (!system.empty()) sp.system_prompt = system;
         sp.library_dir = dir_ / "library";
         sp.model_path = model.empty() ? model_path_ : model;
         sp.chunk_tokens = 64;
@@ -200,6 +203,42 @@ TEST_F(service_test, corrupt_and_truncated_blobs_are_recompiled_and_ask_still_an
     const auto bad = s->verify();
     for (const auto& b : bad) EXPECT_NE(b.find(".epkv"), std::string::npos) << b;
     EXPECT_TRUE(s->verify().empty());
+}
+
+TEST_F(service_test, caches_of_an_older_compile_scheme_or_system_prompt_are_stale_and_recompiled) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    size_t n_chunks = 0;
+    {
+        auto s = open("", 0, link_policy::parse("legolink-16")); // the paper's scheme: standalone, BOS-framed
+        const add_report r = s->add({dir_ / "docs"});
+        ASSERT_TRUE(r.error.empty()) << r.error;
+        n_chunks = r.chunks_compiled;
+        for (const auto& e : s->cache_entries()) EXPECT_EQ(e.compile_options, "sink=1");
+    }
+    ASSERT_GT(n_chunks, 6u);
+    auto s = open(); // the app's default scheme: context-compiled, header-framed
+    ASSERT_TRUE(link_policy::app_default().context_compiled);
+    const add_report again = s->add({dir_ / "docs"});
+    ASSERT_TRUE(again.error.empty()) << again.error;
+    EXPECT_EQ(again.unchanged, 6u);
+    EXPECT_EQ(again.chunks_compiled, n_chunks) << "every chunk's cache of the older scheme is stale";
+    const ask_result a = s->ask("Which document mentions zebra3?", options());
+    ASSERT_TRUE(a.error.empty()) << a.error;
+    EXPECT_EQ(a.timing.chunks_compiled, 0) << "the new scheme's caches were compiled by add";
+    EXPECT_EQ(s->add({dir_ / "docs"}).chunks_compiled, 0u);
+    // The old scheme still answers from its own caches (selectable), never from the new ones.
+    ask_options paper = options();
+    paper.policy = link_policy::parse("legolink-16");
+    const ask_result b = s->ask("Which document mentions zebra3?", paper);
+    ASSERT_TRUE(b.error.empty()) << b.error;
+    EXPECT_EQ(b.timing.chunks_compiled, 0);
+    s.reset();
+    // Another system prompt: context-compiled caches saw the old one, so they are stale too.
+    auto s2 = open("", 0, link_policy::app_default(), "Answer in one word.");
+    EXPECT_EQ(s2->add({dir_ / "docs"}).chunks_compiled, n_chunks);
+    const ask_result c = s2->ask("Which document mentions zebra3?", options());
+    ASSERT_TRUE(c.error.empty()) << c.error;
+    EXPECT_EQ(c.timing.chunks_compiled, 0);
 }
 
 TEST_F(service_test, caches_of_another_model_are_never_used) {
