@@ -7,11 +7,11 @@
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
+#include "eval/qa_score.h"
 #include "generate/generator.h"
 #include "pic/compiler.h"
 #include "service/chat_template.h"
 #include "pic/kv_hot_tier.h"
-#include "pic/link_metrics.h"
 #include "pic/linker.h"
 
 #include <algorithm>
@@ -197,8 +197,9 @@ int cmd_bench_link(int argc, char** argv) {
         for (size_t i = 0; i < n_pos; ++i) {
             const std::span<const float> ref(fr_rows.data() + i * n_vocab, (size_t)n_vocab);
             const std::span<const float> got(rows.data() + i * n_vocab, (size_t)n_vocab);
-            kl += kl_divergence(ref, got);
-            agree += same_top1(ref, got);
+            const token_agreement t = compare_logits(ref, got);
+            kl += t.kl;
+            agree += t.top1_same;
         }
         const link_stats& st = last.stats;
         char split[96];

@@ -12,7 +12,6 @@
 #include "eval/qa_score.h"
 #include "generate/generator.h"
 #include "pic/compiler.h"
-#include "pic/link_metrics.h"
 #include "pic/linker.h"
 #include "service/chat_template.h"
 
@@ -219,8 +218,9 @@ int cmd_bench_qa(int argc, char** argv) {
             mr.correct.push_back(correct);
             mr.f1.push_back(token_f1(g.text, it.answer));
             first_logits[pi] = std::move(r.logits);
-            mr.kl.push_back(kl_divergence(first_logits[ref], first_logits[pi]));
-            mr.top1.push_back(same_top1(first_logits[ref], first_logits[pi]));
+            const token_agreement t = compare_logits(first_logits[ref], first_logits[pi]);
+            mr.kl.push_back(t.kl);
+            mr.top1.push_back(t.top1_same);
             mr.by_kind[it.kind].first += correct;
             mr.by_kind[it.kind].second += 1;
             mr.rows += r.stats.recomputed_rows();
