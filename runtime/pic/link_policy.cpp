@@ -34,10 +34,11 @@ std::string number(double v) {
 } // namespace
 
 link_policy link_policy::parse(const std::string& s) {
+    if (s == "default") return app_default();
     link_policy p;
     const std::string bad = "unknown link algorithm '" + s +
                             "' (expected full, naive, legolink-K with K >= 0, or cacheblend-R with 0 < R <= 1, "
-                            "optionally followed by +ctx, +hdr, +tail-J, +q-F or +q-F@L)";
+                            "optionally followed by +ctx, +hdr, +tail-J, +q-F or +q-F@L; or default)";
     const auto parts = split_plus(s);
     const std::string& base = parts[0];
     // `prefix` alone, or `prefix-<number>` into v.

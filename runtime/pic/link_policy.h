@@ -38,7 +38,8 @@ struct link_policy {
     }
 
     // "full", "naive", "legolink" (k=16), "legolink-8", "legolink-0", "cacheblend" (r=0.15),
-    // "cacheblend-0.05", each optionally followed by modifiers. Throws epic::error for anything else.
+    // "cacheblend-0.05", each optionally followed by modifiers; "default" is app_default(). Throws
+    // epic::error for anything else.
     static link_policy parse(const std::string& s);
     std::string name() const;
     // Compile options the chunks need under this policy: LegoLink-0 compiles 4 sink tokens, a

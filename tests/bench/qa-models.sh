@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Answer accuracy of the instruct models side by side, on one seeded question set (fact, needle and
-# confusable questions, 8 documents each): full recompute and the link algorithms given, greedy.
-#   tests/bench/qa-models.sh [OUT_DIR]      (env: COUNT=200 ALGOS=full,legolink-16 THREADS=2 MODELS="a.gguf b.gguf")
+# confusable questions, 8 documents each): full recompute and the link designs given, greedy, each
+# paired with full recompute on the same questions (95% intervals).
+#   tests/bench/qa-models.sh [OUT_DIR]      (env: COUNT=200 ALGOS=... THREADS=2 MODELS="a.gguf b.gguf" LIMIT=N)
 # Each model's table goes to OUT_DIR/<model>.txt (a partial table every 20 questions, so a run cut
-# short still reports what it answered).
+# short still reports what it answered) and its Markdown table to OUT_DIR/<model>.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${1:-build/qa-models}"
 count="${COUNT:-200}"
-algos="${ALGOS:-full,legolink-16}"
+# The paper's algorithms, then the designs beyond it, the app's default last.
+algos="${ALGOS:-full,naive,legolink-16,cacheblend-0.15,legolink-16+hdr,legolink-16+ctx+hdr,default}"
+limit="${LIMIT:-$count}"
 threads="${THREADS:-2}"
 models="${MODELS:-models/smollm2-135m-instruct-q4_1.gguf models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf}"
 epic=./build/runtime/epic
@@ -25,5 +28,5 @@ for m in $models; do
     name=$(basename "$m" .gguf)
     echo "== $name"
     EPIC_THREADS="$threads" "$epic" bench qa --model "$m" --set "$set_file" --algos "$algos" --report-every 20 \
-        --threads "$threads" | tee "$out/$name.txt"
+        --limit "$limit" --threads "$threads" --markdown "$out/$name.md" | tee "$out/$name.txt"
 done
