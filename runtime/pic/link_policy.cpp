@@ -38,7 +38,7 @@ link_policy link_policy::parse(const std::string& s) {
     link_policy p;
     const std::string bad = "unknown link algorithm '" + s +
                             "' (expected full, naive, legolink-K with K >= 0, or cacheblend-R with 0 < R <= 1, "
-                            "optionally followed by +ctx, +hdr, +tail-J, +q-F or +q-F@L; or default)";
+                            "optionally followed by +ctx, +hdr, +tail-J, +q-F, +qc-F (each +q may end in @L); or default)";
     const auto parts = split_plus(s);
     const std::string& base = parts[0];
     // `prefix` alone, or `prefix-<number>` into v.
@@ -71,9 +71,10 @@ link_policy link_policy::parse(const std::string& s) {
             p.tail = (int)v;
             continue;
         }
-        if (m.rfind("q-", 0) == 0) {
-            const size_t at = m.find('@');
-            if (!parse_number(m.substr(2, at == std::string::npos ? std::string::npos : at - 2), v) || !(v > 0 && v <= 1))
+        if (m.rfind("q-", 0) == 0 || m.rfind("qc-", 0) == 0) {
+            p.query_prefix = m[1] == 'c';
+            const size_t from = p.query_prefix ? 3 : 2, at = m.find('@');
+            if (!parse_number(m.substr(from, at == std::string::npos ? std::string::npos : at - from), v) || !(v > 0 && v <= 1))
                 throw error(bad);
             p.query = v;
             if (at != std::string::npos) {
@@ -98,7 +99,7 @@ std::string link_policy::name() const {
     if (context_compiled) n += "+ctx";
     if (header_framing) n += "+hdr";
     if (tail > 0) n += "+tail-" + std::to_string(tail);
-    if (query > 0) n += "+q-" + number(query) + (query_layer >= 0 ? "@" + std::to_string(query_layer) : "");
+    if (query > 0) n += (query_prefix ? "+qc-" : "+q-") + number(query) + (query_layer >= 0 ? "@" + std::to_string(query_layer) : "");
     return n;
 }
 

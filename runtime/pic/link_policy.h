@@ -25,6 +25,10 @@ struct link_policy {
     // contiguous groups of query_group rows.
     double query = 0.0;
     int query_layer = -1;
+    // "+qc-F" / "+qc-F@L": the same budget spent on whole chunk prefixes instead: the chunks the
+    // question attends to most (attention summed over the chunk) get their recomputed head extended,
+    // best chunk first, so every chunk stays one recomputed prefix and one cached rest.
+    bool query_prefix = false;
     static constexpr int query_group = 4;
 
     // The app's default (service, CLI, GUI): the design closest to a full recompute within the row

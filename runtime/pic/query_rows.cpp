@@ -51,9 +51,16 @@ std::vector<int32_t> add_query_rows(const link_layout& layout, std::span<const i
     struct group { double score; int begin, end; };
     std::vector<group> groups;
     int cached_chunk_rows = 0;
+    // Prefix mode: one group per chunk, scored over all its rows, taken from its first row on.
     for (const link_segment& seg : layout.segments) {
         if (seg.type != link_segment::kind::chunk || !seg.cache) continue;
         cached_chunk_rows += seg.length;
+        if (policy.query_prefix) {
+            group g{0.0, seg.begin, seg.begin + seg.length};
+            for (int r = g.begin; r < g.end; ++r) g.score += scores[(size_t)r];
+            groups.push_back(g);
+            continue;
+        }
         for (int b = 0; b < seg.length; b += link_policy::query_group) {
             group g{0.0, seg.begin + b, seg.begin + std::min(seg.length, b + link_policy::query_group)};
             for (int r = g.begin; r < g.end; ++r)

@@ -24,7 +24,9 @@ std::vector<double> question_attention(transformer& tf, int il, forward_state& s
 // segments are cut into groups of link_policy::query_group rows from their first row; groups are
 // taken by the summed score of their rows not yet in the set, best first, until
 // round(policy.query x cached chunk rows) rows are added (a group may be taken in part to stop
-// exactly at the budget). Sorted.
+// exactly at the budget). Sorted. With policy.query_prefix the budget extends whole chunk prefixes
+// instead: chunks by their summed score, best first, each recomputed from its first row on until the
+// budget or the chunk ends.
 std::vector<int32_t> add_query_rows(const link_layout& layout, std::span<const int32_t> base, std::span<const double> scores,
                                     const link_policy& policy);
 

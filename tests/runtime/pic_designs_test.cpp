@@ -16,6 +16,12 @@ std::vector<int32_t> range(int b, int n) {
     return r;
 }
 
+std::vector<int32_t> concat(std::initializer_list<std::vector<int32_t>> parts) {
+    std::vector<int32_t> out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
 class pic_design_test : public pic_test {
 protected:
     chunk_cache compile_after(const std::vector<int32_t>& t, const std::vector<int32_t>& context, int sinks = 0) {
@@ -134,6 +140,13 @@ TEST(query_rows, the_best_scoring_groups_fill_the_budget_exactly) {
     EXPECT_EQ(add_query_rows(lay, base, scores, p), range(0, 23)) << "a budget of every chunk row takes every row";
     p.query = 0.1; // 2 rows: the best group in part
     EXPECT_EQ(add_query_rows(lay, base, scores, p), (std::vector<int32_t>{0, 1, 2, 3, 13, 14, 15, 21, 22}));
+
+    // Chunk prefixes: A scores 3 + 2 + 0.08 > B's 5 + 0.07, so A's head grows first, then B's.
+    link_policy pc = link_policy::parse("legolink-1+qc-0.7"); // round(0.7 * 18) = 13 rows: A's 9, then 4 of B
+    ASSERT_TRUE(pc.query_prefix);
+    EXPECT_EQ(add_query_rows(lay, base, scores, pc), concat({range(0, 13), range(13, 5), {21, 22}}));
+    pc.query = 0.2; // 4 rows: A's head grows from 1 to 5 rows
+    EXPECT_EQ(add_query_rows(lay, base, scores, pc), concat({range(0, 8), {13, 21, 22}}));
 }
 
 TEST_P(pic_design_test, query_aware_recompute_with_a_full_budget_equals_full_recompute) {
@@ -202,7 +215,8 @@ TEST(link_policy, names_the_designs_beyond_the_paper) {
     EXPECT_EQ(link_policy::parse("naive+q-0.1@40").query_layer_for(30), 29);
     EXPECT_EQ(p.chunk_text("notes/a.md", "Text"), "Document: notes/a.md\nText\n");
     EXPECT_EQ(link_policy::parse("legolink-16").chunk_text("t", "Text"), "Text");
-    for (const char* bad : {"legolink+", "legolink+ctxx", "naive+tail-0", "naive+tail-x", "naive+q-0", "naive+q-1.5", "naive+q-0.1@",
+    EXPECT_EQ(link_policy::parse("legolink-16+ctx+qc-0.1").name(), "legolink-16+ctx+qc-0.1");
+    for (const char* bad : {"legolink+", "naive+qc-0", "naive+qc-", "legolink+ctxx", "naive+tail-0", "naive+tail-x", "naive+q-0", "naive+q-1.5", "naive+q-0.1@",
                             "naive+q-0.1@-1", "ctx", "+ctx"})
         EXPECT_THROW(link_policy::parse(bad), epic::error) << bad;
 }
