@@ -3,6 +3,8 @@
 #include "model/random_model.h"
 #include "support/shared_models.h"
 
+#include "pic/link_policy.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -201,7 +203,7 @@ TEST_F(cli, add_and_ask_over_the_sample_library) {
     EXPECT_NE(ask.out.find("sources:"), std::string::npos);
     EXPECT_NE(ask.out.find("ingrid-solberg.txt"), std::string::npos) << ask.out;
     EXPECT_NE(ask.out.find("recomputed"), std::string::npos);
-    EXPECT_NE(ask.out.find("[legolink-16 on "), std::string::npos) << "the backend \"auto\" chose is shown: " << ask.out;
+    EXPECT_NE(ask.out.find(std::string("[") + link_policy::app_default_name + " on "), std::string::npos) << "the backend \"auto\" chose is shown: " << ask.out;
     const auto ls = run("docs ls --library " + lib.string());
     EXPECT_NE(ls.out.find("travel-policy.pdf"), std::string::npos) << ls.out;
     const auto stats = run("cache stats --library " + lib.string());
