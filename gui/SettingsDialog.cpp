@@ -42,8 +42,8 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
     threads_->setValue(s.threads);
 
     algorithm_ = new QComboBox(this);
-    algorithm_->addItem(tr("EPIC default (%1: chunks compiled after the system prompt, LegoLink-16 "
-                           "plus the rows the question attends to)").arg(QString::fromLatin1(epic::link_policy::app_default_name)),
+    algorithm_->addItem(tr("EPIC default (%1: chunks open with their document's title; the first and "
+                           "last tokens of each are recomputed)").arg(QString::fromLatin1(epic::link_policy::app_default_name)),
                         "default");
     algorithm_->addItem(tr("LegoLink-k (recompute the first k tokens of each chunk)"), "legolink");
     algorithm_->addItem(tr("CacheBlend-r (recompute the r most deviating tokens)"), "cacheblend");

@@ -211,6 +211,9 @@ TEST_F(service_test, corrupt_and_truncated_blobs_are_recompiled_and_ask_still_an
 
 TEST_F(service_test, caches_of_an_older_compile_scheme_or_system_prompt_are_stale_and_recompiled) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
+    // The app's default does not share the paper's compile scheme: caches of earlier versions are stale.
+    ASSERT_FALSE(link_policy::app_default().same_compile_scheme(link_policy::parse("legolink-16")));
+    const link_policy context_compiled = link_policy::parse("legolink-16+ctx+hdr");
     size_t n_chunks = 0;
     {
         auto s = open("", 0, link_policy::parse("legolink-16")); // the paper's scheme: standalone, BOS-framed
@@ -220,15 +223,16 @@ TEST_F(service_test, caches_of_an_older_compile_scheme_or_system_prompt_are_stal
         for (const auto& e : s->cache_entries()) EXPECT_EQ(e.compile_options, "sink=1");
     }
     ASSERT_GT(n_chunks, 6u);
-    auto s = open(); // the app's default scheme: context-compiled, header-framed
-    ASSERT_TRUE(link_policy::app_default().context_compiled);
+    auto s = open("", 0, context_compiled);
     const add_report again = s->add({dir_ / "docs"});
     ASSERT_TRUE(again.error.empty()) << again.error;
     EXPECT_EQ(again.unchanged, 6u);
     // Every chunk's cache of the older scheme is stale (header framing can tell apart chunks of equal
     // text that the older scheme shared, so there may be more).
     EXPECT_GE(again.chunks_compiled, n_chunks) << "every chunk's cache of the older scheme is stale";
-    const ask_result a = s->ask("Which document mentions zebra3?", options());
+    ask_options o = options();
+    o.policy = context_compiled;
+    const ask_result a = s->ask("Which document mentions zebra3?", o);
     ASSERT_TRUE(a.error.empty()) << a.error;
     EXPECT_EQ(a.timing.chunks_compiled, 0) << "the new scheme's caches were compiled by add";
     EXPECT_EQ(s->add({dir_ / "docs"}).chunks_compiled, 0u);
@@ -240,9 +244,9 @@ TEST_F(service_test, caches_of_an_older_compile_scheme_or_system_prompt_are_stal
     EXPECT_EQ(b.timing.chunks_compiled, 0);
     s.reset();
     // Another system prompt: context-compiled caches saw the old one, so they are stale too.
-    auto s2 = open("", 0, link_policy::app_default(), "Answer in one word.");
+    auto s2 = open("", 0, context_compiled, "Answer in one word.");
     EXPECT_EQ(s2->add({dir_ / "docs"}).chunks_compiled, again.chunks_compiled);
-    const ask_result c = s2->ask("Which document mentions zebra3?", options());
+    const ask_result c = s2->ask("Which document mentions zebra3?", o);
     ASSERT_TRUE(c.error.empty()) << c.error;
     EXPECT_EQ(c.timing.chunks_compiled, 0);
 }
