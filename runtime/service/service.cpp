@@ -74,17 +74,19 @@ struct service::impl {
         std::vector<int32_t> tokens;
         compile_options opts;
     };
-    chunk_spec spec_for(const link_policy& policy, const std::string& title, int page, const std::string& text) {
-        chunk_spec c;
-        const std::string header = page > 0 ? title + " (page " + std::to_string(page) + ")" : title;
-        c.tokens = tokens_of(policy.chunk_text(header, text));
-        c.opts = compile_options(policy.sink_tokens());
-        if (policy.context_compiled && !c.tokens.empty()) {
+    // The compile options of a policy's scheme (the context is this service's system segment).
+    compile_options options_for(const link_policy& policy) {
+        compile_options o(policy.sink_tokens());
+        if (policy.context_compiled) {
             const auto& sys = system_prompt_cache().tokens;
-            c.opts.context = context_fingerprint(sys);
-            c.opts.context_rows = (int)sys.size();
+            o.context = context_fingerprint(sys);
+            o.context_rows = (int)sys.size();
         }
-        return c;
+        return o;
+    }
+    chunk_spec spec_for(const link_policy& policy, const std::string& title, int page, const std::string& text) {
+        const std::string header = page > 0 ? title + " (page " + std::to_string(page) + ")" : title;
+        return {tokens_of(policy.chunk_text(header, text)), options_for(policy)};
     }
     static std::string title_of(const std::string& title, const std::string& path) {
         return title.empty() ? std::filesystem::path(path).filename().string() : title;
@@ -170,7 +172,7 @@ struct service::impl {
         add_progress pr;
         pr.phase = "compiling";
         // Stale caches (another compile scheme or system prompt) count as missing.
-        const std::string scheme = spec_for(params.policy, "x", 0, "x").opts.to_string();
+        const std::string scheme = options_for(params.policy).to_string();
         for (const auto& d : lib->documents()) {
             if (d.status == storage::doc_status::failed || d.chunk_count == 0) continue;
             auto missing = lib->chunks_missing_kv(d.id, fp, scheme);
