@@ -195,7 +195,7 @@ int cmd_cache(int argc, char** argv) {
         const auto bad = s->verify(&err);
         check(err);
         for (const auto& b : bad) std::printf("bad: %s\n", b.c_str());
-        std::printf("%zu bad entries (removed; they are recompiled when next needed)\n", bad.size());
+        std::printf("%zu bad entries\n", bad.size());
         return bad.empty() ? 0 : 3;
     }
     if (what == "gc") {

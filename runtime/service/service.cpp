@@ -465,7 +465,9 @@ bool service::evict(const std::string& key, std::string* err) {
 std::vector<std::string> service::verify(std::string* err) {
     std::vector<std::string> out;
     try {
-        for (const auto& p : impl_->store->verify(true)) out.push_back(p.problem);
+        for (const auto& p : impl_->store->verify(true))
+            out.push_back(p.problem + (p.removed ? "; removed, recompiled when next needed"
+                                                 : "; could not be removed (read-only folder?)"));
     } catch (const std::exception& e) {
         if (err) *err = e.what();
     }
