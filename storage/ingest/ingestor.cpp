@@ -95,14 +95,11 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
         try {
             bytes = read_whole_file(file.path);
         } catch (const storage_error& e) {
-            // Vanished or unreadable between listing and reading: record it if we know the document.
-            if (auto known = lib.document_by_path(path)) {
-                lib.mark_failed(known->id, document_meta{"", 0, 0, known->title, file.kind}, e.what());
-                ++report.failed;
-                report.failures.push_back({path, e.what()});
-            } else {
-                ++report.skipped;
-            }
+            // Vanished or unreadable between listing and reading. A known document keeps what was
+            // indexed (its file may be back, or readable again, at the next add); either way the user
+            // is told which file and why.
+            ++report.failed;
+            report.failures.push_back({path, e.what()});
             report_progress(file.path);
             continue;
         }
@@ -143,7 +140,24 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
                 c.token_count = s.token_count;
                 chunks.push_back(std::move(c));
             }
-            if (!lib.replace_chunks(id, meta, chunks, cancel)) {
+            bool committed = false;
+            try {
+                committed = lib.replace_chunks(id, meta, chunks, cancel);
+            } catch (const storage_error& e) {
+                // The library could not take it (a full disk, say): not the document's fault, so its
+                // content hash is not recorded and the next add retries it. A known document keeps
+                // its previous version (the transaction rolled back); a new one is marked failed.
+                try {
+                    if (!existing) lib.set_status(id, doc_status::failed, e.what());
+                } catch (const storage_error&) {
+                    // Still full: it stays "extracting" without a hash, which the next add retries too.
+                }
+                ++report.failed;
+                report.failures.push_back({path, std::string("could not be saved: ") + e.what()});
+                report_progress(file.path);
+                continue;
+            }
+            if (!committed) {
                 if (!existing) lib.set_status(id, doc_status::queued);
                 report.cancelled = true;
                 break;
