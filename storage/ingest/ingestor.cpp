@@ -20,6 +20,18 @@ bool is_hidden(const fs::path& p) {
     return !name.empty() && name[0] == '.' && name != "." && name != "..";
 }
 
+// Why a path given explicitly is not a document, in the user's words.
+std::string skip_reason(const fs::path& p, bool known_kind) {
+    std::error_code ec;
+    const auto st = fs::status(p, ec);
+    if (!fs::exists(st)) return "no such file";
+    if (!fs::is_regular_file(st)) return "not a regular file (a FIFO, device or socket)";
+    if (is_hidden(p)) return "hidden file (name starts with '.')";
+    if (!known_kind)
+        return "unsupported file type '" + p.extension().string() + "' (supported: .txt .text .md .markdown .html .htm .xhtml .pdf)";
+    return "cannot be added";
+}
+
 struct candidate {
     fs::path path;
     std::string kind;
@@ -49,6 +61,7 @@ std::vector<candidate> collect(std::span<const fs::path> paths, ingest_report& r
             out.push_back({p, *kind});
         } else {
             ++report.skipped;
+            report.skips.push_back({p.string(), skip_reason(p, kind.has_value())});
         }
     }
     return out;

@@ -88,7 +88,38 @@ doc_status parse_doc_status(std::string_view text) {
     return doc_status::failed;
 }
 
-library::library(const std::filesystem::path& db_file, sqlite::open_options options) : db_(db_file, options) {
+namespace {
+
+// What "no library here" looks like before SQLite gets a chance to create an empty one.
+sqlite::database open_existing(const std::filesystem::path& db_file, sqlite::open_options options) {
+    if (!options.create || options.read_only) {
+        std::error_code ec;
+        const auto status = std::filesystem::status(db_file, ec);
+        if (!std::filesystem::exists(status))
+            throw storage_error(db_file.string() + ": no library here (add documents to create one)");
+        if (std::filesystem::is_regular_file(status) && std::filesystem::file_size(db_file, ec) == 0 && !ec)
+            throw storage_error(db_file.string() + ": the library database is empty (0 bytes): truncated? Restore it "
+                                "from a backup, or remove it to start a new library");
+    }
+    return sqlite::database(db_file, options);
+}
+
+// The tables every query relies on. Checked once at open so that a damaged file says so in words
+// instead of failing later with SQL in the message.
+void check_tables(sqlite::database& db) {
+    for (const char* table : {"documents", "chunks", "chunks_fts", "kv_entries", "chunk_kv"}) {
+        auto st = db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?1 AND type = 'table'");
+        st.bind_text(1, table);
+        if (!st.step())
+            throw storage_error(db.name() + ": the library database is damaged (its table " + table +
+                                " is missing); restore it from a backup, or remove it to start a new library");
+    }
+}
+
+} // namespace
+
+library::library(const std::filesystem::path& db_file, sqlite::open_options options)
+    : db_(open_existing(db_file, options)) {
     if (options.read_only) {
         const int v = sqlite::schema_version(db_);
         if (v > library_schema_version() || v < library_schema_version())
@@ -97,6 +128,7 @@ library::library(const std::filesystem::path& db_file, sqlite::open_options opti
     } else {
         sqlite::migrate(db_, library_migrations());
     }
+    check_tables(db_);
 }
 
 std::vector<document_record> library::documents() {

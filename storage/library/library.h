@@ -19,7 +19,8 @@ namespace epic::storage {
 class library {
 public:
     // Opens or creates the database and migrates it to the current schema. Throws storage_error
-    // (naming the file) when it cannot be opened or was written by a newer build.
+    // (naming the file) when it cannot be opened, was written by a newer build, is missing (with
+    // options.create false) or empty where a library was expected, or lacks one of its tables.
     explicit library(const std::filesystem::path& db_file, sqlite::open_options options = {});
 
     sqlite::database& db() { return db_; }

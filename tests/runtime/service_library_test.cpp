@@ -388,6 +388,7 @@ TEST(service_stories, real_model_answers_from_a_folder_and_reuses_its_caches) {
     sp.library_dir = dir / "library";
     sp.model_path = path.string();
     sp.chunk_tokens = 48;
+    sp.context_tokens = 1024;  // past the toy model's 128 trained positions, so that its retrieved chunks fit
     std::string err;
     auto s = service::open(sp, &err);
     ASSERT_TRUE(s) << err;
