@@ -334,6 +334,12 @@ add_report service::add(const std::vector<std::filesystem::path>& paths, const s
         rep.cancelled = ir.cancelled;
         for (const auto& f : ir.failures) rep.failures.emplace_back(f.path, f.error);
         for (const auto& f : ir.skips) rep.skips.emplace_back(f.path, f.error);
+        if (rep.updated > 0) {
+            // The old versions' caches lost their chunks: collect them now rather than let them pile up.
+            storage::gc_options go;
+            go.drop_unlinked_entries = true;
+            impl_->store->gc(go);
+        }
         if (!rep.cancelled) rep.chunks_compiled = impl_->compile_missing(progress, cancel, &rep.cancelled);
         if (impl_->params.cache_budget_bytes > 0) impl_->store->enforce_budget(impl_->params.cache_budget_bytes);
     } catch (const std::exception& e) {
@@ -564,9 +570,14 @@ std::vector<std::string> service::verify(std::string* err) {
 
 std::string service::gc(std::string* err) {
     try {
-        const auto r = impl_->store->gc();
+        // Caches no chunk links to (documents removed or updated, other link schemes' ask-time caches)
+        // go too unless pinned: they are recompiled if ever needed again.
+        storage::gc_options go;
+        go.drop_unlinked_entries = true;
+        const auto r = impl_->store->gc(go);
         return std::to_string(r.orphan_files_removed) + " orphan files, " + std::to_string(r.temp_files_removed) +
-               " temporary files and " + std::to_string(r.rows_removed) + " entries without a file removed; " +
+               " temporary files, " + std::to_string(r.unlinked_entries_removed) + " caches no chunk uses and " +
+               std::to_string(r.rows_removed) + " entries without a file removed; " +
                std::to_string(r.bytes_freed) + " bytes freed";
     } catch (const std::exception& e) {
         if (err) *err = e.what();

@@ -135,7 +135,8 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
         // A new document becomes visible as "extracting" with no chunks; a known one keeps its old
         // chunks and status until the replacement commits, so a crash never leaves it half-written.
         const std::int64_t id = existing ? existing->id : lib.ensure_document(path, file.kind);
-        if (!existing) lib.set_status(id, doc_status::extracting);
+        // Conditional: another process adding the same file may have committed it since we looked.
+        if (!existing) lib.change_status(id, doc_status::queued, doc_status::extracting);
 
         try {
             extracted_text ex = extract_document(file.path, bytes, file.kind);
@@ -153,9 +154,9 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
                 c.token_count = s.token_count;
                 chunks.push_back(std::move(c));
             }
-            bool committed = false;
+            bool committed = false, already_current = false;
             try {
-                committed = lib.replace_chunks(id, meta, chunks, cancel);
+                committed = lib.replace_chunks(id, meta, chunks, cancel, &already_current);
             } catch (const storage_error& e) {
                 // The library could not take it (a full disk, say): not the document's fault, so its
                 // content hash is not recorded and the next add retries it. A known document keeps
@@ -171,14 +172,15 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
                 continue;
             }
             if (!committed) {
-                if (!existing) lib.set_status(id, doc_status::queued);
+                if (!existing) lib.change_status(id, doc_status::extracting, doc_status::queued);
                 report.cancelled = true;
                 break;
             }
             // "updated" means a document that had been ingested before changed; one whose earlier
-            // ingestion never finished (interrupted, killed) is added now.
+            // ingestion never finished (interrupted, killed) is added now. One another process
+            // committed with these bytes while this one extracted is unchanged (counted once overall).
             const bool was_ingested = existing && !existing->content_hash.empty();
-            ++(was_ingested ? report.updated : report.added);
+            ++(already_current ? report.unchanged : was_ingested ? report.updated : report.added);
             prog.chunks_written += chunks.size();
             prog.characters_done += ex.text.size();
         } catch (const storage_error& e) {

@@ -173,6 +173,13 @@ void library::set_status(std::int64_t document_id, doc_status status, std::strin
     st.run();
 }
 
+bool library::change_status(std::int64_t document_id, doc_status from, doc_status to) {
+    auto st = db_.prepare("UPDATE documents SET status = ?1 WHERE id = ?2 AND status = ?3");
+    st.bind_text(1, to_string(to)).bind_int64(2, document_id).bind_text(3, to_string(from));
+    st.run();
+    return db_.changes() > 0;
+}
+
 bool library::remove_document(std::int64_t document_id) {
     // One statement: the cascade removes chunks (whose trigger removes FTS rows) and KV links.
     auto st = db_.prepare("DELETE FROM documents WHERE id = ?1");
@@ -203,8 +210,19 @@ std::int64_t library::chunk_count() {
 }
 
 bool library::replace_chunks(std::int64_t document_id, const document_meta& meta, std::span<const chunk_record> chunks,
-                             const std::atomic<bool>* cancel) {
+                             const std::atomic<bool>* cancel, bool* already_current) {
     sqlite::transaction tx(db_);
+    if (already_current) *already_current = false;
+    {
+        // Under the write lock: the document as committed now, not as read before extracting.
+        auto cur = db_.prepare("SELECT content_hash, status FROM documents WHERE id = ?1");
+        cur.bind_int64(1, document_id);
+        if (cur.step() && !meta.content_hash.empty() && cur.column_text(0) == meta.content_hash &&
+            parse_doc_status(cur.column_text(1)) == doc_status::ready) {
+            if (already_current) *already_current = true;
+            return true;  // tx rolls back: nothing was written
+        }
+    }
     auto del = db_.prepare("DELETE FROM chunks WHERE document_id = ?1");
     del.bind_int64(1, document_id);
     del.run();

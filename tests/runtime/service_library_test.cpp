@@ -5,6 +5,7 @@
 #include "library/library.h"
 #include "model/random_model.h"
 #include "service/service.h"
+#include "sqlite/statement.h"
 #include "support/shared_models.h"
 
 #include <gtest/gtest.h>
@@ -299,6 +300,36 @@ TEST_F(service_test, removing_a_document_drops_its_caches_and_budget_evicts_lru_
     bool still_there = false;
     for (const auto& e : small->cache_entries()) still_there |= e.cache_key == pinned;
     EXPECT_TRUE(still_there);
+}
+
+TEST_F(service_test, caches_of_updated_documents_are_collected) {
+    auto s = open();
+    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+    const int64_t before = s->cache_stats().entries;
+    // Every document changes: its old chunks' caches are no longer used by anything.
+    make_documents(dir_ / "docs", 6, seed_ + 1);
+    const add_report r = s->add({dir_ / "docs"});
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.updated, 6u);
+    // What remains: the caches the current chunks link to (plus at most the system segment's).
+    auto& lib = s->library();
+    auto st = lib.db().prepare("SELECT count(DISTINCT cache_key) FROM chunk_kv");
+    st.step();
+    const int64_t linked = st.column_int64(0);
+    const int64_t after = s->cache_stats().entries;
+    EXPECT_LE(after, linked + 1) << "before the update " << before << " entries";
+    EXPECT_GT(linked, 0);
+    EXPECT_EQ((int64_t)blob_files().size(), after);
+    // and `cache gc` collects what an ask under another scheme left behind.
+    ask_options o = options();
+    o.policy = link_policy::parse("legolink-4");
+    ASSERT_TRUE(s->ask("zebra3", o).error.empty());
+    EXPECT_GT(s->cache_stats().entries, after);
+    std::string err;
+    const std::string summary = s->gc(&err);
+    EXPECT_TRUE(err.empty()) << err;
+    EXPECT_NE(summary.find("caches no chunk uses"), std::string::npos) << summary;
+    EXPECT_LE(s->cache_stats().entries, linked + 1);
 }
 
 TEST_F(service_test, one_process_adding_while_another_asks) {
