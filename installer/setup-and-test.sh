@@ -24,3 +24,5 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEPIC_ASAN=ON -DEPIC
 cmake --build build-asan -j"${EPIC_JOBS:-$(nproc)}" --target gguf_fuzz_test gguf_hostile_test
 ASAN_OPTIONS=detect_leaks=0 ./build-asan/tests/gguf_fuzz_test --gtest_brief=1
 ASAN_OPTIONS=detect_leaks=0 ./build-asan/tests/gguf_hostile_test --gtest_brief=1
+# The libFuzzer targets (tests/fuzz: GGUF, KV blob, HTML, Markdown), 5 s each, where clang exists.
+if command -v clang++ >/dev/null; then FUZZ_SECONDS=5 bash tests/bench/fuzz.sh; fi
