@@ -34,6 +34,7 @@ void AppSettings::load(QSettings& s) {
     cacheblendRatio = s.value("link/cacheblendRatio", d.cacheblendRatio).toDouble();
     retrievedChunks = s.value("retrieval/chunks", d.retrievedChunks).toInt();
     chunkTokens = s.value("library/chunkTokens", d.chunkTokens).toInt();
+    contextTokens = s.value("model/contextTokens", d.contextTokens).toInt();
     cacheBudgetMb = s.value("cache/budgetMb", d.cacheBudgetMb).toInt();
     maxTokens = s.value("sampling/maxTokens", d.maxTokens).toInt();
     temperature = s.value("sampling/temperature", d.temperature).toDouble();
@@ -54,6 +55,7 @@ void AppSettings::save(QSettings& s) const {
     s.setValue("link/cacheblendRatio", cacheblendRatio);
     s.setValue("retrieval/chunks", retrievedChunks);
     s.setValue("library/chunkTokens", chunkTokens);
+    s.setValue("model/contextTokens", contextTokens);
     s.setValue("cache/budgetMb", cacheBudgetMb);
     s.setValue("sampling/maxTokens", maxTokens);
     s.setValue("sampling/temperature", temperature);
@@ -74,7 +76,7 @@ QString AppSettings::policyName() const {
 
 bool AppSettings::sameServiceAs(const AppSettings& o) const {
     return libraryDir == o.libraryDir && modelPath == o.modelPath && device == o.device && threads == o.threads &&
-           chunkTokens == o.chunkTokens && cacheBudgetMb == o.cacheBudgetMb && policyName() == o.policyName();
+           chunkTokens == o.chunkTokens && contextTokens == o.contextTokens && cacheBudgetMb == o.cacheBudgetMb && policyName() == o.policyName();
 }
 
 epic::service_params AppSettings::serviceParams(bool withModel) const {
@@ -86,6 +88,7 @@ epic::service_params AppSettings::serviceParams(bool withModel) const {
     if (device != "auto") p.backend.device = device.toStdString();
     if (threads > 0) p.backend.n_threads = threads;
     p.chunk_tokens = chunkTokens;
+    p.context_tokens = std::max(0, contextTokens);
     p.cache_budget_bytes = (uint64_t)std::max(0, cacheBudgetMb) * 1024ull * 1024ull;
     // Documents are compiled for the chosen policy's scheme (askOptions reports a bad name).
     try {

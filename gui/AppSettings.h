@@ -19,6 +19,7 @@ public:
     double cacheblendRatio = 0.15;
     int retrievedChunks = 8;
     int chunkTokens = 512;
+    int contextTokens = 0;  // 0: the model's trained context length (service_params::context_tokens)
     int cacheBudgetMb = 0;       // 0 = no limit
     int maxTokens = 256;
     double temperature = 0.7;

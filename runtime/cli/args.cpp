@@ -2,7 +2,10 @@
 
 #include "core/error.h"
 
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
+#include <sstream>
 
 namespace epic::cli {
 
@@ -52,21 +55,30 @@ std::vector<std::string> args::all(const std::string& name) const {
     return out;
 }
 
-int args::get_int(const std::string& name, int fallback) const {
+int args::get_int(const std::string& name, int fallback, int lo, int hi) const {
     auto v = get(name);
     if (!v) return fallback;
     char* end = nullptr;
-    const long x = std::strtol(v->c_str(), &end, 10);
+    errno = 0;
+    const long long x = std::strtoll(v->c_str(), &end, 10);
     if (end == v->c_str() || *end) throw error("option --" + name + " expects an integer, got '" + *v + "'");
-    return (int)x;
+    if (errno == ERANGE || x < lo || x > hi)
+        throw error("option --" + name + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                    ", got " + *v);
+    return static_cast<int>(x);
 }
 
-double args::get_double(const std::string& name, double fallback) const {
+double args::get_double(const std::string& name, double fallback, double lo, double hi) const {
     auto v = get(name);
     if (!v) return fallback;
     char* end = nullptr;
     const double x = std::strtod(v->c_str(), &end);
-    if (end == v->c_str() || *end) throw error("option --" + name + " expects a number, got '" + *v + "'");
+    if (end == v->c_str() || *end || !std::isfinite(x)) throw error("option --" + name + " expects a number, got '" + *v + "'");
+    if (x < lo || x > hi) {
+        std::ostringstream range;
+        range << "option --" << name << " must be between " << lo << " and " << hi << ", got " << *v;
+        throw error(range.str());
+    }
     return x;
 }
 

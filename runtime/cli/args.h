@@ -18,8 +18,10 @@ public:
     std::string get_or(const std::string& name, const std::string& fallback) const;
     std::string require(const std::string& name) const;
     std::vector<std::string> all(const std::string& name) const;
-    int get_int(const std::string& name, int fallback) const;
-    double get_double(const std::string& name, double fallback) const;
+    // Numeric options are range-checked: a value outside [lo, hi], not a number, or (for doubles)
+    // not finite is an error naming the option and its range. The fallback is not checked.
+    int get_int(const std::string& name, int fallback, int lo, int hi) const;
+    double get_double(const std::string& name, double fallback, double lo, double hi) const;
     const std::vector<std::string>& positional() const { return positional_; }
     // Throws when an option outside `known` was given (catches typos).
     void allow_only(const std::set<std::string>& known) const;

@@ -52,11 +52,11 @@ int cmd_bench(int argc, char** argv) {
     a.allow_only(known);
     session s = open_session(a);
     const model_config& c = s.tf->config();
-    const int runs = std::max(1, a.get_int("runs", 3));
+    const int runs = std::max(1, a.get_int("runs", 3, 1, 1000));
     const double flops_per_token = 2.0 * (double)c.matmul_params();
     using clock = std::chrono::steady_clock;
     if (what == "prefill") {
-        const int n = a.get_int("tokens", 512);
+        const int n = a.get_int("tokens", 512, 1, 1 << 20);
         const auto tokens = random_tokens(*s.tok, n, 1);
         std::vector<int32_t> pos((size_t)n);
         std::iota(pos.begin(), pos.end(), 0);
@@ -76,7 +76,7 @@ int cmd_bench(int argc, char** argv) {
         return 0;
     }
     if (what == "decode") {
-        const int n = a.get_int("tokens", 64);
+        const int n = a.get_int("tokens", 64, 1, 1 << 20);
         const int n_prompt = 16;
         auto tokens = random_tokens(*s.tok, n_prompt + n, 2);
         auto kv = s.tf->new_kv_cache(n_prompt + n);

@@ -46,7 +46,7 @@ int cmd_bench_kv(int argc, char** argv) {
     known.insert({"chunks", "chunk-tokens", "search-chunks", "runs", "dir"});
     a.allow_only(known);
     session s = open_session(a);
-    const int n = a.get_int("chunks", 8), len = a.get_int("chunk-tokens", 512), runs = std::max(1, a.get_int("runs", 3));
+    const int n = a.get_int("chunks", 8, 1, 4096), len = a.get_int("chunk-tokens", 512, 1, 1 << 16), runs = std::max(1, a.get_int("runs", 3, 1, 1000));
     std::mt19937 rng(1);
     std::uniform_int_distribution<int32_t> pick(0, s.tok->n_vocab() - 1);
     std::vector<std::vector<int32_t>> tokens((size_t)n);
@@ -120,7 +120,7 @@ int cmd_bench_kv(int argc, char** argv) {
     }
 
     // Retrieval over a large library of sample-like text.
-    const int n_search = a.get_int("search-chunks", 10000);
+    const int n_search = a.get_int("search-chunks", 10000, 1, 10000000);
     if (n_search > 0) {
         storage::library lib(dir / "search.db");
         const char* words[] = {"river", "harbor", "sensor", "battery", "office", "engineer", "launch", "price", "gauge",

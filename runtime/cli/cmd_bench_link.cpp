@@ -14,6 +14,7 @@
 #include "pic/kv_hot_tier.h"
 #include "pic/linker.h"
 
+#include <climits>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -68,11 +69,11 @@ int cmd_bench_link(int argc, char** argv) {
                   "resident", "gpu-cache-mib"});
     a.allow_only(known);
     session s = open_session(a);
-    const int n_chunks = a.get_int("chunks", 8), chunk_len = a.get_int("chunk-tokens", 512);
-    const int q_len = a.get_int("question-tokens", 32), runs = std::max(1, a.get_int("runs", 3));
-    const int cont_len = std::max(1, a.get_int("continuation", 32));
+    const int n_chunks = a.get_int("chunks", 8, 1, 4096), chunk_len = a.get_int("chunk-tokens", 512, 1, 1 << 16);
+    const int q_len = a.get_int("question-tokens", 32, 1, 1 << 16), runs = std::max(1, a.get_int("runs", 3, 1, 1000));
+    const int cont_len = std::max(1, a.get_int("continuation", 32, 1, 1 << 16));
     const std::string source = a.get_or("source", "random");
-    const uint64_t seed = (uint64_t)a.get_int("seed", 1);
+    const uint64_t seed = (uint64_t)a.get_int("seed", 1, 0, INT_MAX);
     std::vector<link_policy> policies;
     for (const auto& name : split_list(a.get_or("algos", "full,cacheblend-0.15,legolink-16,naive")))
         policies.push_back(link_policy::parse(name));
@@ -128,7 +129,7 @@ int cmd_bench_link(int argc, char** argv) {
         size_t budget = 0;
         for (const auto& [sch, list] : caches)
             for (const auto& c : list) budget += c.kv_bytes();
-        if (a.has("gpu-cache-mib")) budget = (size_t)(std::max(0.0, a.get_double("gpu-cache-mib", 0.0)) * 1024 * 1024);
+        if (a.has("gpu-cache-mib")) budget = (size_t)(std::max(0.0, a.get_double("gpu-cache-mib", 0.0, 0.0, 1e9)) * 1024 * 1024);
         tier = std::make_unique<kv_hot_tier>(*s.be, budget);
     }
     linker lk(*s.tf, tier.get());

@@ -15,6 +15,7 @@
 #include "pic/linker.h"
 #include "service/chat_template.h"
 
+#include <climits>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -139,12 +140,12 @@ int cmd_bench_qa(int argc, char** argv) {
         policies.insert(policies.begin(), link_policy::parse(ref_name.empty() ? "full" : ref_name));
         ref = 0;
     }
-    const int limit = std::min((int)items.size(), a.get_int("limit", (int)items.size()));
+    const int limit = std::min((int)items.size(), a.get_int("limit", (int)items.size(), 0, INT_MAX));
     const std::string system_text = a.get_or("system", default_qa_system_prompt);
     const auto sys_tokens = tmpl.system_segment(*s.tok, m, system_text);
     const chunk_cache sys_cache = compile_chunk(*s.tf, sys_tokens, s.tok->bos(), compile_options(0));
     generation_params gp;
-    gp.max_tokens = a.get_int("tokens", 16);
+    gp.max_tokens = a.get_int("tokens", 16, 1, 1 << 16);
     gp.sampling.temperature = 0.0f;
     gp.stop_tokens = tmpl.stop_tokens(*s.tok, m);
     // (framed text, sinks, context-compiled) -> compiled once; bounded, since needle and confusable
@@ -176,7 +177,7 @@ int cmd_bench_qa(int argc, char** argv) {
         }
         std::fflush(stdout);
     };
-    const int report_every = a.get_int("report-every", 0);
+    const int report_every = a.get_int("report-every", 0, 0, INT_MAX);
     const bool verbose = a.has("verbose");
     const auto t_start = clock_type::now();
     for (int i = 0; i < limit; ++i) {

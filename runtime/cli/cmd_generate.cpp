@@ -16,11 +16,11 @@ namespace {
 
 sampling_params sampling_from(const args& a) {
     sampling_params s = sampling_default_params();
-    s.temperature = (float)a.get_double("temp", 0.8);
-    s.top_k = a.get_int("top-k", s.top_k);
-    s.top_p = (float)a.get_double("top-p", s.top_p);
-    s.min_p = (float)a.get_double("min-p", s.min_p);
-    s.seed = (uint64_t)a.get_double("seed", 42);
+    s.temperature = (float)a.get_double("temp", 0.8, 0.0, 100.0);
+    s.top_k = a.get_int("top-k", s.top_k, 0, 1 << 24);
+    s.top_p = (float)a.get_double("top-p", s.top_p, 0.0, 1.0);
+    s.min_p = (float)a.get_double("min-p", s.min_p, 0.0, 1.0);
+    s.seed = (uint64_t)a.get_double("seed", 42, 0.0, 9007199254740992.0);
     return s;
 }
 
@@ -37,9 +37,12 @@ int cmd_generate(int argc, char** argv) {
     const std::vector<int32_t> prompt = s.tok->encode(a.require("prompt"), bos);
     if (prompt.empty()) throw error("the prompt is empty and no BOS is added: nothing to start from");
     generation_params gp = generation_default_params();
-    gp.max_tokens = a.get_int("tokens", 128);
+    gp.max_tokens = a.get_int("tokens", 128, 1, 1 << 20);
     gp.sampling = sampling_from(a);
-    const int n_ctx = a.get_int("ctx", (int)prompt.size() + gp.max_tokens);
+    const int n_ctx = a.get_int("ctx", (int)prompt.size() + gp.max_tokens, 1, 1 << 20);
+    if (const int limit = s.mdl->config().n_ctx_train; limit > 0 && n_ctx > limit)
+        throw error("the prompt (" + std::to_string(prompt.size()) + " tokens) and --tokens " + std::to_string(gp.max_tokens) +
+                    " need a context of " + std::to_string(n_ctx) + " tokens; the model's is " + std::to_string(limit));
     auto kv = s.tf->new_kv_cache(n_ctx);
     generator gen(*s.tf, *s.tok);
     const generation_result r = gen.generate(*kv, prompt, gp, [](int32_t, const std::string& piece) {
@@ -68,7 +71,7 @@ int cmd_perplexity(int argc, char** argv) {
     std::stringstream ss;
     ss << in.rdbuf();
     session s = open_session(a);
-    const int n_ctx = a.get_int("ctx", 128);
+    const int n_ctx = a.get_int("ctx", 128, 1, 1 << 20);
     if (n_ctx < 2) throw error("--ctx must be at least 2");
     const std::vector<int32_t> text = s.tok->encode(ss.str(), false);
     const int per_window = n_ctx - 1; // text tokens per window after the BOS

@@ -2,13 +2,17 @@
 #include "backend/settings.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/printable.h"
 #include "cli/session.h"
 #include "core/error.h"
 #include "kvstore/kv_store.h"
 #include "library/records.h"
 #include "service/service.h"
 
+#include <climits>
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 
@@ -18,23 +22,26 @@ namespace {
 const std::set<std::string> library_options = {"library", "model", "threads", "device", "chunk-tokens", "budget-mb",
                                                 "gpu-cache-mib"};
 
-service_params params_from(const args& a, bool need_model) {
+// Only adding creates a library: asking or managing a mistyped folder is an error, not an empty library.
+service_params params_from(const args& a, bool need_model, bool create_library) {
     service_params p = service_default_params();
     p.library_dir = library_path(a);
+    p.create_library = create_library;
     p.model_path = need_model ? model_path(a) : a.get_or("model", "");
     p.backend = backend_params_from_environment(p.backend);
-    p.backend.n_threads = a.get_int("threads", p.backend.n_threads);
+    p.backend.n_threads = a.get_int("threads", p.backend.n_threads, 1, 1024);
     p.backend.device = a.get_or("device", p.backend.device);
-    p.chunk_tokens = a.get_int("chunk-tokens", p.chunk_tokens);
-    p.cache_budget_bytes = (uint64_t)a.get_double("budget-mb", 0.0) * 1024 * 1024;
+    p.chunk_tokens = a.get_int("chunk-tokens", p.chunk_tokens, 16, 1 << 14);
+    p.context_tokens = a.get_int("ctx", 0, 0, 1 << 20);
+    p.cache_budget_bytes = (uint64_t)a.get_double("budget-mb", 0.0, 0.0, 1e9) * 1024 * 1024;
     // GPU hot tier of chunk caches: absent = automatic, 0 = off.
-    if (a.has("gpu-cache-mib")) p.gpu_cache_budget_bytes = (int64_t)(std::max(0.0, a.get_double("gpu-cache-mib", 0.0)) * 1024 * 1024);
+    if (a.has("gpu-cache-mib")) p.gpu_cache_budget_bytes = (int64_t)(a.get_double("gpu-cache-mib", 0.0, 0.0, 1e9) * 1024 * 1024);
     return p;
 }
 
-std::unique_ptr<service> open_service(const args& a, bool need_model) {
+std::unique_ptr<service> open_service(const args& a, bool need_model, bool create_library = false) {
     std::string err;
-    auto s = service::open(params_from(a, need_model), &err);
+    auto s = service::open(params_from(a, need_model, create_library), &err);
     if (!s) throw error(err);
     return s;
 }
@@ -59,7 +66,7 @@ int cmd_add(int argc, char** argv) {
     known.insert("quiet");
     a.allow_only(known);
     if (a.positional().empty()) throw error("give the files or folders to add");
-    auto s = open_service(a, true);
+    auto s = open_service(a, true, true);
     std::vector<std::filesystem::path> paths(a.positional().begin(), a.positional().end());
     const bool quiet = a.has("quiet");
     const add_report r = s->add(paths, [&](const add_progress& p) {
@@ -74,23 +81,25 @@ int cmd_add(int argc, char** argv) {
     check(r.error);
     std::printf("added %zu, updated %zu, unchanged %zu, failed %zu, skipped %zu; %zu chunk caches compiled%s\n", r.added,
                 r.updated, r.unchanged, r.failed, r.skipped, r.chunks_compiled, r.cancelled ? " (cancelled)" : "");
-    for (const auto& [path, why] : r.failures) std::printf("failed: %s: %s\n", path.c_str(), why.c_str());
-    return r.failed > 0 ? 3 : 0;
+    for (const auto& [path, why] : r.failures) std::printf("failed: %s: %s\n", printable(path).c_str(), printable(why).c_str());
+    for (const auto& [path, why] : r.skips) std::printf("skipped: %s: %s\n", printable(path).c_str(), printable(why).c_str());
+    for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", printable(w).c_str());
+    return r.failed + r.skipped > 0 ? 3 : 0;
 }
 
 int cmd_ask(int argc, char** argv) {
     args a(argc, argv, 2, {"no-sources"});
     auto known = library_options;
-    known.insert({"algo", "top", "tokens", "temp", "seed", "no-sources"});
+    known.insert({"algo", "top", "tokens", "temp", "seed", "no-sources", "ctx"});
     a.allow_only(known);
     if (a.positional().size() != 1) throw error("give the question as one argument (quote it)");
     auto s = open_service(a, true);
     ask_options o;
     o.policy = link_policy::parse(a.get_or("algo", link_policy::app_default_name));
-    o.top_n = a.get_int("top", 8);
-    o.generation.max_tokens = a.get_int("tokens", 128);
-    o.generation.sampling.temperature = (float)a.get_double("temp", 0.0);
-    o.generation.sampling.seed = (uint64_t)a.get_int("seed", 42);
+    o.top_n = a.get_int("top", 8, 1, 256);
+    o.generation.max_tokens = a.get_int("tokens", 128, 1, 1 << 20);
+    o.generation.sampling.temperature = (float)a.get_double("temp", 0.0, 0.0, 100.0);
+    o.generation.sampling.seed = (uint64_t)a.get_int("seed", 42, 0, INT_MAX);
     const ask_result r = s->ask(a.positional()[0], o, [](int32_t, const std::string& piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
@@ -98,11 +107,12 @@ int cmd_ask(int argc, char** argv) {
     });
     check(r.error);
     std::printf("\n");
+    for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", printable(w).c_str());
     if (!a.has("no-sources")) {
         std::printf("\nsources:\n");
         for (size_t i = 0; i < r.sources.size(); ++i) {
             const auto& src = r.sources[i];
-            std::printf("  [%zu] %s", i + 1, src.document_path.c_str());
+            std::printf("  [%zu] %s", i + 1, printable(src.document_path).c_str());
             if (src.page_begin > 0)
                 std::printf(src.page_end > src.page_begin ? ", pages %d-%d" : ", page %d", src.page_begin, src.page_end);
             std::printf("  (chunk %lld, score %.2f)\n", (long long)src.chunk_id, src.score);
@@ -132,8 +142,8 @@ int cmd_docs(int argc, char** argv) {
         std::printf("%6s  %-10s %7s %10s  %s\n", "id", "status", "chunks", "bytes", "path");
         for (const auto& d : docs) {
             std::printf("%6lld  %-10s %7lld %10lld  %s", (long long)d.id, std::string(storage::to_string(d.status)).c_str(),
-                        (long long)d.chunk_count, (long long)d.size, d.path.c_str());
-            if (!d.error.empty()) std::printf("  (%s)", d.error.c_str());
+                        (long long)d.chunk_count, (long long)d.size, printable(d.path).c_str());
+            if (!d.error.empty()) std::printf("  (%s)", printable(d.error).c_str());
             std::printf("\n");
         }
         return 0;
@@ -141,7 +151,12 @@ int cmd_docs(int argc, char** argv) {
     if (what == "rm") {
         if (a.positional().empty()) throw error("give the ids of the documents to remove (see epic docs ls)");
         for (const auto& id : a.positional()) {
-            if (!s->remove_document(std::stoll(id), &err)) throw error(err);
+            char* end = nullptr;
+            errno = 0;
+            const long long n = std::strtoll(id.c_str(), &end, 10);
+            if (id.empty() || *end || errno == ERANGE || n <= 0)
+                throw error("'" + printable(id) + "' is not a document id (see epic docs ls)");
+            if (!s->remove_document(n, &err)) throw error(err);
             std::printf("removed document %s\n", id.c_str());
         }
         return 0;
@@ -194,8 +209,8 @@ int cmd_cache(int argc, char** argv) {
     if (what == "verify") {
         const auto bad = s->verify(&err);
         check(err);
-        for (const auto& b : bad) std::printf("bad: %s\n", b.c_str());
-        std::printf("%zu bad entries (removed; they are recompiled when next needed)\n", bad.size());
+        for (const auto& b : bad) std::printf("bad: %s\n", printable(b).c_str());
+        std::printf("%zu bad entries\n", bad.size());
         return bad.empty() ? 0 : 3;
     }
     if (what == "gc") {

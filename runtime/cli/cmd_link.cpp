@@ -7,6 +7,7 @@
 #include "pic/compiler.h"
 #include "pic/linker.h"
 
+#include <climits>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -48,9 +49,9 @@ int cmd_link(int argc, char** argv) {
     for (const auto& c : caches) in.chunks.push_back(&c);
     in.question = s.tok->encode(a.require("question"), false);
     generation_params gp = generation_default_params();
-    gp.max_tokens = a.get_int("tokens", 64);
-    gp.sampling.temperature = (float)a.get_double("temp", 0.0);
-    gp.sampling.seed = (uint64_t)a.get_int("seed", 42);
+    gp.max_tokens = a.get_int("tokens", 64, 1, 1 << 20);
+    gp.sampling.temperature = (float)a.get_double("temp", 0.0, 0.0, 100.0);
+    gp.sampling.seed = (uint64_t)a.get_int("seed", 42, 0, INT_MAX);
     linker lk(*s.tf);
     const link_result r = lk.link(in, policy, gp.max_tokens);
     generator gen(*s.tf, *s.tok);

@@ -6,6 +6,7 @@
 #include "gguf/gguf_file.h"
 #include "model/random_model.h"
 
+#include <climits>
 #include <cstdio>
 
 namespace epic::cli {
@@ -72,9 +73,9 @@ int cmd_make_model(int argc, char** argv) {
         if (!parsed) throw error("unknown tensor type '" + *t + "'");
         p.embd_type = *parsed;
     }
-    p.seed = (uint64_t)a.get_int("seed", 1);
-    p.n_layer = a.get_int("layers", p.n_layer);
-    p.n_vocab = a.get_int("vocab", p.n_vocab);
+    p.seed = (uint64_t)a.get_int("seed", 1, 0, INT_MAX);
+    p.n_layer = a.get_int("layers", p.n_layer, 1, 256);
+    p.n_vocab = a.get_int("vocab", p.n_vocab, 16, 1 << 20);
     p.tied_output = a.has("tied");
     const std::string out = a.require("out");
     write_random_model(out, p);

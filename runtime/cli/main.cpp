@@ -1,10 +1,12 @@
 // epic: the headless face of EPIC desktop.
 #include "cli/commands.h"
+#include "cli/printable.h"
 #include "core/error.h"
 
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 
 namespace {
@@ -17,8 +19,9 @@ commands:
   add         [--library DIR] [--model M] PATH...   add files/folders: extract, chunk, compile KV caches
               [--chunk-tokens N] [--quiet]
   ask         [--library DIR] [--model M] "QUESTION" [--algo A] [--top N] [--tokens N] [--temp T] [--seed S]
-              [--no-sources] [--gpu-cache-mib N]  answer from the library; prints the answer, then its sources
-                                             (--gpu-cache-mib: GPU hot tier of chunk caches; default auto, 0 off)
+              [--no-sources] [--gpu-cache-mib N] [--ctx N]  answer from the library; prints the answer, then its sources
+                                             (--gpu-cache-mib: GPU hot tier of chunk caches; default auto, 0 off;
+                                              --ctx: rows one ask may link, default the model's context length)
   docs        ls|rm [--library DIR] [ID...]         list or remove documents
   cache       ls|stats|evict|pin|unpin|verify|gc [--library DIR] [KEY...] [--budget-mb N]
   info        [--model M]                    architecture, sizes, tensor types, context length
@@ -84,8 +87,13 @@ int main(int argc, char** argv) {
         if (cmd == "paths") return epic::cli::cmd_paths(argc, argv);
         std::fprintf(stderr, "epic: unknown command '%s'\n\n%s", cmd.c_str(), usage);
         return 2;
+    } catch (const std::bad_alloc&) {
+        // Options are range-checked and inputs bounded; should anything still ask for more memory
+        // than the machine has, say so in words.
+        std::fprintf(stderr, "epic %s: error: out of memory\n", cmd.c_str());
+        return 1;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "epic %s: error: %s\n", cmd.c_str(), e.what());
+        std::fprintf(stderr, "epic %s: error: %s\n", cmd.c_str(), epic::cli::printable(e.what()).c_str());
         return 1;
     }
 }

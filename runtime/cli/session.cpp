@@ -35,7 +35,7 @@ std::string library_path(const args& a) {
 
 backend_params session_backend_params(const args& a) {
     backend_params bp = backend_params_from_environment(backend_default_params());
-    bp.n_threads = a.get_int("threads", bp.n_threads);
+    bp.n_threads = a.get_int("threads", bp.n_threads, 1, 1024);
     bp.device = a.get_or("device", bp.device);
     return bp;
 }

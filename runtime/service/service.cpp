@@ -11,9 +11,11 @@
 #include "service/kv_codec.h"
 #include "service/chat_template.h"
 #include "service/shared_model.h"
+#include "storage_error.h"
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <limits>
 #include <chrono>
 #include <optional>
 
@@ -46,6 +48,23 @@ size_t hot_tier_budget(const service_params& params, const backend& be) {
     return mem.total_bytes == 0 ? 0 : mem.free_bytes / 4;
 }
 
+// A folder whose caches remain but whose index is gone or empty lost its library.db (deleted,
+// truncated): creating a fresh one there would silently present an empty library.
+void check_index_not_lost(const std::filesystem::path& dir) {
+    const auto db_file = dir / "library.db";
+    std::error_code ec;
+    const bool index_missing = !std::filesystem::exists(db_file, ec);
+    if (!index_missing && std::filesystem::file_size(db_file, ec) != 0) return;
+    if (ec && !index_missing) return;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir / "kv", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->path().extension() == ".epkv")
+            throw error(db_file.string() + (index_missing ? ": is missing" : ": is empty (0 bytes)") +
+                        " although the folder holds chunk caches: the library's index was deleted or truncated. "
+                        "Restore it from a backup, or remove the folder to start a new library");
+    }
+}
+
 } // namespace
 
 struct service::impl {
@@ -60,7 +79,15 @@ struct service::impl {
     std::unique_ptr<linker> lk;           // over tf; its scratch state is this service's own
     chat_template tmpl;
     std::optional<chunk_cache> system_cache;
-    std::vector<std::string> problems; // corrupt or missing blobs found while loading
+    std::vector<std::string> problems; // corrupt or missing blobs found while loading, caches not stored
+    bool store_failed = false;         // the last cache_for could not store what it compiled
+
+    // The problems gathered since the last call, for a result's warnings.
+    std::vector<std::string> take_problems() {
+        std::vector<std::string> out;
+        out.swap(problems);
+        return out;
+    }
 
     void require_model() const {
         if (!mdl) throw error("no model is loaded: choose a GGUF model file first");
@@ -143,7 +170,14 @@ struct service::impl {
             shared_model::turn turn(*shared);
             return compile_chunk(*tf, tokens, tok->bos(), opts, context);
         }();
-        store->put(chunk_cache_to_blob(c, key), mdl->fingerprint(), opts.to_string());
+        store_failed = false;
+        try {
+            store->put(chunk_cache_to_blob(c, key), mdl->fingerprint(), opts.to_string());
+        } catch (const storage_error& e) {
+            // A full disk or a read-only library: the answer does not need the file, only later asks do.
+            problems.push_back(std::string(e.what()) + "; the cache was used without being stored");
+            store_failed = true;
+        }
         if (compile_s) *compile_s += since(t0);
         if (compiled) *compiled = true;
         return c;
@@ -198,6 +232,13 @@ struct service::impl {
                 if (spec.tokens.empty()) continue;
                 bool was_compiled = false;
                 cache_for(spec.tokens, spec.opts, &was_compiled, nullptr, nullptr);
+                if (store_failed) {
+                    // No room for caches: the documents are indexed and answerable (their chunks are
+                    // compiled when asked about); compiling the rest now would only be thrown away.
+                    lib->set_status(w.document_id, storage::doc_status::ready);
+                    problems.push_back("compiling stopped: chunk caches cannot be stored; they will be compiled when asked about");
+                    return compiled;
+                }
                 lib->link_chunk_kv(cid, fp, chunk_cache_key(fp, spec.tokens, spec.opts));
                 compiled += was_compiled;
                 tokens_done += spec.tokens.size() + (size_t)spec.opts.n_sink;
@@ -221,12 +262,22 @@ std::unique_ptr<service> service::open(const service_params& params, std::string
         auto p = std::make_unique<impl>();
         p->params = params;
         if (params.library_dir.empty()) throw error("no library folder given");
-        std::filesystem::create_directories(params.library_dir);
-        p->lib = std::make_unique<storage::library>(params.library_dir / "library.db");
+        const auto db_file = params.library_dir / "library.db";
+        if (params.create_library) {
+            check_index_not_lost(params.library_dir);
+            std::filesystem::create_directories(params.library_dir);
+        } else if (!std::filesystem::is_directory(params.library_dir)) {
+            throw error(params.library_dir.string() + ": no library here (add documents to create one)");
+        }
+        storage::sqlite::open_options oo;
+        oo.create = params.create_library;
+        p->lib = std::make_unique<storage::library>(db_file, oo);
         storage::kv_store_options so;
         so.encode.zstd_level = params.zstd_level;
         impl* raw = p.get();
-        so.on_problem = [raw](const storage::kv_problem& pr) { raw->problems.push_back(pr.problem); };
+        so.on_problem = [raw](const storage::kv_problem& pr) {
+            raw->problems.push_back(pr.problem + (pr.removed ? "; removed, recompiled" : "; recompiled (the bad file could not be removed)"));
+        };
         p->store = std::make_unique<storage::kv_store>(*p->lib, params.library_dir / "kv", so);
         if (params.loaded_model) p->shared = params.loaded_model;
         else if (!params.model_path.empty()) p->shared = shared_model::load(params.model_path, params.backend, service_working_set(params));
@@ -282,17 +333,26 @@ add_report service::add(const std::vector<std::filesystem::path>& paths, const s
         rep.skipped = ir.skipped;
         rep.cancelled = ir.cancelled;
         for (const auto& f : ir.failures) rep.failures.emplace_back(f.path, f.error);
+        for (const auto& f : ir.skips) rep.skips.emplace_back(f.path, f.error);
+        if (rep.updated > 0) {
+            // The old versions' caches lost their chunks: collect them now rather than let them pile up.
+            storage::gc_options go;
+            go.drop_unlinked_entries = true;
+            impl_->store->gc(go);
+        }
         if (!rep.cancelled) rep.chunks_compiled = impl_->compile_missing(progress, cancel, &rep.cancelled);
         if (impl_->params.cache_budget_bytes > 0) impl_->store->enforce_budget(impl_->params.cache_budget_bytes);
     } catch (const std::exception& e) {
         rep.error = e.what();
     }
+    rep.warnings = impl_->take_problems();
     return rep;
 }
 
 ask_result service::ask(const std::string& question, const ask_options& options, const token_callback& on_token,
                         const std::atomic<bool>* cancel) {
     ask_result res;
+    impl_->problems.clear();  // what earlier calls left unreported belongs to them
     try {
         impl_->require_model();
         impl& m = *impl_;
@@ -300,6 +360,29 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         auto t0 = clock_type::now();
         const auto hits = m.lib->search(question, std::max(0, options.top_n));
         res.timing.retrieve_seconds = since(t0);
+
+        // The model's context bounds one ask: the instructions, the question and the answer first, then
+        // the retrieved chunks, best first, while they fit (a 100 KB question is refused in words, not
+        // linked into rows the model was never trained on).
+        const std::vector<int32_t> question_tokens = m.tmpl.question_segment(*m.tok, *m.mdl, question);
+        const int n_ctx = m.params.context_tokens > 0 ? m.params.context_tokens : m.mdl->config().n_ctx_train;
+        const int system_rows = (int)m.system_prompt_cache().tokens.size();
+        const int fixed_rows = system_rows + (int)question_tokens.size();
+        int answer_tokens = std::max(1, options.generation.max_tokens);
+        int chunk_budget = std::numeric_limits<int>::max();
+        if (n_ctx > 0) {
+            if (fixed_rows + 1 > n_ctx)
+                throw error("the question is " + std::to_string(question_tokens.size()) + " tokens; the model's context of " +
+                            std::to_string(n_ctx) + " tokens leaves room for at most " +
+                            std::to_string(std::max(0, n_ctx - system_rows - 1)) + " after the instructions");
+            if (fixed_rows + answer_tokens > n_ctx) {
+                answer_tokens = n_ctx - fixed_rows;
+                m.problems.push_back("the answer is limited to " + std::to_string(answer_tokens) +
+                                     " tokens by the model's context of " + std::to_string(n_ctx) + " tokens");
+            }
+            chunk_budget = n_ctx - fixed_rows - answer_tokens;
+        }
+        int left_out = 0;
 
         // Caches of the retrieved chunks, compiled under the policy's scheme; the library's own
         // scheme's caches are recorded as the chunks' caches.
@@ -309,12 +392,18 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         for (const auto& h : hits) {
             const impl::chunk_spec spec = m.spec_for(options.policy, impl::title_of(h.document_title, h.document_path), h.page_begin, h.text);
             if (spec.tokens.empty()) continue;
+            const int rows = (int)spec.tokens.size() + spec.opts.n_sink;
+            if (rows > chunk_budget) {
+                ++left_out;
+                continue;
+            }
+            chunk_budget -= rows;
             bool compiled = false, resident = false;
             caches.push_back(m.cache_for(spec.tokens, spec.opts, &compiled, &res.timing.load_seconds, &res.timing.compile_seconds,
                                          true, &resident));
             res.timing.chunks_compiled += compiled;
             res.timing.chunks_loaded += !compiled && !resident;
-            if (library_scheme)
+            if (library_scheme && !(compiled && m.store_failed))
                 m.lib->link_chunk_kv(h.chunk_id, m.mdl->fingerprint(), chunk_cache_key(m.mdl->fingerprint(), spec.tokens, spec.opts));
             answer_source s;
             s.document_id = h.document_id;
@@ -332,12 +421,15 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         link_input in;
         in.system = &m.system_prompt_cache();
         for (auto it = caches.rbegin(); it != caches.rend(); ++it) in.chunks.push_back(&*it);
-        in.question = m.tmpl.question_segment(*m.tok, *m.mdl, question);
+        if (left_out > 0)
+            m.problems.push_back(std::to_string(left_out) + " of " + std::to_string(hits.size()) +
+                                 " retrieved chunks left out to fit the model's context of " + std::to_string(n_ctx) + " tokens");
+        in.question = question_tokens;
         // Linking and decoding run on the shared transformer: one turn, handed back between tokens so
         // another service's compile can run (declared before lr so the KV cache is freed inside it).
         shared_model::turn turn(*m.shared);
         t0 = clock_type::now();
-        link_result lr = m.lk->link(in, options.policy, options.generation.max_tokens + 1);
+        link_result lr = m.lk->link(in, options.policy, answer_tokens + 1);
         res.timing.link_seconds = since(t0);
         res.link = lr.stats;
         res.timing.rows_total = lr.stats.n_rows;
@@ -348,6 +440,7 @@ ask_result service::ask(const std::string& question, const ask_options& options,
 
         generator gen(*m.tf, *m.tok);
         generation_params gp = options.generation;
+        gp.max_tokens = answer_tokens;
         for (int32_t t : m.tmpl.stop_tokens(*m.tok, *m.mdl)) gp.stop_tokens.push_back(t);
         bool first = true;
         auto forward_token = [&](int32_t id, const std::string& piece) {
@@ -369,6 +462,7 @@ ask_result service::ask(const std::string& question, const ask_options& options,
     } catch (const std::exception& e) {
         res.error = e.what();
     }
+    res.warnings = impl_->take_problems();
     return res;
 }
 
@@ -465,7 +559,9 @@ bool service::evict(const std::string& key, std::string* err) {
 std::vector<std::string> service::verify(std::string* err) {
     std::vector<std::string> out;
     try {
-        for (const auto& p : impl_->store->verify(true)) out.push_back(p.problem);
+        for (const auto& p : impl_->store->verify(true))
+            out.push_back(p.problem + (p.removed ? "; removed, recompiled when next needed"
+                                                 : "; could not be removed (read-only folder?)"));
     } catch (const std::exception& e) {
         if (err) *err = e.what();
     }
@@ -474,9 +570,14 @@ std::vector<std::string> service::verify(std::string* err) {
 
 std::string service::gc(std::string* err) {
     try {
-        const auto r = impl_->store->gc();
+        // Caches no chunk links to (documents removed or updated, other link schemes' ask-time caches)
+        // go too unless pinned: they are recompiled if ever needed again.
+        storage::gc_options go;
+        go.drop_unlinked_entries = true;
+        const auto r = impl_->store->gc(go);
         return std::to_string(r.orphan_files_removed) + " orphan files, " + std::to_string(r.temp_files_removed) +
-               " temporary files and " + std::to_string(r.rows_removed) + " entries without a file removed; " +
+               " temporary files, " + std::to_string(r.unlinked_entries_removed) + " caches no chunk uses and " +
+               std::to_string(r.rows_removed) + " entries without a file removed; " +
                std::to_string(r.bytes_freed) + " bytes freed";
     } catch (const std::exception& e) {
         if (err) *err = e.what();

@@ -31,12 +31,19 @@ class tokenizer;
 
 struct service_params {
     std::filesystem::path library_dir;     // holds library.db and kv/
+    // Create the library when the folder holds none (adding documents). False (asking, listing,
+    // managing caches): a folder without a library is an error, not a new empty library.
+    bool create_library = true;
     std::string model_path;                // GGUF; empty: library and cache management only
     // A model another service already loaded (service::loaded_model()), used instead of loading
     // model_path again: one copy of the weights for services on different threads. backend is then unused.
     std::shared_ptr<shared_model> loaded_model;
     backend_params backend = backend_default_params();
     int chunk_tokens = 512;                // target chunk size when documents are added
+    // The rows one ask may link (instructions, retrieved chunks, question, answer): 0 = the model's
+    // trained context length. Larger runs the model past what it was trained on (answers degrade);
+    // retrieved chunks that do not fit are left out, a question that does not fit is refused.
+    int context_tokens = 0;
     uint64_t cache_budget_bytes = 0;       // compressed bytes of KV blobs on disk; 0 = no limit
     // Chunk caches kept resident in GPU memory (the hot tier) so that asking about the same chunks
     // again copies their K/V device to device: -1 = automatic (a quarter of the device memory free
@@ -96,6 +103,9 @@ struct ask_result {
     ask_timing timing;
     link_stats link;
     bool cancelled = false;
+    // What the user should know although the answer came: corrupt caches recompiled, caches that could
+    // not be stored, retrieved chunks left out to fit the model's context, an answer length cut.
+    std::vector<std::string> warnings;
 };
 
 struct add_progress {
@@ -114,6 +124,8 @@ struct add_report {
     size_t chunks_compiled = 0;
     bool cancelled = false;
     std::vector<std::pair<std::string, std::string>> failures; // (path, error)
+    std::vector<std::pair<std::string, std::string>> skips;    // (path, why): paths given that are not documents
+    std::vector<std::string> warnings; // corrupt caches recompiled, caches that could not be stored
 };
 
 struct cache_summary {

@@ -20,6 +20,18 @@ bool is_hidden(const fs::path& p) {
     return !name.empty() && name[0] == '.' && name != "." && name != "..";
 }
 
+// Why a path given explicitly is not a document, in the user's words.
+std::string skip_reason(const fs::path& p, bool known_kind) {
+    std::error_code ec;
+    const auto st = fs::status(p, ec);
+    if (!fs::exists(st)) return "no such file";
+    if (!fs::is_regular_file(st)) return "not a regular file (a FIFO, device or socket)";
+    if (is_hidden(p)) return "hidden file (name starts with '.')";
+    if (!known_kind)
+        return "unsupported file type '" + p.extension().string() + "' (supported: .txt .text .md .markdown .html .htm .xhtml .pdf)";
+    return "cannot be added";
+}
+
 struct candidate {
     fs::path path;
     std::string kind;
@@ -49,6 +61,7 @@ std::vector<candidate> collect(std::span<const fs::path> paths, ingest_report& r
             out.push_back({p, *kind});
         } else {
             ++report.skipped;
+            report.skips.push_back({p.string(), skip_reason(p, kind.has_value())});
         }
     }
     return out;
@@ -95,14 +108,11 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
         try {
             bytes = read_whole_file(file.path);
         } catch (const storage_error& e) {
-            // Vanished or unreadable between listing and reading: record it if we know the document.
-            if (auto known = lib.document_by_path(path)) {
-                lib.mark_failed(known->id, document_meta{"", 0, 0, known->title, file.kind}, e.what());
-                ++report.failed;
-                report.failures.push_back({path, e.what()});
-            } else {
-                ++report.skipped;
-            }
+            // Vanished or unreadable between listing and reading. A known document keeps what was
+            // indexed (its file may be back, or readable again, at the next add); either way the user
+            // is told which file and why.
+            ++report.failed;
+            report.failures.push_back({path, e.what()});
             report_progress(file.path);
             continue;
         }
@@ -125,7 +135,8 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
         // A new document becomes visible as "extracting" with no chunks; a known one keeps its old
         // chunks and status until the replacement commits, so a crash never leaves it half-written.
         const std::int64_t id = existing ? existing->id : lib.ensure_document(path, file.kind);
-        if (!existing) lib.set_status(id, doc_status::extracting);
+        // Conditional: another process adding the same file may have committed it since we looked.
+        if (!existing) lib.change_status(id, doc_status::queued, doc_status::extracting);
 
         try {
             extracted_text ex = extract_document(file.path, bytes, file.kind);
@@ -143,15 +154,33 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
                 c.token_count = s.token_count;
                 chunks.push_back(std::move(c));
             }
-            if (!lib.replace_chunks(id, meta, chunks, cancel)) {
-                if (!existing) lib.set_status(id, doc_status::queued);
+            bool committed = false, already_current = false;
+            try {
+                committed = lib.replace_chunks(id, meta, chunks, cancel, &already_current);
+            } catch (const storage_error& e) {
+                // The library could not take it (a full disk, say): not the document's fault, so its
+                // content hash is not recorded and the next add retries it. A known document keeps
+                // its previous version (the transaction rolled back); a new one is marked failed.
+                try {
+                    if (!existing) lib.set_status(id, doc_status::failed, e.what());
+                } catch (const storage_error&) {
+                    // Still full: it stays "extracting" without a hash, which the next add retries too.
+                }
+                ++report.failed;
+                report.failures.push_back({path, std::string("could not be saved: ") + e.what()});
+                report_progress(file.path);
+                continue;
+            }
+            if (!committed) {
+                if (!existing) lib.change_status(id, doc_status::extracting, doc_status::queued);
                 report.cancelled = true;
                 break;
             }
             // "updated" means a document that had been ingested before changed; one whose earlier
-            // ingestion never finished (interrupted, killed) is added now.
+            // ingestion never finished (interrupted, killed) is added now. One another process
+            // committed with these bytes while this one extracted is unchanged (counted once overall).
             const bool was_ingested = existing && !existing->content_hash.empty();
-            ++(was_ingested ? report.updated : report.added);
+            ++(already_current ? report.unchanged : was_ingested ? report.updated : report.added);
             prog.chunks_written += chunks.size();
             prog.characters_done += ex.text.size();
         } catch (const storage_error& e) {

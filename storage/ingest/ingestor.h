@@ -40,9 +40,10 @@ struct ingest_report {
     std::size_t updated = 0;    // changed documents re-chunked
     std::size_t unchanged = 0;  // same content as the ready version: nothing done
     std::size_t failed = 0;
-    std::size_t skipped = 0;    // unsupported or hidden paths given explicitly, vanished files
+    std::size_t skipped = 0;    // paths given explicitly that are not documents (missing, unsupported, ...)
     bool cancelled = false;
     std::vector<ingest_failure> failures;
+    std::vector<ingest_failure> skips;  // why each skipped path was skipped
 };
 
 using ingest_progress_fn = std::function<void(const ingest_progress&)>;

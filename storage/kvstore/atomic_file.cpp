@@ -75,25 +75,56 @@ void write_file_atomically(const std::filesystem::path& target, std::span<const 
     fsync_dir(dir);
 }
 
-std::vector<std::byte> read_whole_file(const std::filesystem::path& file) {
-    fd_guard f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (f.fd < 0) fail_errno(file, "cannot open", errno);
-    struct stat st {};
-    if (::fstat(f.fd, &st) != 0) fail_errno(file, "cannot stat", errno);
-    if (!S_ISREG(st.st_mode)) throw storage_error(file.string() + ": not a regular file");
-    std::vector<std::byte> out(static_cast<std::size_t>(st.st_size));
-    std::size_t got = 0;
-    while (got < out.size()) {
-        const ssize_t n = ::read(f.fd, out.data() + got, out.size() - got);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            fail_errno(file, "read failed", errno);
-        }
-        if (n == 0) break;  // shrank while reading: return what is there, the parser will notice
-        got += static_cast<std::size_t>(n);
+regular_file::regular_file(const std::filesystem::path& file, bool no_follow) : path_(file) {
+    fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | (no_follow ? O_NOFOLLOW : 0));
+    if (fd_ < 0) {
+        const int err = errno;
+        if (err == ELOOP && no_follow) throw storage_error(file.string() + ": is a symbolic link, not a regular file");
+        fail_errno(file, "cannot open", err);
     }
-    out.resize(got);
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+        const int err = errno;
+        ::close(fd_);
+        fail_errno(file, "cannot stat", err);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd_);
+        throw storage_error(file.string() + ": not a regular file");
+    }
+    size_ = static_cast<std::uint64_t>(st.st_size);
+}
+
+regular_file::~regular_file() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void regular_file::read_at(std::uint64_t offset, std::byte* out, std::size_t n) const {
+    std::size_t got = 0;
+    while (got < n) {
+        const ssize_t r = ::pread(fd_, out + got, n - got, static_cast<off_t>(offset + got));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            fail_errno(path_, "read failed", errno);
+        }
+        if (r == 0)
+            throw storage_error(path_.string() + ": truncated while reading (" + std::to_string(offset + got) +
+                                " of " + std::to_string(offset + n) + " bytes)");
+        got += static_cast<std::size_t>(r);
+    }
+}
+
+std::vector<std::byte> regular_file::read_all(std::uint64_t max_bytes) const {
+    if (size_ > max_bytes)
+        throw storage_error(path_.string() + ": is " + std::to_string(size_) + " bytes, more than the " +
+                            std::to_string(max_bytes) + "-byte limit");
+    std::vector<std::byte> out(static_cast<std::size_t>(size_));
+    read_at(0, out.data(), out.size());
     return out;
+}
+
+std::vector<std::byte> read_whole_file(const std::filesystem::path& file, std::uint64_t max_bytes) {
+    return regular_file(file).read_all(max_bytes);
 }
 
 } // namespace epic::storage

@@ -200,8 +200,10 @@ encoded_blob encode_blob(const kv_blob& blob, const blob_encode_options& options
     return out;
 }
 
-blob_header decode_blob_header(std::span<const std::byte> file, std::string_view name,
-                               const blob_decode_limits& limits) {
+namespace {
+
+// The fixed fields (magic .. stored checksum), checked for magic, version and a header size in range.
+blob_header read_fixed_fields(std::span<const std::byte> file, std::string_view name, const blob_decode_limits& limits) {
     if (file.size() < 4 || std::memcmp(file.data(), magic, 4) != 0)
         fail(name, file.size() < 4 ? "truncated: " + std::to_string(file.size()) + " bytes, not a KV blob"
                                    : std::string("not a KV blob (bad magic)"));
@@ -224,6 +226,18 @@ blob_header decode_blob_header(std::span<const std::byte> file, std::string_view
                        std::to_string(blob_format_version) + ")");
     if (h.header_bytes < fixed_prefix + 8 + 12 || h.header_bytes > limits.max_header_bytes)
         fail(name, "corrupt header: header size " + std::to_string(h.header_bytes) + " is out of range");
+    return h;
+}
+
+} // namespace
+
+std::uint64_t blob_header_size(std::span<const std::byte> prefix, std::string_view name, const blob_decode_limits& limits) {
+    return read_fixed_fields(prefix, name, limits).header_bytes;
+}
+
+blob_header decode_blob_header(std::span<const std::byte> file, std::string_view name,
+                               const blob_decode_limits& limits) {
+    blob_header h = read_fixed_fields(file, name, limits);
     if (h.header_bytes > file.size())
         fail(name, "truncated: header needs " + std::to_string(h.header_bytes) + " bytes, file has " +
                        std::to_string(file.size()));
@@ -274,6 +288,11 @@ blob_header decode_blob_header(std::span<const std::byte> file, std::string_view
     if (offset != h.raw_bytes)
         fail(name, "corrupt header: tensors total " + std::to_string(offset) + " bytes, header says " +
                        std::to_string(h.raw_bytes));
+    // Stored payloads are raw_bytes long and zstd never expands by more than ~1/128 (ZSTD_compressBound):
+    // a larger promise is corrupt, and bounding it bounds how much of the file a reader will allocate.
+    if (h.compressed_bytes > h.raw_bytes + h.raw_bytes / 128 + (1u << 16))
+        fail(name, "corrupt header: compressed size " + std::to_string(h.compressed_bytes) + " exceeds what " +
+                       std::to_string(h.raw_bytes) + " raw bytes can need");
     return h;
 }
 

@@ -36,7 +36,9 @@ struct blob_encode_options {
 
 struct blob_decode_limits {
     std::uint64_t max_header_bytes = 16ull << 20;
-    std::uint64_t max_raw_bytes = 16ull << 30;
+    // One chunk's KV cache: 2,048 tokens of a 70B model (80 layers x 8 KV heads x 128 x K,V x f16) is
+    // 670 MB; nothing legitimate comes near this, and it bounds what a crafted file makes us allocate.
+    std::uint64_t max_raw_bytes = 4ull << 30;
     // A zstd payload may promise at most this many raw bytes per compressed byte (plus max_slack):
     // a lying header cannot make us allocate gigabytes for a few bytes of file.
     std::uint64_t max_ratio = 1024;
@@ -73,6 +75,10 @@ struct blob_header {
     std::vector<kv_tensor_info> tensors;
 };
 blob_header decode_blob_header(std::span<const std::byte> file, std::string_view name,
+                               const blob_decode_limits& limits = {});
+// The header size a file announces, from its first blob_fixed_header_bytes + 8 bytes (magic, version and
+// range checked; storage_error otherwise): how much to read before decode_blob_header.
+std::uint64_t blob_header_size(std::span<const std::byte> prefix, std::string_view name,
                                const blob_decode_limits& limits = {});
 
 // Byte-plane transform of n 2-byte values (exposed for tests and the benchmark).

@@ -7,6 +7,9 @@
 #include "sqlite/transaction.h"
 #include "storage_error.h"
 
+#include <sys/stat.h>
+
+#include <new>
 #include <set>
 
 namespace epic::storage {
@@ -60,11 +63,24 @@ std::filesystem::path kv_store::path_for_key(std::string_view cache_key) const {
     return root_ / relative_path_for_key(cache_key);
 }
 
+std::filesystem::path kv_store::checked_path_for_key(std::string_view cache_key) const {
+    const std::filesystem::path file = path_for_key(cache_key);
+    // The root is the user's choice (it may itself be a link to another disk); below it, only real
+    // folders. A missing folder is fine: nothing to read or remove, and writing creates a real one.
+    for (const auto& dir : {file.parent_path().parent_path(), file.parent_path()}) {
+        struct stat st {};
+        if (::lstat(dir.c_str(), &st) != 0) break;
+        if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode))
+            throw storage_error(dir.string() + ": is not a folder of the KV store (a link or a file); refusing to use it");
+    }
+    return file;
+}
+
 kv_entry kv_store::put(const kv_blob& blob, std::string_view model_fingerprint, std::string_view compile_options) {
     const encoded_blob enc = encode_blob(blob, options_.encode);
     const std::string rel = relative_path_for_key(blob.key);
     // File first, row second: a crash in between leaves an orphan file for gc, never a row without a file.
-    write_file_atomically(root_ / rel, enc.bytes);
+    write_file_atomically(checked_path_for_key(blob.key), enc.bytes);
     const std::int64_t t = now();
     auto st = lib_.db().prepare(
         "INSERT INTO kv_entries (cache_key, model_fingerprint, compile_options, blob_path, raw_bytes, compressed_bytes, "
@@ -94,25 +110,58 @@ std::vector<kv_entry> kv_store::entries() {
 }
 
 std::optional<std::string> kv_store::check_file(const kv_entry& e, kv_blob* out) {
-    const auto file = root_ / e.blob_path;
+    std::string name = path_for_key(e.cache_key).string();
     try {
-        const auto bytes = read_whole_file(file);
-        kv_blob blob = decode_blob(bytes, file.string(), options_.limits);
-        if (blob.key != e.cache_key) return file.string() + ": holds key \"" + blob.key + "\", index expects \"" + e.cache_key + "\"";
-        if (hex64(xxh64(blob.payload)) != e.checksum) return file.string() + ": payload does not match its index entry checksum";
+        const regular_file f(checked_path_for_key(e.cache_key), /*no_follow=*/true);
+        // Sizes before bytes: the file must be as long as the index recorded and its header announces,
+        // so a sparse 64 GiB file (or a lying header) is refused before anything is allocated.
+        if (f.size() != e.compressed_bytes)
+            return name + ": is " + std::to_string(f.size()) + " bytes, its index entry says " +
+                   std::to_string(e.compressed_bytes);
+        std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(f.size(), blob_fixed_header_bytes + 8)));
+        f.read_at(0, head.data(), head.size());
+        const std::uint64_t header_bytes = blob_header_size(head, name, options_.limits);
+        if (header_bytes > f.size())
+            return name + ": truncated: header needs " + std::to_string(header_bytes) + " bytes, file has " +
+                   std::to_string(f.size());
+        head.resize(static_cast<std::size_t>(header_bytes));
+        f.read_at(0, head.data(), head.size());
+        const blob_header h = decode_blob_header(head, name, options_.limits);
+        if (header_bytes + h.compressed_bytes != f.size())
+            return name + ": is " + std::to_string(f.size()) + " bytes, its header says " +
+                   std::to_string(header_bytes + h.compressed_bytes);
+        const auto bytes = f.read_all(f.size());
+        kv_blob blob = decode_blob(bytes, name, options_.limits);
+        if (blob.key != e.cache_key) return name + ": holds key \"" + blob.key + "\", index expects \"" + e.cache_key + "\"";
+        if (hex64(xxh64(blob.payload)) != e.checksum) return name + ": payload does not match its index entry checksum";
         if (out) *out = std::move(blob);
         return std::nullopt;
     } catch (const storage_error& err) {
         return std::string(err.what());
+    } catch (const std::bad_alloc&) {
+        // Whatever the checks above missed: a blob we cannot hold is a blob to recompile, not a failed ask.
+        return name + ": too large to load (out of memory)";
     }
 }
 
-void kv_store::drop(std::string_view cache_key, const std::filesystem::path& file) {
+bool kv_store::remove_blob_file(std::string_view cache_key) {
+    std::filesystem::path file;
+    try {
+        file = checked_path_for_key(cache_key);
+    } catch (const storage_error&) {
+        return false;  // never remove through a link
+    }
+    std::error_code ec;
+    std::filesystem::remove(file, ec);  // removes a link itself, never its target
+    // Gone, or never there; false when it remains (a read-only folder, say).
+    return std::filesystem::symlink_status(file, ec).type() == std::filesystem::file_type::not_found;
+}
+
+bool kv_store::drop(std::string_view cache_key) {
     auto st = lib_.db().prepare("DELETE FROM kv_entries WHERE cache_key = ?1");
     st.bind_text(1, cache_key);
     st.run();
-    std::error_code ec;
-    std::filesystem::remove(file, ec);  // a leftover is an orphan gc will take
+    return remove_blob_file(cache_key);  // a leftover is an orphan gc will take
 }
 
 std::optional<kv_blob> kv_store::load(std::string_view cache_key) {
@@ -120,9 +169,9 @@ std::optional<kv_blob> kv_store::load(std::string_view cache_key) {
     if (!e) return std::nullopt;
     kv_blob blob;
     if (auto problem = check_file(*e, &blob)) {
-        const auto file = root_ / e->blob_path;
-        if (options_.on_problem) options_.on_problem(kv_problem{e->cache_key, file, *problem});
-        drop(e->cache_key, file);
+        kv_problem pr{e->cache_key, path_for_key(e->cache_key), *problem};
+        pr.removed = drop(e->cache_key);
+        if (options_.on_problem) options_.on_problem(pr);
         return std::nullopt;
     }
     auto st = lib_.db().prepare("UPDATE kv_entries SET hits = hits + 1, last_used = ?1 WHERE cache_key = ?2");
@@ -141,13 +190,12 @@ bool kv_store::pin(std::string_view cache_key, bool pinned) {
 bool kv_store::evict(std::string_view cache_key) {
     auto e = entry(cache_key);
     if (!e) return false;
-    drop(cache_key, root_ / e->blob_path);
+    drop(cache_key);
     return true;
 }
 
 eviction_result kv_store::enforce_budget(std::uint64_t max_compressed_bytes) {
     eviction_result r;
-    std::vector<std::string> files;
     {
         sqlite::transaction tx(lib_.db());
         auto total_st = lib_.db().prepare("SELECT coalesce(sum(compressed_bytes), 0) FROM kv_entries");
@@ -156,22 +204,21 @@ eviction_result kv_store::enforce_budget(std::uint64_t max_compressed_bytes) {
         total_st.reset();
         if (total > max_compressed_bytes) {
             auto pick = lib_.db().prepare(
-                "SELECT cache_key, blob_path, compressed_bytes FROM kv_entries WHERE pinned = 0 ORDER BY last_used, rowid");
+                "SELECT cache_key, compressed_bytes FROM kv_entries WHERE pinned = 0 ORDER BY last_used, rowid");
             auto del = lib_.db().prepare("DELETE FROM kv_entries WHERE cache_key = ?1");
-            std::vector<std::tuple<std::string, std::string, std::uint64_t>> victims;
+            std::vector<std::string> victims;
             while (total > max_compressed_bytes && pick.step()) {
-                const auto bytes = static_cast<std::uint64_t>(pick.column_int64(2));
-                victims.emplace_back(pick.column_text(0), pick.column_text(1), bytes);
+                const auto bytes = static_cast<std::uint64_t>(pick.column_int64(1));
+                victims.push_back(pick.column_text(0));
                 total -= bytes;
                 r.freed_bytes += bytes;
             }
             pick.reset();
-            for (auto& [key, path, bytes] : victims) {
+            for (auto& key : victims) {
                 del.reset();
                 del.bind_text(1, key);
                 del.run();
                 r.evicted.push_back(key);
-                files.push_back(path);
             }
         }
         r.remaining_bytes = total;
@@ -179,10 +226,7 @@ eviction_result kv_store::enforce_budget(std::uint64_t max_compressed_bytes) {
         tx.commit();
     }
     // Files go after the commit: a crash here leaves orphans (gc), never rows without files.
-    for (const auto& f : files) {
-        std::error_code ec;
-        std::filesystem::remove(root_ / f, ec);
-    }
+    for (const auto& key : r.evicted) remove_blob_file(key);
     return r;
 }
 
@@ -200,11 +244,13 @@ gc_result kv_store::gc(const gc_options& options) {
     std::set<std::string> known;
     std::vector<std::string> missing;
     {
-        auto st = lib_.db().prepare("SELECT cache_key, blob_path FROM kv_entries");
+        auto st = lib_.db().prepare("SELECT cache_key FROM kv_entries");
         while (st.step()) {
-            const std::string rel = st.column_text(1);
-            if (std::filesystem::exists(root_ / rel)) known.insert(rel);
-            else missing.push_back(st.column_text(0));
+            const std::string key = st.column_text(0);
+            const std::string rel = relative_path_for_key(key);
+            std::error_code ec;
+            if (std::filesystem::exists(root_ / rel, ec)) known.insert(rel);
+            else missing.push_back(key);
         }
     }
     for (const auto& key : missing) {
@@ -239,8 +285,9 @@ std::vector<kv_problem> kv_store::verify(bool remove_bad) {
     std::vector<kv_problem> bad;
     for (const auto& e : entries()) {
         if (auto problem = check_file(e, nullptr)) {
-            bad.push_back(kv_problem{e.cache_key, root_ / e.blob_path, *problem});
-            if (remove_bad) drop(e.cache_key, root_ / e.blob_path);
+            kv_problem pr{e.cache_key, path_for_key(e.cache_key), *problem};
+            if (remove_bad) pr.removed = drop(e.cache_key);
+            bad.push_back(std::move(pr));
         }
     }
     return bad;

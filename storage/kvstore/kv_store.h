@@ -6,6 +6,10 @@
 // A blob that fails any check on load is never returned: the problem is reported through
 // options.on_problem, the file and its row are deleted, and load() answers nullopt so the caller
 // recompiles. Nothing here throws for a bad blob; I/O and database failures still throw storage_error.
+//
+// Safety: blob files are found from the cache key alone (never from a path stored in the database),
+// opened without following symbolic links or blocking, and read only after their size has been checked
+// against the index and the header: nothing outside the store folder is read, written or removed.
 #include "kvstore/blob_codec.h"
 #include "kvstore/kv_blob.h"
 
@@ -26,7 +30,9 @@ struct kv_entry {
     std::string cache_key;
     std::string model_fingerprint;
     std::string compile_options;
-    std::string blob_path;  // relative to the store root
+    // Relative to the store root. Informational only: the store never opens or removes a path read
+    // from the database (a crafted library.db could name any file); it derives the path from the key.
+    std::string blob_path;
     std::uint64_t raw_bytes = 0;
     std::uint64_t compressed_bytes = 0;  // bytes of the blob file on disk (what the budget counts)
     std::string checksum;                // xxh64 of the raw payload, hex
@@ -40,6 +46,7 @@ struct kv_problem {
     std::string cache_key;
     std::filesystem::path file;
     std::string problem;  // the storage_error text, which names the file
+    bool removed = false;  // the bad file is gone (false when asked to keep it or it could not be removed)
 };
 
 struct kv_stats {
@@ -106,11 +113,16 @@ public:
     const std::filesystem::path& root() const { return root_; }
     // Where a key's blob lives: root/ab/cd/<32 hex digits>.epkv (two 64-bit hashes of the key).
     std::filesystem::path path_for_key(std::string_view cache_key) const;
+    // The same path, checked to stay inside the store: the fan-out folders must be real folders, not
+    // symbolic links (which could lead reads and removals outside the library). Throws storage_error.
+    std::filesystem::path checked_path_for_key(std::string_view cache_key) const;
     static std::string relative_path_for_key(std::string_view cache_key);
 
 private:
     std::int64_t now() const;
-    void drop(std::string_view cache_key, const std::filesystem::path& file);
+    // Deletes the row and, when it lies safely inside the store, the file. True when the file is gone.
+    bool drop(std::string_view cache_key);
+    bool remove_blob_file(std::string_view cache_key);
     std::optional<std::string> check_file(const kv_entry& e, kv_blob* out);
 
     library& lib_;

@@ -88,7 +88,38 @@ doc_status parse_doc_status(std::string_view text) {
     return doc_status::failed;
 }
 
-library::library(const std::filesystem::path& db_file, sqlite::open_options options) : db_(db_file, options) {
+namespace {
+
+// What "no library here" looks like before SQLite gets a chance to create an empty one.
+sqlite::database open_existing(const std::filesystem::path& db_file, sqlite::open_options options) {
+    if (!options.create || options.read_only) {
+        std::error_code ec;
+        const auto status = std::filesystem::status(db_file, ec);
+        if (!std::filesystem::exists(status))
+            throw storage_error(db_file.string() + ": no library here (add documents to create one)");
+        if (std::filesystem::is_regular_file(status) && std::filesystem::file_size(db_file, ec) == 0 && !ec)
+            throw storage_error(db_file.string() + ": the library database is empty (0 bytes): truncated? Restore it "
+                                "from a backup, or remove it to start a new library");
+    }
+    return sqlite::database(db_file, options);
+}
+
+// The tables every query relies on. Checked once at open so that a damaged file says so in words
+// instead of failing later with SQL in the message.
+void check_tables(sqlite::database& db) {
+    for (const char* table : {"documents", "chunks", "chunks_fts", "kv_entries", "chunk_kv"}) {
+        auto st = db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?1 AND type = 'table'");
+        st.bind_text(1, table);
+        if (!st.step())
+            throw storage_error(db.name() + ": the library database is damaged (its table " + table +
+                                " is missing); restore it from a backup, or remove it to start a new library");
+    }
+}
+
+} // namespace
+
+library::library(const std::filesystem::path& db_file, sqlite::open_options options)
+    : db_(open_existing(db_file, options)) {
     if (options.read_only) {
         const int v = sqlite::schema_version(db_);
         if (v > library_schema_version() || v < library_schema_version())
@@ -97,6 +128,7 @@ library::library(const std::filesystem::path& db_file, sqlite::open_options opti
     } else {
         sqlite::migrate(db_, library_migrations());
     }
+    check_tables(db_);
 }
 
 std::vector<document_record> library::documents() {
@@ -141,6 +173,13 @@ void library::set_status(std::int64_t document_id, doc_status status, std::strin
     st.run();
 }
 
+bool library::change_status(std::int64_t document_id, doc_status from, doc_status to) {
+    auto st = db_.prepare("UPDATE documents SET status = ?1 WHERE id = ?2 AND status = ?3");
+    st.bind_text(1, to_string(to)).bind_int64(2, document_id).bind_text(3, to_string(from));
+    st.run();
+    return db_.changes() > 0;
+}
+
 bool library::remove_document(std::int64_t document_id) {
     // One statement: the cascade removes chunks (whose trigger removes FTS rows) and KV links.
     auto st = db_.prepare("DELETE FROM documents WHERE id = ?1");
@@ -171,8 +210,19 @@ std::int64_t library::chunk_count() {
 }
 
 bool library::replace_chunks(std::int64_t document_id, const document_meta& meta, std::span<const chunk_record> chunks,
-                             const std::atomic<bool>* cancel) {
+                             const std::atomic<bool>* cancel, bool* already_current) {
     sqlite::transaction tx(db_);
+    if (already_current) *already_current = false;
+    {
+        // Under the write lock: the document as committed now, not as read before extracting.
+        auto cur = db_.prepare("SELECT content_hash, status FROM documents WHERE id = ?1");
+        cur.bind_int64(1, document_id);
+        if (cur.step() && !meta.content_hash.empty() && cur.column_text(0) == meta.content_hash &&
+            parse_doc_status(cur.column_text(1)) == doc_status::ready) {
+            if (already_current) *already_current = true;
+            return true;  // tx rolls back: nothing was written
+        }
+    }
     auto del = db_.prepare("DELETE FROM chunks WHERE document_id = ?1");
     del.bind_int64(1, document_id);
     del.run();

@@ -19,7 +19,8 @@ namespace epic::storage {
 class library {
 public:
     // Opens or creates the database and migrates it to the current schema. Throws storage_error
-    // (naming the file) when it cannot be opened or was written by a newer build.
+    // (naming the file) when it cannot be opened, was written by a newer build, is missing (with
+    // options.create false) or empty where a library was expected, or lacks one of its tables.
     explicit library(const std::filesystem::path& db_file, sqlite::open_options options = {});
 
     sqlite::database& db() { return db_; }
@@ -31,6 +32,9 @@ public:
     // Creates a queued row for a new path (no-op returning the id for a known one).
     std::int64_t ensure_document(std::string_view path, std::string_view kind);
     void set_status(std::int64_t document_id, doc_status status, std::string_view error = {});
+    // Moves the document from `from` to `to` only if it is still in `from` (another process may have
+    // moved it meanwhile); true when it did.
+    bool change_status(std::int64_t document_id, doc_status from, doc_status to);
     // Deletes the document, its chunks, their FTS rows and KV links; KV entries and blob files stay
     // (they are content-keyed and may serve another chunk) until evicted or garbage-collected.
     bool remove_document(std::int64_t document_id);
@@ -43,8 +47,11 @@ public:
     // In ONE transaction: deletes the document's old chunks, inserts these (ids assigned, ordinals
     // renumbered 0..n-1), writes meta and marks it ready. If *cancel becomes true between inserts the
     // transaction rolls back and false is returned: the document is exactly as before.
+    // When, inside the transaction, the document turns out ready with this very content hash (another
+    // process committed the same bytes meanwhile), nothing changes, true is returned and
+    // *already_current is set: that process added it, this one found it unchanged.
     bool replace_chunks(std::int64_t document_id, const document_meta& meta, std::span<const chunk_record> chunks,
-                        const std::atomic<bool>* cancel = nullptr);
+                        const std::atomic<bool>* cancel = nullptr, bool* already_current = nullptr);
     // In one transaction: deletes the document's chunks and records the failure (meta still updated
     // so an unchanged file is not retried on every add).
     void mark_failed(std::int64_t document_id, const document_meta& meta, std::string_view error);

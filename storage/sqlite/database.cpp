@@ -11,7 +11,8 @@ namespace epic::storage::sqlite {
 
 database::database(std::filesystem::path path, open_options options)
     : path_(std::move(path)), name_(path_.string()) {
-    const int flags = (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+    const int flags = (options.read_only ? SQLITE_OPEN_READONLY
+                                         : SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0)) |
                       SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
     const int rc = sqlite3_open_v2(name_.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {

@@ -16,12 +16,13 @@ class statement;
 
 struct open_options {
     bool read_only = false;
+    bool create = true;  // false: a missing file is an error, not a new empty database
     int busy_timeout_ms = 5000;
 };
 
 class database {
 public:
-    // Opens (creating unless read_only) the file; throws storage_error naming the file on failure.
+    // Opens (creating unless read_only or !create) the file; throws storage_error naming the file on failure.
     explicit database(std::filesystem::path path, open_options options = {});
     ~database();
     database(database&& other) noexcept;

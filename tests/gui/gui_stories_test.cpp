@@ -16,6 +16,7 @@ TEST_F(GuiStories, AddAskAndAnswerWithARealModel) {
         QSettings q(settingsFile_, QSettings::IniFormat);
         q.setValue("model/path", QString::fromStdString(model.string()));
         q.setValue("sampling/maxTokens", 40);
+        q.setValue("model/contextTokens", 2048);  // past the toy model's 128 trained positions: its chunks must fit
         q.setValue("sampling/stopAtEos", true);
     }
     writeText(dir_ / "story" / "lily.txt",

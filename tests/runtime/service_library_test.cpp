@@ -5,6 +5,7 @@
 #include "library/library.h"
 #include "model/random_model.h"
 #include "service/service.h"
+#include "sqlite/statement.h"
 #include "support/shared_models.h"
 
 #include <gtest/gtest.h>
@@ -301,6 +302,36 @@ TEST_F(service_test, removing_a_document_drops_its_caches_and_budget_evicts_lru_
     EXPECT_TRUE(still_there);
 }
 
+TEST_F(service_test, caches_of_updated_documents_are_collected) {
+    auto s = open();
+    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+    const int64_t before = s->cache_stats().entries;
+    // Every document changes: its old chunks' caches are no longer used by anything.
+    make_documents(dir_ / "docs", 6, seed_ + 1);
+    const add_report r = s->add({dir_ / "docs"});
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.updated, 6u);
+    // What remains: the caches the current chunks link to (plus at most the system segment's).
+    auto& lib = s->library();
+    auto st = lib.db().prepare("SELECT count(DISTINCT cache_key) FROM chunk_kv");
+    st.step();
+    const int64_t linked = st.column_int64(0);
+    const int64_t after = s->cache_stats().entries;
+    EXPECT_LE(after, linked + 1) << "before the update " << before << " entries";
+    EXPECT_GT(linked, 0);
+    EXPECT_EQ((int64_t)blob_files().size(), after);
+    // and `cache gc` collects what an ask under another scheme left behind.
+    ask_options o = options();
+    o.policy = link_policy::parse("legolink-4");
+    ASSERT_TRUE(s->ask("zebra3", o).error.empty());
+    EXPECT_GT(s->cache_stats().entries, after);
+    std::string err;
+    const std::string summary = s->gc(&err);
+    EXPECT_TRUE(err.empty()) << err;
+    EXPECT_NE(summary.find("caches no chunk uses"), std::string::npos) << summary;
+    EXPECT_LE(s->cache_stats().entries, linked + 1);
+}
+
 TEST_F(service_test, one_process_adding_while_another_asks) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     {
@@ -388,6 +419,7 @@ TEST(service_stories, real_model_answers_from_a_folder_and_reuses_its_caches) {
     sp.library_dir = dir / "library";
     sp.model_path = path.string();
     sp.chunk_tokens = 48;
+    sp.context_tokens = 1024;  // past the toy model's 128 trained positions, so that its retrieved chunks fit
     std::string err;
     auto s = service::open(sp, &err);
     ASSERT_TRUE(s) << err;

@@ -201,3 +201,41 @@ TEST(ingest_process, ingesting_and_searching_processes_share_the_library) {
     st.step();
     EXPECT_EQ(st.column_int64(0), 16);
 }
+
+TEST(ingest_process, concurrent_adds_of_one_folder_count_each_document_once) {
+    std::random_device rd;
+    const unsigned seed = rd();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    epic::test::scratch_dir dir;
+    const int n_files = 60;
+    make_corpus(dir / "corpus", rng, n_files, 15);
+    const auto db_file = dir / "library.db";
+    { library create(db_file); }
+
+    // Three processes add the same folder at once; each writes its counts to a file.
+    std::vector<pid_t> adders;
+    for (int p = 0; p < 3; ++p) {
+        adders.push_back(spawn([&, p] {
+            library lib(db_file);
+            const auto r = add_paths(lib, std::vector<fs::path>{dir / "corpus"}, ingest_options{{32}, {}});
+            std::ofstream(dir / ("counts-" + std::to_string(p))) << r.added << " " << r.updated << " " << r.unchanged << " "
+                                                                 << r.failed;
+            return r.failed == 0;
+        }));
+    }
+    std::size_t added = 0, updated = 0;
+    for (int p = 0; p < 3; ++p) {
+        ASSERT_GT(adders[p], 0);
+        EXPECT_EQ(wait_exit(adders[p]), 0);
+        std::size_t a = 0, u = 0, n = 0, f = 0;
+        std::ifstream(dir / ("counts-" + std::to_string(p))) >> a >> u >> n >> f;
+        EXPECT_EQ(a + u + n + f, static_cast<std::size_t>(n_files)) << "process " << p;
+        added += a;
+        updated += u;
+    }
+    EXPECT_EQ(added, static_cast<std::size_t>(n_files)) << "every document is added exactly once over all processes";
+    EXPECT_EQ(updated, 0u);
+    library lib(db_file);
+    EXPECT_EQ(lib.documents().size(), static_cast<std::size_t>(n_files));
+}
