@@ -3,6 +3,9 @@
 // only regular files. open() of a FIFO for reading waits for a writer (forever, for a FIFO nobody
 // writes), so the open is non-blocking and anything but a regular file (a FIFO, a device, a folder)
 // is refused before a byte is read. Every such open goes through here.
+// storage/kvstore/atomic_file.h has the same guard for storage's own files (storage_error, no
+// descriptor exposed); gguf_file needs the descriptor to mmap, so the two become one once storage's
+// regular_file exposes it (storage cannot use the runtime, the runtime may use storage).
 #include <cstddef>
 #include <string>
 
