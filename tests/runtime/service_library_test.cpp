@@ -332,6 +332,35 @@ TEST_F(service_test, caches_of_updated_documents_are_collected) {
     EXPECT_LE(s->cache_stats().entries, linked + 1);
 }
 
+TEST_F(service_test, a_store_that_cannot_take_caches_still_adds_and_answers) {
+    // Root-proof stand-in for a full disk or a read-only folder: every fan-out folder name of the store
+    // is taken by a file, so no blob can be written.
+    fs::create_directories(dir_ / "library" / "kv");
+    for (int i = 0; i < 256; ++i) {
+        char name[3];
+        std::snprintf(name, sizeof name, "%02x", i);
+        std::ofstream(dir_ / "library" / "kv" / name) << "x";
+    }
+    auto s = open();
+    const add_report r = s->add({dir_ / "docs"});
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.added, 6u);
+    EXPECT_EQ(r.chunks_compiled, 0u) << "compiling stops at the first cache that cannot be stored";
+    bool said = false;
+    for (const auto& w : r.warnings) said |= w.find("compiling stopped") != std::string::npos;
+    EXPECT_TRUE(said);
+    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready);
+
+    const ask_result a = s->ask("zebra2", options());
+    ASSERT_TRUE(a.error.empty()) << a.error;
+    EXPECT_FALSE(a.answer.empty());
+    EXPECT_FALSE(a.sources.empty());
+    said = false;
+    for (const auto& w : a.warnings) said |= w.find("without being stored") != std::string::npos;
+    EXPECT_TRUE(said);
+    EXPECT_EQ(s->cache_stats().entries, 0);
+}
+
 TEST_F(service_test, one_process_adding_while_another_asks) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     {

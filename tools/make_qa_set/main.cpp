@@ -16,6 +16,7 @@
 #include "core/paths.h"
 #include "ingest/extract.h"
 
+#include <climits>
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -136,8 +137,8 @@ int make_set(const cli::args& a) {
     if (auto r = find_resources(current_executable(), build_source_dir())) facts_path = r->facts;
     if (auto f = a.get("facts")) facts_path = *f;
     const fs::path prose_path = a.get_or("prose", "/usr/share/common-licenses/GPL-3");
-    const int count = a.get_int("count", 200), n_docs = a.get_int("docs", 8);
-    std::mt19937 rng((uint32_t)a.get_int("seed", 1));
+    const int count = a.get_int("count", 200, 1, 1000000), n_docs = a.get_int("docs", 8, 1, 64);
+    std::mt19937 rng((uint32_t)a.get_int("seed", 1, 0, INT_MAX));
     // The sample library's documents, as the app would extract them.
     const fs::path lib = facts_path.parent_path();
     std::map<std::string, std::string> docs; // relative path -> text
@@ -153,7 +154,7 @@ int make_set(const cli::args& a) {
     std::vector<std::string> names;
     for (const auto& [k, v] : docs) names.push_back(k);
     const json facts = json::parse_file(facts_path.string());
-    const auto prose = prose_pieces(read_file(prose_path), a.get_int("prose-words", 120));
+    const auto prose = prose_pieces(read_file(prose_path), a.get_int("prose-words", 120, 1, 100000));
     if ((int)prose.size() < n_docs) throw error(prose_path.string() + ": not enough prose for " + std::to_string(n_docs) + " pieces");
     // Needle pieces are titled by the prose file's name ("GPL-3 part 4" for the default).
     const std::string prose_title = prose_path.filename().string();
