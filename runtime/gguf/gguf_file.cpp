@@ -1,15 +1,13 @@
 #include "gguf/gguf_file.h"
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "gguf/gguf_cursor.h"
 #include "gguf/gguf_read_value.h"
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace epic {
 namespace {
@@ -39,27 +37,14 @@ int64_t gguf_tensor_info::n_elements() const {
 std::unique_ptr<gguf_file> gguf_file::open(const std::string& path) {
     std::unique_ptr<gguf_file> f(new gguf_file());
     f->path_ = path;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw error(path + ": cannot open: " + std::strerror(errno));
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        const int e = errno;
-        ::close(fd);
-        throw error(path + ": cannot stat: " + std::strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        throw error(path + ": not a regular file");
-    }
-    const size_t size = (size_t)st.st_size;
-    if (size < header_bytes) {
-        ::close(fd);
+    const regular_file file(path); // never blocks (a FIFO), refuses all but regular files
+    const size_t size = file.size();
+    if (size < header_bytes)
         throw error(path + ": truncated: the GGUF header needs " + std::to_string(header_bytes) +
                     " bytes, file has " + std::to_string(size));
-    }
-    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd(), 0);
     const int map_errno = errno;
-    ::close(fd); // the mapping keeps the file alive
+    // The mapping keeps the file alive once `file` closes it.
     if (m == MAP_FAILED) throw error(path + ": cannot memory-map " + std::to_string(size) + " bytes: " +
                                      std::strerror(map_errno));
     f->mapping_ = m;

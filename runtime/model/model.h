@@ -56,8 +56,8 @@ public:
     const model_config& config() const { return config_; }
     const gguf_file& file() const { return *file_; }
     const std::string& path() const;
-    // Identifies the weights (metadata, tensor layout and sampled tensor bytes), hex. Caches computed
-    // with one model are never used with another.
+    // Identifies the model (all metadata, the tensor layout and every tensor byte), 16 hex digits.
+    // Caches computed with one model are never used with another.
     const std::string& fingerprint() const { return fingerprint_; }
 
     const weight_view& token_embd() const { return token_embd_; } // [n_vocab, n_embd]

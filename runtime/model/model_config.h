@@ -49,6 +49,7 @@ struct model_config {
     float rope_scale_for(int il) const { return is_swa(il) ? 1.0f : rope_freq_scale; }
     float attention_scale() const;
 
+    // read_model_config bounds n_head x head_dim to 2^20, so the widths cannot overflow 32 bits.
     int32_t q_width() const { return n_head * head_dim; }
     int32_t kv_width() const { return n_head_kv * head_dim; }
     // Total weight parameter count (for FLOP estimates): 2 * params FLOPs per token.
@@ -56,7 +57,10 @@ struct model_config {
 };
 
 // Reads and validates the configuration. Throws epic::error naming the file for an unsupported
-// architecture or inconsistent values.
+// architecture or inconsistent values: every hyperparameter is range-checked (no NaN, zero or
+// infinite epsilon or rope base), every size derived from them checked in 64 bits, the tokenizer's
+// token count against the embedding table's rows and the layer count against the layers whose
+// tensors the file holds, all before anything is sized from them.
 model_config read_model_config(const gguf_file& file);
 
 } // namespace epic

@@ -3,11 +3,9 @@
 #include "tokenizer/tokenizer.h"
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "tokenizer/spm_model_proto.h"
 #include "tokenizer/tokenizer_spm.h"
-
-#include <fstream>
-#include <sstream>
 
 namespace epic {
 namespace {
@@ -32,12 +30,7 @@ std::unique_ptr<tokenizer> tokenizer::from_spm_proto(const std::string& serializ
 }
 
 std::unique_ptr<tokenizer> tokenizer::from_spm_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw error(path + ": cannot open the sentencepiece model");
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    if (in.bad()) throw error(path + ": cannot read the sentencepiece model");
-    return from_spm_proto(bytes.str(), path);
+    return from_spm_proto(read_regular_file(path), path); // never blocks on a FIFO
 }
 
 } // namespace epic

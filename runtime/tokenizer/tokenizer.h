@@ -20,7 +20,7 @@ public:
     // Builds the tokenizer a GGUF file describes. Throws epic::error naming the file when the
     // vocabulary is missing, malformed or of an unsupported kind.
     static std::unique_ptr<tokenizer> from_gguf(const gguf_file& file);
-    // Loads a sentencepiece tokenizer.model file.
+    // Loads a sentencepiece tokenizer.model file (a regular file only: a FIFO is refused, never waited on).
     static std::unique_ptr<tokenizer> from_spm_file(const std::string& path);
     // Loads a serialized sentencepiece ModelProto held in memory (tests train one).
     static std::unique_ptr<tokenizer> from_spm_proto(const std::string& serialized, const std::string& name);

@@ -1,16 +1,33 @@
 // Hand-made malformed GGUF files: each must be refused with an epic::error whose message names the
-// file and says what is wrong (never a crash, a huge allocation or an out-of-bounds read).
+// file and says what is wrong (never a crash, a huge allocation or an out-of-bounds read). The first
+// part breaks the container (gguf_file), the second a valid container's model (model::load: hostile
+// hyperparameters), the last hands the loaders something that is not a regular file (a FIFO).
 #include "core/error.h"
 #include "gguf/gguf_file.h"
+#include "gguf/gguf_writer.h"
+#include "model/model.h"
+#include "model/random_model.h"
 #include "support/shared_models.h"
+#include "tokenizer/tokenizer.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
 #include <fstream>
+#include <functional>
+#include <future>
+#include <limits>
+#include <map>
+#include <optional>
 #include <random>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
 
 namespace epic {
 namespace {
@@ -274,6 +291,226 @@ TEST(gguf_hostile, random_garbage_after_a_valid_magic) {
         } catch (const error& e) {
             EXPECT_NE(std::string(e.what()).find("garbage.gguf"), std::string::npos) << e.what();
         }
+    }
+}
+
+// --- hostile hyperparameters in a valid container --------------------------------------------------
+
+// A valid random llama model, rewritten with some metadata replaced (or removed: nullopt) and some
+// tensors replaced (or removed: an entry with no value). Everything else is copied as it was.
+struct tensor_spec {
+    ggml_type type;
+    std::vector<int64_t> ne;
+    std::vector<uint8_t> data;
+};
+struct model_edit {
+    std::map<std::string, std::optional<gguf_value>> kv;
+    std::map<std::string, std::optional<tensor_spec>> tensors;
+};
+
+std::string write_edited_model(const epic::test::scratch_dir& dir, const std::string& file_name, const model_edit& edit,
+                               random_model_params p = random_model_default_params()) {
+    const std::string base = (dir / ("base-" + file_name)).string();
+    write_random_model(base, p);
+    const auto f = gguf_file::open(base);
+    gguf_writer w;
+    w.set_alignment((uint32_t)f->alignment());
+    for (const auto& kv : f->metadata()) {
+        if (kv.key == "general.alignment") continue;
+        const auto e = edit.kv.find(kv.key);
+        if (e == edit.kv.end()) w.set(kv.key, kv.value);
+        else if (e->second) w.set(kv.key, *e->second);
+    }
+    for (const auto& [key, v] : edit.kv)
+        if (v && !f->find(key)) w.set(key, *v);
+    for (const auto& t : f->tensors()) {
+        const auto e = edit.tensors.find(t.name);
+        if (e == edit.tensors.end()) w.add_tensor(t.name, t.type, t.ne, std::vector<uint8_t>(t.data, t.data + t.nbytes));
+        else if (e->second) w.add_tensor(t.name, e->second->type, e->second->ne, e->second->data);
+    }
+    for (const auto& [name, t] : edit.tensors)
+        if (t && !f->find_tensor(name)) w.add_tensor(name, t->type, t->ne, t->data);
+    const std::string path = (dir / file_name).string();
+    w.write(path);
+    return path;
+}
+
+// model::load must refuse the file with an epic::error naming it and containing every one of `words`.
+void expect_model_refused(const std::string& path, const std::vector<std::string>& words) {
+    SCOPED_TRACE(path);
+    try {
+        const auto m = model::load(path);
+        ADD_FAILURE() << "loaded a hostile model";
+    } catch (const error& e) {
+        const std::string m = e.what();
+        if (std::getenv("EPIC_SHOW_ERRORS")) std::printf("%s\n", m.c_str());
+        EXPECT_NE(m.find(path), std::string::npos) << m;
+        for (const auto& w : words) EXPECT_NE(m.find(w), std::string::npos) << "wanted '" << w << "' in: " << m;
+    }
+}
+
+std::vector<uint8_t> f32_bytes(size_t n, float value = 0.01f) {
+    std::vector<uint8_t> b(n * sizeof(float));
+    for (size_t i = 0; i < n; ++i) std::memcpy(b.data() + i * sizeof(float), &value, sizeof(float));
+    return b;
+}
+
+TEST(model_hostile, the_unedited_model_loads) {
+    epic::test::scratch_dir dir;
+    const auto m = model::load(write_edited_model(dir, "plain.gguf", {}));
+    EXPECT_EQ(m->config().n_layer, 2);
+    EXPECT_EQ(m->config().q_width(), 256);
+}
+
+// key_length = 2^30 with 4 heads: n_head x head_dim is 2^32, which wrapped to 0 in 32 bits, so
+// attention tensors of zero rows passed the shape checks and RoPE wrote past its buffers.
+TEST(model_hostile, attention_width_overflowing_32_bits) {
+    epic::test::scratch_dir dir;
+    const int64_t n_embd = 256;
+    model_edit e;
+    e.kv["llama.attention.key_length"] = gguf_value::make_u32(1u << 30);
+    e.kv["llama.attention.value_length"] = gguf_value::make_u32(1u << 30);
+    e.kv["llama.attention.head_count"] = gguf_value::make_u32(4);
+    e.kv["llama.attention.head_count_kv"] = gguf_value::make_u32(4);
+    for (int il = 0; il < 2; ++il) {
+        const std::string b = "blk." + std::to_string(il) + ".";
+        for (const char* t : {"attn_q.weight", "attn_k.weight", "attn_v.weight"})
+            e.tensors[b + t] = tensor_spec{ggml_type::f32, {n_embd, 0}, {}};
+        e.tensors[b + "attn_output.weight"] = tensor_spec{ggml_type::f32, {0, n_embd}, {}};
+    }
+    expect_model_refused(write_edited_model(dir, "key-length.gguf", e), {"key_length"});
+    // Each value in range, their product (the attention width, 2^21) not.
+    model_edit wide;
+    wide.kv["llama.attention.head_count"] = gguf_value::make_u32(1024);
+    wide.kv["llama.attention.head_count_kv"] = gguf_value::make_u32(1024);
+    wide.kv["llama.attention.key_length"] = gguf_value::make_u32(2048);
+    expect_model_refused(write_edited_model(dir, "wide.gguf", wide), {"head_count", "key_length", "2097152"});
+}
+
+TEST(model_hostile, integer_hyperparameters_out_of_range) {
+    epic::test::scratch_dir dir;
+    struct bad { std::string key; gguf_value value; std::string word; };
+    const std::vector<bad> cases = {
+        // Values wider than 32 bits used to be truncated to a plausible one (2^32 + 64 -> 64).
+        {"llama.attention.key_length", gguf_value::make_u64((uint64_t(1) << 32) + 64), "key_length"},
+        {"llama.attention.head_count_kv", gguf_value::make_u64((uint64_t(1) << 32) + 2), "head_count_kv"},
+        {"llama.rope.dimension_count", gguf_value::make_u64((uint64_t(1) << 32) + 64), "dimension_count"},
+        {"llama.context_length", gguf_value::make_u64((uint64_t(1) << 32) + 512), "context_length"},
+        {"llama.context_length", gguf_value::make_i32(-1), "context_length"},
+        {"llama.embedding_length", gguf_value::make_u32(1u << 30), "embedding_length"},
+        {"llama.feed_forward_length", gguf_value::make_u32(1u << 30), "feed_forward_length"},
+        {"llama.attention.head_count", gguf_value::make_u32(0), "head_count"},
+        {"llama.attention.head_count_kv", gguf_value::make_i32(-2), "head_count_kv"},
+        {"llama.attention.key_length", gguf_value::make_u32(1u << 20), "key_length"},
+    };
+    for (size_t k = 0; k < cases.size(); ++k) {
+        SCOPED_TRACE(cases[k].key);
+        model_edit e;
+        e.kv[cases[k].key] = cases[k].value;
+        expect_model_refused(write_edited_model(dir, "int" + std::to_string(k) + ".gguf", e), {cases[k].word});
+    }
+}
+
+TEST(model_hostile, nan_zero_and_infinite_floats) {
+    epic::test::scratch_dir dir;
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    int k = 0;
+    for (const char* key : {"llama.rope.freq_base", "llama.attention.layer_norm_rms_epsilon"}) {
+        for (float v : {nan, 0.0f, -1.0f, inf}) {
+            SCOPED_TRACE(std::string(key) + " = " + std::to_string(v));
+            model_edit e;
+            e.kv[key] = gguf_value::make_f32(v);
+            const std::string word = std::strstr(key, "freq_base") ? "freq_base" : "rms_epsilon";
+            expect_model_refused(write_edited_model(dir, "float" + std::to_string(k++) + ".gguf", e), {word});
+        }
+    }
+    model_edit e;
+    e.kv["llama.rope.scaling.type"] = gguf_value::make_string("linear");
+    e.kv["llama.rope.scaling.factor"] = gguf_value::make_f32(nan);
+    expect_model_refused(write_edited_model(dir, "scaling-nan.gguf", e), {"scaling"});
+    e.kv["llama.rope.scaling.factor"] = gguf_value::make_f32(inf);
+    expect_model_refused(write_edited_model(dir, "scaling-inf.gguf", e), {"scaling"});
+}
+
+// A token id the tokenizer can produce must have a row in the embedding table.
+TEST(model_hostile, vocabulary_larger_than_the_embedding_table) {
+    epic::test::scratch_dir dir;
+    const auto p = random_model_default_params();
+    const int64_t rows = p.n_vocab - 20;
+    model_edit e;
+    e.tensors["token_embd.weight"] = tensor_spec{ggml_type::f32, {p.n_embd, rows}, f32_bytes(size_t(rows * p.n_embd))};
+    e.tensors["output.weight"] = tensor_spec{ggml_type::f32, {p.n_embd, rows}, f32_bytes(size_t(rows * p.n_embd))};
+    expect_model_refused(write_edited_model(dir, "vocab.gguf", e),
+                         {"tokenizer.ggml.tokens", std::to_string(p.n_vocab), std::to_string(rows)});
+    // An embedding table of no rows at all.
+    model_edit empty;
+    empty.tensors["token_embd.weight"] = tensor_spec{ggml_type::f32, {p.n_embd, 0}, {}};
+    empty.tensors["output.weight"] = tensor_spec{ggml_type::f32, {p.n_embd, 0}, {}};
+    expect_model_refused(write_edited_model(dir, "no-rows.gguf", empty), {"token_embd"});
+}
+
+// 2^24 layers used to allocate every per-layer structure (11 GB) before the first missing tensor
+// was noticed: the count is checked against the tensors in the file first.
+TEST(model_hostile, block_count_beyond_the_tensors_present) {
+    epic::test::scratch_dir dir;
+    for (uint32_t n : {3u, 4000u, 1u << 24, 1u << 30}) {
+        SCOPED_TRACE(n);
+        model_edit e;
+        e.kv["llama.block_count"] = gguf_value::make_u32(n);
+        expect_model_refused(write_edited_model(dir, "blocks" + std::to_string(n) + ".gguf", e), {"block_count"});
+    }
+}
+
+// --- not a regular file -----------------------------------------------------------------------------
+
+// Runs `load` (which must throw epic::error naming `path` and `word`) on another thread. Opening a
+// FIFO for reading blocks until a writer comes: if the load is still running after a while, the test
+// opens the FIFO's write end itself to release it and records the hang as a failure.
+void expect_refused_without_blocking(const std::string& path, const std::function<void()>& load, const std::string& word) {
+    SCOPED_TRACE(path);
+    auto done = std::async(std::launch::async, [&]() -> std::string {
+        try {
+            load();
+            return "accepted";
+        } catch (const error& e) {
+            return e.what();
+        } catch (const std::exception& e) {
+            return std::string("non-epic exception: ") + e.what();
+        }
+    });
+    if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+        ADD_FAILURE() << "the load blocked on the FIFO for 10 s";
+        for (int tries = 0; tries < 100 && done.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready; ++tries) {
+            const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+            if (fd >= 0) ::close(fd); // the reader sees end of file
+        }
+    }
+    const std::string m = done.get();
+    if (std::getenv("EPIC_SHOW_ERRORS")) std::printf("%s\n", m.c_str());
+    EXPECT_NE(m.find(path), std::string::npos) << m;
+    EXPECT_NE(m.find(word), std::string::npos) << "wanted '" << word << "' in: " << m;
+}
+
+TEST(model_hostile, a_fifo_is_refused_without_blocking) {
+    epic::test::scratch_dir dir;
+    const std::string fifo = (dir / "model.gguf").string();
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+    expect_refused_without_blocking(fifo, [&] { gguf_file::open(fifo); }, "not a regular file");
+    expect_refused_without_blocking(fifo, [&] { model::load(fifo); }, "not a regular file");
+    const std::string spm = (dir / "tokenizer.model").string();
+    ASSERT_EQ(::mkfifo(spm.c_str(), 0600), 0) << std::strerror(errno);
+    expect_refused_without_blocking(spm, [&] { tokenizer::from_spm_file(spm); }, "not a regular file");
+}
+
+TEST(model_hostile, a_folder_or_a_device_is_refused) {
+    epic::test::scratch_dir dir;
+    const std::string folder = (dir / "folder.gguf").string();
+    std::filesystem::create_directory(folder);
+    expect_refused_without_blocking(folder, [&] { model::load(folder); }, "not a regular file");
+    expect_refused_without_blocking(folder, [&] { tokenizer::from_spm_file(folder); }, "not a regular file");
+    if (std::filesystem::exists("/dev/null")) {
+        expect_refused_without_blocking("/dev/null", [] { gguf_file::open("/dev/null"); }, "not a regular file");
+        expect_refused_without_blocking("/dev/null", [] { tokenizer::from_spm_file("/dev/null"); }, "not a regular file");
     }
 }
 

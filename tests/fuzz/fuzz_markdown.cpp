@@ -1,0 +1,25 @@
+// libFuzzer target: Markdown text extraction (storage/ingest/extract.h, kind "md": UTF-8 repair,
+// line ends, the title from the first ATX heading) on arbitrary bytes. The text and title must be
+// valid UTF-8 without CR (extract.h); anything escaping is a finding.
+#include "common/utf8.h"
+#include "ingest/extract.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <span>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    using namespace epic::storage;
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
+    const extracted_text out = extract_document("fuzz.md", bytes, "md");
+    if (!is_valid_utf8(out.text) || !is_valid_utf8(out.title)) {
+        std::fprintf(stderr, "markdown extraction produced invalid UTF-8\n");
+        std::abort();
+    }
+    if (out.text.find('\r') != std::string::npos) {
+        std::fprintf(stderr, "markdown extraction left a CR in the text\n");
+        std::abort();
+    }
+    return 0;
+}
