@@ -61,6 +61,7 @@ protected:
         for (int d = 0; d < 6; ++d) {
             std::string text;
             for (int w = 0; w < 150; ++w) text += std::string(1, char('a' + rng() % 26)) + "word" + std::to_string(rng() % 50) + " ";
+            text += "zebra giraffe okapi ";  // every document matches these: retrieval is never empty
             write(dir_ / "docs" / ("doc" + std::to_string(d) + ".txt"), text + "\n");
         }
         const auto add = run("add --quiet --library " + lib_ + " --model " + model_ + " --chunk-tokens 64 " + (dir_ / "docs").string());
@@ -106,11 +107,11 @@ TEST_F(cli_hostile, a_question_longer_than_the_context_is_refused_and_the_contex
     EXPECT_TRUE(has(big, "the model's context of 512 tokens")) << big.out.substr(0, 400);
 
     // Retrieved chunks beyond the context are left out (with a warning), the answer still comes.
-    const auto tight = run(ask("--tokens 8 --top 6 --ctx 160 'aword1 bword2 cword3 dword4'"));
+    const auto tight = run(ask("--tokens 8 --top 6 --ctx 160 'zebra giraffe'"));
     EXPECT_EQ(tight.code, 0) << tight.out;
     EXPECT_TRUE(has(tight, "left out to fit the model's context of 160 tokens")) << tight.out;
     // An answer length beyond the context is cut to fit, not an allocation failure.
-    const auto long_answer = run(ask("--tokens 100000 --top 1 'aword1'"));
+    const auto long_answer = run(ask("--tokens 100000 --top 1 'okapi'"));
     EXPECT_EQ(long_answer.code, 0) << long_answer.out;
     EXPECT_TRUE(has(long_answer, "the answer is limited to")) << long_answer.out;
 }
@@ -199,7 +200,7 @@ TEST_F(cli_hostile, recompiled_corrupt_caches_are_reported) {
         f.seekp(-5, std::ios::end);
         f.put('#');
     }
-    const auto r = run(ask("--tokens 2 'aword1 bword2'"));
+    const auto r = run(ask("--tokens 2 'zebra okapi'"));
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_TRUE(has(r, "warning: ")) << r.out;
     EXPECT_TRUE(has(r, ".epkv")) << r.out;
