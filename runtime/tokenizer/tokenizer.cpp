@@ -3,8 +3,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include "core/error.h"
-#include "kvstore/atomic_file.h"
-#include "storage_error.h"
+#include "core/read_file.h"
 #include "tokenizer/spm_model_proto.h"
 #include "tokenizer/tokenizer_spm.h"
 
@@ -31,13 +30,7 @@ std::unique_ptr<tokenizer> tokenizer::from_spm_proto(const std::string& serializ
 }
 
 std::unique_ptr<tokenizer> tokenizer::from_spm_file(const std::string& path) {
-    std::vector<std::byte> bytes;
-    try {
-        bytes = storage::read_whole_file(path); // never blocks on a FIFO
-    } catch (const storage_error& e) {
-        throw error(e.what());
-    }
-    return from_spm_proto(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+    return from_spm_proto(read_file_text(path), path); // never blocks on a FIFO
 }
 
 } // namespace epic

@@ -26,8 +26,8 @@ struct run_result {
     std::string out;  // stdout and stderr together
 };
 
-run_result run(const std::string& args) {
-    const std::string cmd = std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1";
+run_result run(const std::string& args, const std::string& prefix = {}) {
+    const std::string cmd = prefix + std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1";
     run_result r;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) return r;
@@ -38,6 +38,9 @@ run_result run(const std::string& args) {
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
 }
+
+// The same under `timeout 30`: a command that would block forever fails with exit code 124.
+run_result run_timed(const std::string& args) { return run(args, "timeout 30 "); }
 
 bool has(const run_result& r, const std::string& text) { return r.out.find(text) != std::string::npos; }
 
@@ -205,6 +208,25 @@ TEST_F(cli_hostile, recompiled_corrupt_caches_are_reported) {
     EXPECT_TRUE(has(r, "warning: ")) << r.out;
     EXPECT_TRUE(has(r, ".epkv")) << r.out;
     EXPECT_TRUE(has(r, "removed") || has(r, "checksum")) << r.out;
+}
+
+} // namespace
+} // namespace epic
+
+namespace epic {
+namespace {
+
+TEST_F(cli_hostile, a_fifo_handed_as_any_input_file_is_refused_not_waited_on) {
+    const fs::path fifo = dir_ / "pipe";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    // `timeout` turns a regression (blocking forever) into a failure with exit code 124.
+    for (const std::string& cmd : {"perplexity --model " + model_ + " --ctx 16 --file " + fifo.string(),
+                                   "info --model " + fifo.string(),
+                                   "bench qa --model " + model_ + " --set " + fifo.string() + " --algos full"}) {
+        const auto r = run_timed(cmd);
+        EXPECT_EQ(r.code, 1) << cmd << ": " << r.out;
+        EXPECT_TRUE(has(r, fifo.string() + ": not a regular file (a FIFO)")) << cmd << ": " << r.out;
+    }
 }
 
 } // namespace
