@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
+#include "core/read_file.h"
 #include "core/json.h"
 #include "eval/qa_score.h"
 #include "generate/generator.h"
@@ -37,8 +38,7 @@ struct qa_item {
 };
 
 std::vector<qa_item> read_set(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw error(path + ": cannot open the question set");
+    std::istringstream in(read_file_text(path));
     std::vector<qa_item> items;
     std::string line;
     int n = 0;

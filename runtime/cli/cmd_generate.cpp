@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
+#include "core/read_file.h"
 #include "generate/generator.h"
 
 #include <cmath>
@@ -66,14 +67,11 @@ int cmd_perplexity(int argc, char** argv) {
     known.insert({"file", "ctx"});
     a.allow_only(known);
     const std::string path = a.require("file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw error(path + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
+    const std::string text_of_file = read_file_text(path);
     session s = open_session(a);
     const int n_ctx = a.get_int("ctx", 128, 1, 1 << 20);
     if (n_ctx < 2) throw error("--ctx must be at least 2");
-    const std::vector<int32_t> text = s.tok->encode(ss.str(), false);
+    const std::vector<int32_t> text = s.tok->encode(text_of_file, false);
     const int per_window = n_ctx - 1; // text tokens per window after the BOS
     const size_t n_windows = text.size() / (size_t)per_window;
     if (n_windows == 0)

@@ -3,6 +3,7 @@
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
+#include "core/read_file.h"
 #include "generate/generator.h"
 #include "pic/compiler.h"
 #include "pic/linker.h"
@@ -16,13 +17,7 @@
 namespace epic::cli {
 namespace {
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw error(path + ": cannot open");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+std::string read_text(const std::string& path) { return read_file_text(path); }
 
 } // namespace
 

@@ -1,6 +1,7 @@
 #include "core/json.h"
 
 #include "core/error.h"
+#include "core/read_file.h"
 #include "core/utf8.h"
 
 #include <cstdlib>
@@ -126,11 +127,7 @@ std::vector<int> json::ints() const {
 json json::parse(const std::string& text) { return parser(text).value(); }
 
 json json::parse_file(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) throw error(path + ": cannot open");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return parse(ss.str());
+    return parse(read_file_text(path));
 }
 
 std::string json_quote(std::string_view s) {

@@ -1,12 +1,14 @@
 #include "gguf/gguf_file.h"
 
 #include "core/error.h"
-#include "core/regular_file.h"
+#include "kvstore/atomic_file.h"
+#include "storage_error.h"
 #include "gguf/gguf_cursor.h"
 #include "gguf/gguf_read_value.h"
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <sys/mman.h>
 
 namespace epic {
@@ -22,7 +24,7 @@ constexpr size_t min_kv_bytes = 8 + 4 + 1;          // empty key, type, 1-byte v
 constexpr size_t min_tensor_info_bytes = 8 + 4 + 8 + 4 + 8; // empty name, n_dims, 1 dim, type, offset
 constexpr int max_dims = 4;
 
-std::string quoted(const std::string& s) { return "'" + s + "'"; }
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
 bool mul_overflows(uint64_t a, uint64_t b, uint64_t& out) { return __builtin_mul_overflow(a, b, &out); }
 
@@ -37,8 +39,15 @@ int64_t gguf_tensor_info::n_elements() const {
 std::unique_ptr<gguf_file> gguf_file::open(const std::string& path) {
     std::unique_ptr<gguf_file> f(new gguf_file());
     f->path_ = path;
-    const regular_file file(path); // never blocks (a FIFO), refuses all but regular files
-    const size_t size = file.size();
+    // Never blocks (a FIFO), refuses all but regular files; the runtime's errors are epic::error.
+    std::optional<storage::regular_file> opened;
+    try {
+        opened.emplace(path);
+    } catch (const storage_error& e) {
+        throw error(e.what());
+    }
+    const storage::regular_file& file = *opened;
+    const size_t size = (size_t)file.size();
     if (size < header_bytes)
         throw error(path + ": truncated: the GGUF header needs " + std::to_string(header_bytes) +
                     " bytes, file has " + std::to_string(size));
@@ -103,8 +112,8 @@ void gguf_file::parse() {
     for (uint64_t k = 0; k < n_kv; ++k) {
         c.set_context("metadata " + std::to_string(k));
         std::string key = c.read_string("key");
-        c.set_context("metadata " + std::to_string(k) + " (" + quoted(key) + ")");
-        if (kv_index_.count(key)) c.fail("duplicate key " + quoted(key) + " (metadata " + std::to_string(k) + ")");
+        c.set_context("metadata " + std::to_string(k) + " (" + in_quotes(key) + ")");
+        if (kv_index_.count(key)) c.fail("duplicate key " + in_quotes(key) + " (metadata " + std::to_string(k) + ")");
         const uint32_t type_id = c.read<uint32_t>("value type");
         if (!is_valid_gguf_type(type_id))
             c.fail_here("unknown value type " + std::to_string(type_id));
@@ -127,37 +136,37 @@ void gguf_file::parse() {
         c.set_context("tensor info " + std::to_string(k));
         gguf_tensor_info t;
         t.name = c.read_string("name");
-        c.set_context("tensor info " + std::to_string(k) + " (" + quoted(t.name) + ")");
-        if (tensor_index_.count(t.name)) c.fail("duplicate tensor name " + quoted(t.name));
+        c.set_context("tensor info " + std::to_string(k) + " (" + in_quotes(t.name) + ")");
+        if (tensor_index_.count(t.name)) c.fail("duplicate tensor name " + in_quotes(t.name));
         const uint32_t n_dims = c.read<uint32_t>("n_dims");
         if (n_dims == 0 || n_dims > (uint32_t)max_dims)
-            c.fail("tensor " + quoted(t.name) + " has n_dims " + std::to_string(n_dims) + " (must be 1.." +
+            c.fail("tensor " + in_quotes(t.name) + " has n_dims " + std::to_string(n_dims) + " (must be 1.." +
                    std::to_string(max_dims) + ")");
         t.ne.resize(n_dims);
         uint64_t n_elements = 1;
         for (uint32_t d = 0; d < n_dims; ++d) {
             t.ne[d] = c.read<int64_t>("dimension");
             if (t.ne[d] < 0)
-                c.fail("tensor " + quoted(t.name) + " has negative dimension ne[" + std::to_string(d) +
+                c.fail("tensor " + in_quotes(t.name) + " has negative dimension ne[" + std::to_string(d) +
                        "] = " + std::to_string(t.ne[d]));
             if (mul_overflows(n_elements, (uint64_t)t.ne[d], n_elements) || n_elements > (uint64_t)INT64_MAX)
-                c.fail("tensor " + quoted(t.name) + ": element count overflows (shape too large)");
+                c.fail("tensor " + in_quotes(t.name) + ": element count overflows (shape too large)");
         }
         const uint32_t type_id = c.read<uint32_t>("type");
         const auto tr = find_type_traits(type_id);
-        if (!tr) c.fail("tensor " + quoted(t.name) + " has unknown type id " + std::to_string(type_id));
+        if (!tr) c.fail("tensor " + in_quotes(t.name) + " has unknown type id " + std::to_string(type_id));
         t.type = (ggml_type)type_id;
         if (t.ne[0] % tr->block_size != 0)
-            c.fail("tensor " + quoted(t.name) + ": row length " + std::to_string(t.ne[0]) +
+            c.fail("tensor " + in_quotes(t.name) + ": row length " + std::to_string(t.ne[0]) +
                    " is not a multiple of the " + tr->name + " block size " + std::to_string(tr->block_size));
         uint64_t nbytes = 0;
         // n_elements is a multiple of block_size because ne[0] is.
         if (mul_overflows(n_elements / (uint64_t)tr->block_size, tr->block_bytes, nbytes))
-            c.fail("tensor " + quoted(t.name) + ": byte size overflows (shape too large)");
+            c.fail("tensor " + in_quotes(t.name) + ": byte size overflows (shape too large)");
         t.nbytes = (size_t)nbytes;
         t.offset = c.read<uint64_t>("offset");
         if (t.offset % alignment_ != 0)
-            c.fail("tensor " + quoted(t.name) + " offset " + std::to_string(t.offset) + " is misaligned (not a multiple of alignment " +
+            c.fail("tensor " + in_quotes(t.name) + " offset " + std::to_string(t.offset) + " is misaligned (not a multiple of alignment " +
                    std::to_string(alignment_) + ")");
         tensor_index_.emplace(t.name, tensors_.size());
         tensors_.push_back(std::move(t));
@@ -173,7 +182,7 @@ void gguf_file::parse() {
         uint64_t end = 0;
         if (__builtin_add_overflow((uint64_t)data_offset_, t.offset, &end) ||
             __builtin_add_overflow(end, (uint64_t)t.nbytes, &end) || end > size_)
-            c.fail("truncated: tensor " + quoted(t.name) + " data (" + std::to_string(t.nbytes) +
+            c.fail("truncated: tensor " + in_quotes(t.name) + " data (" + std::to_string(t.nbytes) +
                    " bytes at data offset " + std::to_string(t.offset) + ", file offset " +
                    (t.offset > UINT64_MAX - data_offset_ ? std::string("past 2^64")
                                                          : std::to_string(data_offset_ + t.offset)) +

@@ -34,7 +34,7 @@ struct gguf_kv {
 class gguf_file {
 public:
     // Map and parse a file. Throws epic::error("<path>: <problem>") on any malformation, and at once,
-    // without blocking, for anything but a regular file (a FIFO, a device, a folder: core/regular_file.h).
+    // without blocking, for anything but a regular file (a FIFO, a device, a folder: storage::regular_file in kvstore/atomic_file.h).
     static std::unique_ptr<gguf_file> open(const std::string& path);
     // Parse bytes already in memory (fuzz tests); `name` is used in error messages. The buffer is a
     // plain vector, so tensor data pointers are only as aligned as the allocator makes them (16 bytes).

@@ -3,7 +3,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include "core/error.h"
-#include "core/regular_file.h"
+#include "core/read_file.h"
 #include "tokenizer/spm_model_proto.h"
 #include "tokenizer/tokenizer_spm.h"
 
@@ -30,7 +30,7 @@ std::unique_ptr<tokenizer> tokenizer::from_spm_proto(const std::string& serializ
 }
 
 std::unique_ptr<tokenizer> tokenizer::from_spm_file(const std::string& path) {
-    return from_spm_proto(read_regular_file(path), path); // never blocks on a FIFO
+    return from_spm_proto(read_file_text(path), path); // never blocks on a FIFO
 }
 
 } // namespace epic

@@ -75,8 +75,22 @@ void write_file_atomically(const std::filesystem::path& target, std::span<const 
     fsync_dir(dir);
 }
 
+namespace {
+
+const char* kind_of(mode_t mode) {
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISDIR(mode)) return "a folder";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a plain file";
+}
+
+} // namespace
+
 regular_file::regular_file(const std::filesystem::path& file, bool no_follow) : path_(file) {
-    fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | (no_follow ? O_NOFOLLOW : 0));
+    // O_NONBLOCK: opening a FIFO returns at once instead of waiting for a writer; cleared below.
+    fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (no_follow ? O_NOFOLLOW : 0));
     if (fd_ < 0) {
         const int err = errno;
         if (err == ELOOP && no_follow) throw storage_error(file.string() + ": is a symbolic link, not a regular file");
@@ -90,8 +104,9 @@ regular_file::regular_file(const std::filesystem::path& file, bool no_follow) : 
     }
     if (!S_ISREG(st.st_mode)) {
         ::close(fd_);
-        throw storage_error(file.string() + ": not a regular file");
+        throw storage_error(file.string() + ": not a regular file (" + kind_of(st.st_mode) + ")");
     }
+    if (const int flags = ::fcntl(fd_, F_GETFL); flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
     size_ = static_cast<std::uint64_t>(st.st_size);
 }
 

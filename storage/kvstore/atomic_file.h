@@ -15,9 +15,10 @@ namespace epic::storage {
 // the temp file).
 void write_file_atomically(const std::filesystem::path& target, std::span<const std::byte> bytes);
 
-// A regular file opened for reading. Opening never blocks (a FIFO or device in place of a file would
-// block open() or read() forever) and never follows a final symlink when `no_follow`; anything but a
-// regular file is refused. Throws storage_error naming the file.
+// A regular file opened for reading: every file the product is handed (documents, KV blobs, and the
+// runtime's GGUF models and tokenizer files) is opened through here. Opening never blocks (a FIFO in
+// place of a file would block open() or read() forever) and never follows a final symlink when
+// `no_follow`; anything but a regular file is refused. Throws storage_error naming the file.
 class regular_file {
 public:
     explicit regular_file(const std::filesystem::path& file, bool no_follow = false);
@@ -25,7 +26,8 @@ public:
     regular_file(const regular_file&) = delete;
     regular_file& operator=(const regular_file&) = delete;
 
-    std::uint64_t size() const { return size_; }
+    std::uint64_t size() const { return size_; }  // at open time
+    int fd() const { return fd_; }                 // for mmap; closed with this object
     // Reads exactly n bytes at offset (storage_error when the file is shorter: it shrank).
     void read_at(std::uint64_t offset, std::byte* out, std::size_t n) const;
     // Reads the whole file, refusing before allocating when it is larger than max_bytes.

@@ -305,6 +305,10 @@ kv_blob decode_blob(std::span<const std::byte> file, std::string_view name, cons
     if (xxh64(payload.data(), payload.size()) != h.stored_checksum)
         fail(name, "stored payload checksum mismatch (the file is damaged)");
     const bool stored = h.flags & flag_stored;
+    // A stored payload IS the raw payload: any other length would copy past the buffer (found by fuzz_blob).
+    if (stored && h.compressed_bytes != h.raw_bytes)
+        fail(name, "corrupt header: stored payload of " + std::to_string(h.compressed_bytes) + " bytes, header says " +
+                       std::to_string(h.raw_bytes) + " raw bytes");
     // Refuse before allocating: the promise must be plausible for this many compressed bytes.
     const std::uint64_t plausible = stored ? h.compressed_bytes
                                            : (h.compressed_bytes > (limits.max_raw_bytes / limits.max_ratio)

@@ -26,8 +26,8 @@ struct run_result {
     std::string out;  // stdout and stderr together
 };
 
-run_result run(const std::string& args) {
-    const std::string cmd = std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1";
+run_result run(const std::string& args, const std::string& prefix = {}) {
+    const std::string cmd = prefix + std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1";
     run_result r;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) return r;
@@ -38,6 +38,9 @@ run_result run(const std::string& args) {
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
 }
+
+// The same under `timeout 30`: a command that would block forever fails with exit code 124.
+run_result run_timed(const std::string& args) { return run(args, "timeout 30 "); }
 
 bool has(const run_result& r, const std::string& text) { return r.out.find(text) != std::string::npos; }
 
@@ -61,6 +64,7 @@ protected:
         for (int d = 0; d < 6; ++d) {
             std::string text;
             for (int w = 0; w < 150; ++w) text += std::string(1, char('a' + rng() % 26)) + "word" + std::to_string(rng() % 50) + " ";
+            text += "zebra giraffe okapi ";  // every document matches these: retrieval is never empty
             write(dir_ / "docs" / ("doc" + std::to_string(d) + ".txt"), text + "\n");
         }
         const auto add = run("add --quiet --library " + lib_ + " --model " + model_ + " --chunk-tokens 64 " + (dir_ / "docs").string());
@@ -106,11 +110,11 @@ TEST_F(cli_hostile, a_question_longer_than_the_context_is_refused_and_the_contex
     EXPECT_TRUE(has(big, "the model's context of 512 tokens")) << big.out.substr(0, 400);
 
     // Retrieved chunks beyond the context are left out (with a warning), the answer still comes.
-    const auto tight = run(ask("--tokens 8 --top 6 --ctx 160 'aword1 bword2 cword3 dword4'"));
+    const auto tight = run(ask("--tokens 8 --top 6 --ctx 160 'zebra giraffe'"));
     EXPECT_EQ(tight.code, 0) << tight.out;
     EXPECT_TRUE(has(tight, "left out to fit the model's context of 160 tokens")) << tight.out;
     // An answer length beyond the context is cut to fit, not an allocation failure.
-    const auto long_answer = run(ask("--tokens 100000 --top 1 'aword1'"));
+    const auto long_answer = run(ask("--tokens 100000 --top 1 'okapi'"));
     EXPECT_EQ(long_answer.code, 0) << long_answer.out;
     EXPECT_TRUE(has(long_answer, "the answer is limited to")) << long_answer.out;
 }
@@ -199,11 +203,30 @@ TEST_F(cli_hostile, recompiled_corrupt_caches_are_reported) {
         f.seekp(-5, std::ios::end);
         f.put('#');
     }
-    const auto r = run(ask("--tokens 2 'aword1 bword2'"));
+    const auto r = run(ask("--tokens 2 'zebra okapi'"));
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_TRUE(has(r, "warning: ")) << r.out;
     EXPECT_TRUE(has(r, ".epkv")) << r.out;
     EXPECT_TRUE(has(r, "removed") || has(r, "checksum")) << r.out;
+}
+
+} // namespace
+} // namespace epic
+
+namespace epic {
+namespace {
+
+TEST_F(cli_hostile, a_fifo_handed_as_any_input_file_is_refused_not_waited_on) {
+    const fs::path fifo = dir_ / "pipe";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    // `timeout` turns a regression (blocking forever) into a failure with exit code 124.
+    for (const std::string& cmd : {"perplexity --model " + model_ + " --ctx 16 --file " + fifo.string(),
+                                   "info --model " + fifo.string(),
+                                   "bench qa --model " + model_ + " --set " + fifo.string() + " --algos full"}) {
+        const auto r = run_timed(cmd);
+        EXPECT_EQ(r.code, 1) << cmd << ": " << r.out;
+        EXPECT_TRUE(has(r, fifo.string() + ": not a regular file (a FIFO)")) << cmd << ": " << r.out;
+    }
 }
 
 } // namespace

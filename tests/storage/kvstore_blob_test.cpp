@@ -268,3 +268,25 @@ TEST(kv_blob_codec, atomic_write_and_read_back) {
         EXPECT_NE(std::string(e.what()).find("missing.bin"), std::string::npos);
     }
 }
+
+TEST(kv_blob_codec, a_stored_payload_longer_than_its_raw_size_is_refused) {
+    // fuzz_blob's minimal finding (69 bytes, valid checksums): flags = byte planes | stored, raw size 0,
+    // one stored payload byte. The decoder used to copy the payload into a raw-sized (empty) buffer.
+    const std::string b64 = "RVBLVgIAAABEAAAAAwAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAbZMnGPHwJL1AAAAAAAAAAAAAAAAkrEIa0fUZuoL";
+    std::vector<std::byte> file;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (const char c : b64) {
+        const auto pos = std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/").find(c);
+        ASSERT_NE(pos, std::string_view::npos);
+        acc = (acc << 6) | static_cast<std::uint32_t>(pos);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            file.push_back(std::byte((acc >> bits) & 0xFF));
+        }
+    }
+    ASSERT_EQ(file.size(), 69u);
+    const std::string err = decode_error(file, "fuzz.epkv");
+    EXPECT_NE(err.find("fuzz.epkv: corrupt header: stored payload of 1 bytes"), std::string::npos) << err;
+}
