@@ -1,8 +1,10 @@
 #pragma once
 // Cuts extracted text into retrieval/compile units of at most target_tokens tokens, preferring
 // paragraph boundaries, then sentence (and line) boundaries, then word boundaries; a single word
-// longer than the budget is cut between code points. Storage has no tokenizer: the caller passes
-// count_tokens (the runtime's tokenizer, or count_words for tests and tools).
+// longer than the budget is cut between code points, into pieces within target/64 tokens of the
+// budget. Storage has no tokenizer: the caller passes count_tokens (the runtime's tokenizer, or
+// count_words for tests and tools). Linear in the text: count_tokens reads each byte a few times
+// whatever the text (a 10 MB word included), assuming it is itself linear.
 #include <cstddef>
 #include <functional>
 #include <string_view>

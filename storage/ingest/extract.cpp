@@ -3,6 +3,7 @@
 #include "common/utf8.h"
 #include "ingest/html_text.h"
 #include "ingest/pdf_text.h"
+#include "ingest/text_check.h"
 #include "storage_error.h"
 
 #include <algorithm>
@@ -30,6 +31,17 @@ std::string markdown_title(std::string_view text) {
         pos = end + 1;
     }
     return {};
+}
+
+// A title is a label for lists and sources: a 10 MB Markdown heading or <title> is cut (between
+// code points) rather than stored and shown whole.
+std::string short_title(std::string title) {
+    constexpr std::size_t max_bytes = 200;
+    if (title.size() <= max_bytes) return title;
+    std::size_t cut = max_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(title[cut]) & 0xC0) == 0x80) --cut;
+    title.resize(cut);
+    return title + "\xE2\x80\xA6";  // "…"
 }
 
 } // namespace
@@ -68,6 +80,7 @@ int page_at(const std::vector<std::size_t>& page_starts, std::size_t offset) {
 extracted_text extract_document(const std::filesystem::path& file, std::span<const std::byte> bytes, std::string_view kind) {
     const std::string_view raw(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     extracted_text out;
+    if (kind == "txt" || kind == "md" || kind == "html") require_text(file, raw);
     if (kind == "txt" || kind == "md") {
         out.text = normalize_plain_text(raw);
         if (kind == "md") out.title = markdown_title(out.text);
@@ -81,6 +94,7 @@ extracted_text extract_document(const std::filesystem::path& file, std::span<con
         throw storage_error(file.string() + ": unsupported file type \"" + std::string(kind) + "\"");
     }
     if (out.title.empty()) out.title = repair_utf8(file.stem().string());
+    out.title = short_title(std::move(out.title));
     return out;
 }
 

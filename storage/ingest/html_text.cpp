@@ -114,8 +114,10 @@ std::string decode_html_entities(std::string_view s) {
             out += s[i++];
             continue;
         }
-        const std::size_t semi = s.find(';', i + 1);
-        if (semi == std::string_view::npos || semi - i > 12) {
+        // An entity's ';' is at most 12 bytes after its '&' (&#x0010FFFF; is 11): look no further, or every
+        // '&' of a text without ';' would scan the rest of it (quadratic on 10 MB of '&').
+        const std::size_t semi = s.substr(0, std::min(s.size(), i + 13)).find(';', i + 1);
+        if (semi == std::string_view::npos) {
             out += s[i++];
             continue;
         }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 namespace epic::storage {
 namespace fs = std::filesystem;
@@ -65,6 +66,20 @@ std::vector<candidate> collect(std::span<const fs::path> paths, ingest_report& r
         }
     }
     return out;
+}
+
+std::string mib(std::size_t bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f MiB", double(bytes) / double(1 << 20));
+    return buf;
+}
+
+// Refused before chunking: chunking is linear, but compiling a document this size would take hours.
+void require_size_limit(const fs::path& file, std::size_t text_bytes, std::size_t limit) {
+    if (text_bytes <= limit) return;
+    throw storage_error(file.string() + ": too large to add: " + std::to_string(text_bytes) + " bytes of text (" +
+                        mib(text_bytes) + "), over the limit of " + mib(limit) +
+                        " for one document (compiling it would take hours; split it into smaller files)");
 }
 
 std::int64_t mtime_seconds(const fs::path& p) {
@@ -140,6 +155,7 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
 
         try {
             extracted_text ex = extract_document(file.path, bytes, file.kind);
+            require_size_limit(file.path, ex.text.size(), options.max_text_bytes);
             meta.title = ex.title;
             const auto spans = chunk_text(ex.text, ex.page_starts, count, options.chunking);
             std::vector<chunk_record> chunks;

@@ -16,9 +16,14 @@ namespace epic::storage {
 
 class library;
 
+// One document's extracted text above this is refused (failed, with its size and the limit): 20 MiB
+// is about five million tokens, hours of compiling on a CPU, and more than any one answer can use.
+inline constexpr std::size_t default_max_document_text_bytes = std::size_t(20) << 20;
+
 struct ingest_options {
     chunker_options chunking;
     token_counter count_tokens;  // defaults to count_words
+    std::size_t max_text_bytes = default_max_document_text_bytes;
 };
 
 struct ingest_progress {

@@ -4,12 +4,16 @@
 #include "ingest/ingestor.h"
 #include "kvstore/atomic_file.h"
 #include "library/library.h"
+#include "storage_error.h"
 #include "support/shared_models.h"
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 using namespace epic::storage;
@@ -166,4 +170,59 @@ TEST(pdf, garbage_and_truncated_pdfs_become_failed_documents) {
     EXPECT_EQ(fixed->status, doc_status::ready);
     EXPECT_TRUE(fixed->error.empty());
     EXPECT_EQ(fixed->title, "Fixed");
+}
+
+// Issue 14 (9): poppler's own warnings flooded stderr (497k lines for one folder). A damaged PDF now
+// prints nothing and fails with one error naming the file.
+TEST(pdf, damaged_pdfs_print_nothing_and_fail_naming_the_file) {
+    std::random_device rd;
+    const unsigned seed = rd();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937 rng(seed);
+    epic::test::scratch_dir dir;
+    const std::string good = make_pdf({{"Some text on a page"}, {"More text"}}, "Good");
+    std::string junk(8192, '\0');
+    for (auto& c : junk) c = static_cast<char>(rng());
+    write(dir / "docs/header-then-junk.pdf", "%PDF-1.4\n" + junk);
+    write(dir / "docs/truncated.pdf", good.substr(0, good.size() / 3));
+    std::string scrambled = good;  // objects and xref overwritten in the middle: poppler complains a lot
+    for (std::size_t i = scrambled.size() / 4; i < scrambled.size() * 3 / 4; ++i) scrambled[i] = static_cast<char>(rng());
+    write(dir / "docs/scrambled.pdf", scrambled);
+
+    // Everything poppler might write to stderr lands in a file instead, then is read back.
+    const fs::path err_file = dir / "stderr.txt";
+    std::fflush(stderr);
+    const int saved = ::dup(2);
+    ASSERT_GE(saved, 0);
+    FILE* sink = std::fopen(err_file.c_str(), "w");
+    ASSERT_TRUE(sink);
+    ::dup2(::fileno(sink), 2);
+    std::vector<std::string> errors;
+    for (const char* name : {"header-then-junk.pdf", "truncated.pdf", "scrambled.pdf"}) {
+        const fs::path file = dir / "docs" / name;
+        try {
+            extract_document(file, read_whole_file(file), "pdf");
+            errors.push_back(std::string(name) + ": no error");
+        } catch (const epic::storage_error& e) {
+            errors.push_back(e.what());
+        }
+    }
+    library lib(dir / "library.db");
+    const auto r = add_paths(lib, std::vector<fs::path>{dir / "docs"});
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    std::fclose(sink);
+
+    std::ifstream in(err_file, std::ios::binary);
+    const std::string printed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(printed, "") << "poppler wrote to stderr";
+    // The junk and truncated files are unreadable; each error starts with the file it concerns.
+    for (std::size_t i = 0; i < 2; ++i) {
+        const std::string name = i == 0 ? "header-then-junk.pdf" : "truncated.pdf";
+        EXPECT_EQ(errors[i].find((dir / "docs" / name).string() + ": "), 0u) << errors[i];
+    }
+    EXPECT_EQ(r.added + r.failed, 3u);
+    EXPECT_GE(r.failed, 2u);
+    for (const auto& f : r.failures) EXPECT_EQ(f.error.find(f.path + ": "), 0u) << f.error;
 }
