@@ -234,6 +234,7 @@ void ChatPanel::finishAnswer(quint64 requestId, const AnswerResult& result) {
     // The result's text is authoritative (the streamed pieces are the same text, flushed per token).
     if (!result.answer.isEmpty() || result.error.isEmpty()) t.answer = result.answer;
     t.error = result.error;
+    t.warnings = result.warnings;
     t.cancelled = result.cancelled;
     t.sources = result.sources;
     t.stats = result.stats;
@@ -290,6 +291,7 @@ QString ChatPanel::turnMarkdown(int index, const ChatTurn& t) const {
     md += answer + "\n\n";
     if (t.cancelled) md += "*(" + tr("stopped") + ")*\n\n";
     if (!t.error.isEmpty()) md += "> **" + tr("Error") + ":** " + escapeMarkdown(t.error) + "\n\n";
+    for (const QString& w : t.warnings) md += "> " + tr("Note") + ": " + escapeMarkdown(w) + "\n\n";
     if (!t.streaming && !t.sources.isEmpty()) {
         QStringList links;
         for (int i = 0; i < t.sources.size(); ++i) {

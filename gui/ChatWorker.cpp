@@ -69,6 +69,7 @@ AnswerResult ChatWorker::runAsk(quint64 requestId, const QString& question, cons
         out.error = QString::fromStdString(r.error);
         out.answer = QString::fromStdString(r.answer);
         out.cancelled = r.cancelled || cancel_.cancelled();
+        for (const auto& w : r.warnings) out.warnings << QString::fromStdString(w);
         for (const auto& s : r.sources) {
             AnswerSource a;
             a.documentId = s.document_id;

@@ -18,6 +18,7 @@ struct ChatTurn {
     int streamedPieces = 0;     // not saved: token pieces received for the latest answer
     QVector<AnswerSource> sources;
     AnswerStats stats;
+    QStringList warnings;       // not saved: what the answer's ask reported
 };
 
 struct Conversation {

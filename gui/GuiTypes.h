@@ -65,6 +65,8 @@ struct AddSummary {
     qint64 added = 0, updated = 0, unchanged = 0, failed = 0, skipped = 0, chunksCompiled = 0;
     bool cancelled = false;
     QStringList failures; // "path: reason"
+    QStringList skips;    // "path: reason": paths given that are not documents
+    QStringList warnings; // caches recompiled or not stored
 };
 
 struct AnswerSource {
@@ -95,6 +97,7 @@ struct AnswerResult {
     bool cancelled = false;
     QVector<AnswerSource> sources;
     AnswerStats stats;
+    QStringList warnings; // corrupt caches recompiled, caches not stored, chunks left out to fit the context
 };
 
 Q_DECLARE_METATYPE(DocumentInfo)

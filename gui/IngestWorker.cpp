@@ -122,6 +122,8 @@ AddSummary IngestWorker::runAdd(const QStringList& paths) {
     summary.chunksCompiled = (qint64)r.chunks_compiled;
     summary.cancelled = r.cancelled;
     for (const auto& [path, why] : r.failures) summary.failures << QString::fromStdString(path + ": " + why);
+    for (const auto& [path, why] : r.skips) summary.skips << QString::fromStdString(path + ": " + why);
+    for (const auto& w : r.warnings) summary.warnings << QString::fromStdString(w);
     return summary;
 }
 

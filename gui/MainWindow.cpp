@@ -396,13 +396,18 @@ void MainWindow::onAddFinished(quint64 requestId, const AddSummary& s) {
     QString msg;
     if (!s.error.isEmpty()) msg = tr("Adding failed: %1").arg(s.error);
     else
-        msg = tr("%1 added, %2 updated, %3 unchanged, %4 failed; %5 chunk caches compiled%6")
+        msg = tr("%1 added, %2 updated, %3 unchanged, %4 failed, %5 skipped; %6 chunk caches compiled%7")
                   .arg(s.added)
                   .arg(s.updated)
                   .arg(s.unchanged)
                   .arg(s.failed)
+                  .arg(s.skipped)
                   .arg(s.chunksCompiled)
                   .arg(s.cancelled ? tr(" (cancelled)") : QString());
+    // Which files and why: the first few problems in the status line (the library panel lists failed documents).
+    const QStringList problems = s.failures + s.skips + s.warnings;
+    if (!problems.isEmpty())
+        msg += " — " + problems.mid(0, 3).join("; ") + (problems.size() > 3 ? tr("; and %1 more").arg(problems.size() - 3) : QString());
     lastAction_ = msg;
     refreshDocuments();
     refreshCache();

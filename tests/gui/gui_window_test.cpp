@@ -3,6 +3,8 @@
 // closing mid-work.
 #include "gui_test_support.h"
 
+#include <fstream>
+
 #include "ChatPanel.h"
 #include "LibraryModel.h"
 #include "QuestionEdit.h"
@@ -349,6 +351,31 @@ TEST_F(GuiWindow, ClosingMidWorkCancelsAndJoinsTheThreads) {
     auto again = openWindow();
     ASSERT_TRUE(addAndWait(again.get(), {QString::fromStdString((dir_ / "many").string())}));
     ASSERT_TRUE(waitUntil([&] { return again->libraryModel()->countInState("ready") == 66; }));
+}
+
+TEST_F(GuiWindow, SkippedPathsAndRecompiledCachesAreShownWithTheirReason) {
+    writeText(dir_ / "extra" / "report.docx", "not a supported type");
+    auto w = openWindow();
+    ASSERT_TRUE(addAndWait(w.get(), {docsDir(), QString::fromStdString((dir_ / "extra" / "report.docx").string())}));
+    const AddSummary& s = w->lastAddSummary();
+    EXPECT_EQ(s.skipped, 1);
+    ASSERT_EQ(s.skips.size(), 1);
+    EXPECT_TRUE(s.skips[0].contains("report.docx: unsupported file type")) << s.skips[0].toStdString();
+
+    // Damage every stored cache: the answer still comes, and says what was recompiled.
+    for (const auto& e : fs::recursive_directory_iterator(dir_ / "library" / "kv")) {
+        if (e.path().extension() != ".epkv") continue;
+        std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(-5, std::ios::end);
+        f.put('#');
+    }
+    ASSERT_TRUE(askAndWait(w.get(), "Which document mentions zebra3 and the copper lantern?"));
+    const ChatTurn* t = w->chatPanel()->lastTurn();
+    ASSERT_NE(t, nullptr);
+    EXPECT_TRUE(t->error.isEmpty()) << t->error.toStdString();
+    ASSERT_FALSE(t->warnings.isEmpty());
+    EXPECT_TRUE(t->warnings[0].contains(".epkv")) << t->warnings[0].toStdString();
+    EXPECT_TRUE(w->chatPanel()->transcript()->toPlainText().contains("recompiled"));
 }
 
 } // namespace
