@@ -4,6 +4,7 @@
 #include "core/fnv1a.h"
 
 #include <algorithm>
+#include <vector>
 #include <cstdio>
 #include <cstring>
 
@@ -62,6 +63,7 @@ private:
 std::string compile_options::to_string() const {
     std::string s = "sink=" + std::to_string(n_sink);
     if (!context.empty()) s += ",ctx=" + context + "/" + std::to_string(context_rows);
+    if (format != kv_format::f16) s += ",kv=" + std::string(kv_format_name(format));
     return s;
 }
 
@@ -71,18 +73,36 @@ compile_options compile_options::parse(const std::string& s, const std::string& 
         if (t.empty() || t.size() > 9 || t.find_first_not_of("0123456789") != std::string::npos) throw error(bad);
         return std::stoi(t);
     };
-    if (s.rfind("sink=", 0) != 0) throw error(bad);
+    // Fields in the order to_string writes them: sink=N[,ctx=<hex>/<rows>][,kv=<format>].
+    std::vector<std::string> fields;
+    for (size_t start = 0;;) {
+        const size_t comma = s.find(',', start);
+        fields.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    if (fields[0].rfind("sink=", 0) != 0) throw error(bad);
     compile_options o;
-    const size_t comma = s.find(',');
-    o.n_sink = to_int(s.substr(5, comma == std::string::npos ? std::string::npos : comma - 5));
-    if (comma == std::string::npos) return o;
-    const std::string rest = s.substr(comma + 1);
-    const size_t slash = rest.find('/');
-    if (rest.rfind("ctx=", 0) != 0 || slash != 4 + 16) throw error(bad);
-    o.context = rest.substr(4, 16);
-    if (o.context.find_first_not_of("0123456789abcdef") != std::string::npos) throw error(bad);
-    o.context_rows = to_int(rest.substr(slash + 1));
-    if (o.context_rows <= 0) throw error(bad);
+    o.n_sink = to_int(fields[0].substr(5));
+    size_t i = 1;
+    if (i < fields.size() && fields[i].rfind("ctx=", 0) == 0) {
+        const std::string& f = fields[i++];
+        const size_t slash = f.find('/');
+        if (slash != 4 + 16) throw error(bad);
+        o.context = f.substr(4, 16);
+        if (o.context.find_first_not_of("0123456789abcdef") != std::string::npos) throw error(bad);
+        o.context_rows = to_int(f.substr(slash + 1));
+        if (o.context_rows <= 0) throw error(bad);
+    }
+    if (i < fields.size() && fields[i].rfind("kv=", 0) == 0) {
+        try {
+            o.format = parse_kv_format(fields[i++].substr(3));
+        } catch (const error&) {
+            throw error(bad);
+        }
+        if (o.format == kv_format::f16) throw error(bad);  // f16 is written as nothing: one spelling per key
+    }
+    if (i != fields.size()) throw error(bad);
     return o;
 }
 

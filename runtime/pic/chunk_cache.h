@@ -1,6 +1,8 @@
 #pragma once
 // A compiled chunk: the per-layer K (before RoPE) and V of `[BOS]... + chunk tokens` computed on its
 // own at positions 0..n_rows-1. Independent of where it will land: RoPE is applied at link time.
+#include "pic/kv_format.h"
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -19,8 +21,12 @@ struct compile_options {
     // position context_rows. Empty / 0: compiled standalone at positions 0.. (the paper's scheme).
     std::string context;
     int context_rows = 0;
+    // The stored format of K and V (pic/kv_format.h). In memory a chunk_cache is always f16.
+    kv_format format = kv_format::f16;
     bool operator==(const compile_options&) const = default;
-    // "sink=1" (standalone), "sink=0,ctx=<16 hex>/<rows>" (context-compiled); part of the cache key.
+    // "sink=1" (standalone), "sink=0,ctx=<16 hex>/<rows>" (context-compiled), then ",kv=q8" / ",kv=q4"
+    // for a quantized format (f16 adds nothing: its keys are those of before formats existed); part of
+    // the cache key.
     std::string to_string() const;
     // The inverse of to_string; throws epic::error naming `what` for anything else.
     static compile_options parse(const std::string& s, const std::string& what);

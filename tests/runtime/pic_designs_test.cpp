@@ -221,5 +221,26 @@ TEST(link_policy, names_the_designs_beyond_the_paper) {
         EXPECT_THROW(link_policy::parse(bad), epic::error) << bad;
 }
 
+TEST(compile_options, the_kv_format_is_part_of_the_options_and_round_trips) {
+    for (int sinks : {0, 1, 4})
+        for (const std::string ctx : {std::string(), std::string("0123456789abcdef")})
+            for (kv_format f : {kv_format::f16, kv_format::q8, kv_format::q4}) {
+                compile_options o(sinks);
+                if (!ctx.empty()) {
+                    o.context = ctx;
+                    o.context_rows = 17;
+                }
+                o.format = f;
+                const std::string s = o.to_string();
+                EXPECT_EQ(compile_options::parse(s, "x"), o) << s;
+                EXPECT_EQ(s.find("kv=") != std::string::npos, f != kv_format::f16) << s;
+            }
+    compile_options q8(1);
+    q8.format = kv_format::q8;
+    EXPECT_NE(chunk_cache_key("m", std::vector<int32_t>{5, 6, 7}, q8), chunk_cache_key("m", std::vector<int32_t>{5, 6, 7}, compile_options(1)));
+    for (const char* bad : {"sink=1,kv=f16", "sink=1,kv=q3", "sink=1,kv=q8,ctx=0123456789abcdef/3", "sink=1,kv=q8,kv=q4", "sink=1,"})
+        EXPECT_THROW(compile_options::parse(bad, "x"), error) << bad;
+}
+
 } // namespace
 } // namespace epic

@@ -1,0 +1,17 @@
+#pragma once
+// How a chunk's K and V are stored on disk: f16 as computed, or group-wise quantized (8 or 4 bits with
+// f16 scales). Part of the compile options, hence of the cache key: caches of another format are
+// other caches (stale for the library, recompiled lazily), and one link never mixes formats.
+// Linking and decoding always see f16: quantized caches are decoded when loaded.
+#include <string>
+#include <string_view>
+
+namespace epic {
+
+enum class kv_format { f16, q8, q4 };
+
+std::string_view kv_format_name(kv_format f);  // "f16", "q8", "q4"
+// The inverse of kv_format_name; throws epic::error naming the accepted names otherwise.
+kv_format parse_kv_format(std::string_view name);
+
+} // namespace epic
