@@ -1,7 +1,8 @@
 // epic bench kv: the KV store on real compiled chunks of a model.
 //  - compression ratio and compress/decompress MB/s of f16 caches, zstd levels 1/3/9, with and
 //    without byte planes
-//  - per stored format (--formats f16,q8,q4; --group G for the quantization group): bytes per
+//  - per stored format (--formats f16,q8,q4; --group G, --v-axis tokens|channels to measure other
+//    groupings than the formats' own): bytes per
 //    token and ratio to f16 after zstd, round-trip error of K and V, quantize+compress and
 //    decompress+dequantize MB/s of f16 (one thread), dequantization alone, and loading the n chunk
 //    caches from disk, cold (page cache dropped) and warm, against recomputing them
@@ -82,12 +83,13 @@ std::pair<double, double> round_trip_error(const chunk_cache& ref, const chunk_c
 int cmd_bench_kv(int argc, char** argv) {
     args a(argc, argv, 3, {});
     auto known = session_options();
-    known.insert({"chunks", "chunk-tokens", "search-chunks", "runs", "dir", "formats", "group", "text"});
+    known.insert({"chunks", "chunk-tokens", "search-chunks", "runs", "dir", "formats", "group", "v-axis", "text"});
     a.allow_only(known);
     std::vector<kv_format> formats;
     for (const auto& f : split_list(a.get_or("formats", "f16,q8,q4"))) formats.push_back(parse_kv_format(f));
     const int group = a.get_int("group", kv_quant_group, 2, 4096);
     if (group % 2) throw error("--group must be even (4-bit codes pair rows)");
+    const kv_quant_axis v_axis = parse_kv_quant_axis(a.get_or("v-axis", kv_quant_axis_name(kv_quant_v_axis)));
     session s = open_session(a);
     const int n = a.get_int("chunks", 8, 1, 4096), len = a.get_int("chunk-tokens", 512, 1, 1 << 16), runs = std::max(1, a.get_int("runs", 3, 1, 1000));
     std::mt19937 rng(1);
@@ -176,7 +178,7 @@ int cmd_bench_kv(int argc, char** argv) {
             fblobs.clear();
             auto t0 = clock_type::now();
             for (size_t i = 0; i < fc.size(); ++i) {
-                fblobs.push_back(chunk_cache_to_blob(fc[i], keys[i], group));
+                fblobs.push_back(chunk_cache_to_blob(fc[i], keys[i], group, v_axis));
                 enc.push_back(storage::encode_blob(fblobs.back()));
             }
             enc_t.push_back(seconds(t0));
@@ -201,7 +203,7 @@ int cmd_bench_kv(int argc, char** argv) {
                             l.width = c.row_width();
                             l.bits = kv_format_bits(f);
                             l.group = group;
-                            l.axis = kv ? kv_quant_axis::channels : kv_quant_axis::tokens;
+                            l.axis = kv ? v_axis : kv_quant_axis::tokens;
                             const size_t i0 = 1 + 6 * (size_t)il + 3 * (size_t)kv;
                             out.resize((size_t)l.n_rows * (size_t)l.width);
                             kv_dequantize(l, reinterpret_cast<const uint8_t*>(fblobs[i].tensor_data(i0).data()),
@@ -237,9 +239,10 @@ int cmd_bench_kv(int argc, char** argv) {
     const row_result* f16_row = nullptr;
     for (const auto& r : results)
         if (r.f == kv_format::f16) f16_row = &r;
-    std::printf("\nper format (zstd 3 + byte planes; quantization groups of %d; one thread; MB/s of f16 K/V; medians of %d runs;\n"
-                "load: %d caches from the store, read + verify + decompress + dequantize; recompute: %.1f ms)\n",
-                group, runs, n, compile_s * 1e3);
+    std::printf("\nper format (zstd 3 + byte planes; quantization groups of %d, K along tokens, V along %s; one thread;\n"
+                "MB/s of f16 K/V; medians of %d runs; load: %d caches from the store, read + verify + decompress +\n"
+                "dequantize; recompute: %.1f ms)\n",
+                group, kv_quant_axis_name(v_axis), runs, n, compile_s * 1e3);
     std::printf("%-6s %11s %8s %8s %9s %9s %12s %12s %10s %9s %9s %11s\n", "format", "bytes/token", "vs f16", "vs raw",
                 "K rel.err", "V rel.err", "encode MB/s", "decode MB/s", "deq. GB/s", "cold ms", "warm ms", "recompute/x");
     for (const auto& r : results) {

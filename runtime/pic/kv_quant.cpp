@@ -1,8 +1,4 @@
-// Group-wise K/V quantization (kv_quant.h).
-//
-// Group size, measured (epic bench kv --formats f16,q8,q4 --group G, 8 x 512-token chunks of the
-// sample library's text; relative L2 error of K and V over all layers, and bytes per token stored):
-// see the closing notes of issue 15 and kv_quant_group in the header.
+// Group-wise K/V quantization (kv_quant.h; the measurements behind its group and axes are there).
 #include "pic/kv_quant.h"
 
 #include "core/error.h"
@@ -263,6 +259,14 @@ int kv_format_bits(kv_format f) {
     case kv_format::q4: return 4;
     }
     return 16;
+}
+
+const char* kv_quant_axis_name(kv_quant_axis a) { return a == kv_quant_axis::tokens ? "tokens" : "channels"; }
+
+kv_quant_axis parse_kv_quant_axis(const std::string& name) {
+    if (name == "tokens") return kv_quant_axis::tokens;
+    if (name == "channels") return kv_quant_axis::channels;
+    throw error("unknown quantization axis '" + name + "' (expected tokens or channels)");
 }
 
 void kv_quant_layout::check() const {

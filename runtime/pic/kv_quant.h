@@ -1,10 +1,10 @@
 #pragma once
-// Group-wise quantization of a chunk's K and V for storage (the q8 and q4 formats of pic/kv_format.h),
-// KIVI-style: K per channel (its outlier channels keep their own range), V per token.
-//
-//   K [n_rows, width] f16 -> codes + one (scale, min) per channel and group of `group` consecutive rows
-//   V [n_rows, width] f16 -> codes + one (scale, min) per row and group of `group` consecutive channels
-//   (width = n_head_kv * head_dim; the last group of either axis may be shorter: the tail group)
+// Group-wise quantization of a chunk's K and V for storage (the q8 and q4 formats of pic/kv_format.h).
+// A tensor [n_rows, width] f16 (width = n_head_kv * head_dim) becomes codes and one (scale, min) per
+//   axis tokens:   channel and group of `group` consecutive rows ("per channel", KIVI's K), or
+//   axis channels: row and group of `group` consecutive channels ("per token", KIVI's V);
+// the last group of either axis may be shorter (the tail group). The stored formats group K and V
+// per channel (kv_quant_v_axis: measured below).
 //
 // A value is decoded as f16(fma(code, scale, min)) with scale and min f16 (asymmetric: min is the
 // group's smallest value, scale = (max - min) / (2^bits - 1), rounded up so every code fits).
@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace epic {
 
@@ -28,13 +29,26 @@ enum class kv_quant_axis {
     channels, // V: groups of `group` consecutive channels, one scale per (row, group)
 };
 
-// Group size of the stored formats. 32, measured on SmolLM2 and Qwen2.5-Coder-0.5B K/V (the numbers
-// are in kv_quant.cpp): 64 saves 1/16 of a q4 blob's bytes (scales and minima) but its relative
-// error is ~1.3x that of 32, and the QA cost is what the formats are judged by.
-inline constexpr int kv_quant_group = 32;
+// How the stored formats group, measured on SmolLM2 (epic bench kv --group G --v-axis A: 8 x 512
+// tokens of the sample library, relative L2 error of K / V over all layers, q4 stored bytes over
+// uncompressed f16; and the worst of the 30 layers on the Harbor Gauge sheet, the real-K/V test):
+//   V per token (KIVI):   G = 32: K 3.4%, V 8.2% (worst layer 10.4%), 0.292   G = 128: V 10.7% (18.7%), 0.240
+//   V per channel:        G = 32: V worst layer 7.8%                          G = 128: V worst layer 10.7%
+//   K per channel:        G = 16 2.8%, 32 3.4%, 64 3.8%, 128 4.2% (worst layer 4.4% at 32, 5.7% at 128)
+// The f16 scale and minimum cost 32 / G bits per value, so only G = 128 brings q4 under a quarter of
+// f16's bytes; per token, V's groups of 128 channels span heads of unequal spread (SmolLM2's heads
+// are 64 wide) and the worst layer's error nearly doubles, while per channel V keeps each channel's
+// range, as K does: at G = 128 per channel V errs no more than per token at G = 32. So both K and V
+// are grouped per channel, 128 rows at a time, in both formats (q8: 0.49 of f16's bytes).
+inline constexpr int kv_quant_group = 128;
+inline constexpr kv_quant_axis kv_quant_v_axis = kv_quant_axis::tokens;
 
 // Bits per code of a quantized format (8 or 4); 16 for f16.
 int kv_format_bits(kv_format f);
+// "tokens" (groups of rows: one scale per channel and group) / "channels" (groups of channels: one
+// scale per row and group), and back (throws epic::error naming the accepted names).
+const char* kv_quant_axis_name(kv_quant_axis a);
+kv_quant_axis parse_kv_quant_axis(const std::string& name);
 
 // The shapes of one quantized tensor. check() throws epic::error naming the problem for a layout
 // that cannot exist (bits not 4 or 8, group odd or outside [2, 4096], sizes <= 0 or beyond 2^31).

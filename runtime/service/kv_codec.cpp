@@ -9,11 +9,11 @@
 namespace epic {
 namespace {
 
-std::string metadata_of(const chunk_cache& c, int group) {
+std::string metadata_of(const chunk_cache& c, int group, kv_quant_axis v_axis) {
     std::ostringstream o;
     o << "fingerprint=" << c.model_fingerprint << ";options=" << c.options.to_string() << ";n_layer=" << c.n_layer
       << ";n_head_kv=" << c.n_head_kv << ";head_dim=" << c.head_dim << ";kv_format=" << kv_format_name(c.options.format);
-    if (c.options.format != kv_format::f16) o << ";kv_group=" << group;
+    if (c.options.format != kv_format::f16) o << ";kv_group=" << group << ";kv_v_axis=" << kv_quant_axis_name(v_axis);
     return o.str();
 }
 
@@ -82,10 +82,10 @@ kv_quant_layout layout_for(const chunk_cache& c, size_t rows, int bits, int grou
 
 } // namespace
 
-storage::kv_blob chunk_cache_to_blob(const chunk_cache& c, const std::string& key, int group) {
+storage::kv_blob chunk_cache_to_blob(const chunk_cache& c, const std::string& key, int group, kv_quant_axis v_axis) {
     storage::kv_blob b;
     b.key = key;
-    b.metadata = metadata_of(c, group);
+    b.metadata = metadata_of(c, group, v_axis);
     const uint64_t rows = (uint64_t)c.n_rows();
     b.add_tensor("tokens", storage::kv_dtype::i32, {rows},
                  std::as_bytes(std::span<const int32_t>(c.tokens.data(), c.tokens.size())));
@@ -102,7 +102,7 @@ storage::kv_blob chunk_cache_to_blob(const chunk_cache& c, const std::string& ke
     std::vector<uint16_t> scales, mins;
     for (int il = 0; il < c.n_layer; ++il) {
         for (int kv = 0; kv < 2; ++kv) {
-            const kv_quant_layout l = layout_for(c, rows, bits, group, kv ? kv_quant_axis::channels : kv_quant_axis::tokens);
+            const kv_quant_layout l = layout_for(c, rows, bits, group, kv ? v_axis : kv_quant_axis::tokens);
             const std::vector<uint16_t>& x = kv ? c.v[(size_t)il] : c.k[(size_t)il]; // [n_rows, width] f16
             if (x.size() != rows * (size_t)l.width) throw error("chunk cache to blob: layer " + std::to_string(il) + " has the wrong size");
             codes.resize(l.code_bytes());
@@ -143,9 +143,16 @@ chunk_cache chunk_cache_from_blob(const storage::kv_blob& b, const std::string& 
                     std::string(kv_format_name(c.options.format)));
     const bool quantized = format != kv_format::f16;
     int group = 0;
+    kv_quant_axis v_axis = kv_quant_v_axis;
     if (quantized) {
         group = to_int(field(b.metadata, "kv_group", what), what);
         if (group < 2 || group > 4096 || group % 2) throw error(what + ": chunk cache blob has a bad group size " + std::to_string(group));
+        const std::string axis = field(b.metadata, "kv_v_axis", what);
+        try {
+            v_axis = parse_kv_quant_axis(axis);
+        } catch (const error& e) {
+            throw error(what + ": " + e.what());
+        }
     }
     const size_t per_layer = quantized ? 6 : 2;
     if (b.tensors.size() != 1 + per_layer * (size_t)c.n_layer)
@@ -166,7 +173,7 @@ chunk_cache chunk_cache_from_blob(const storage::kv_blob& b, const std::string& 
                               {(uint64_t)rows, (uint64_t)c.n_head_kv, (uint64_t)c.head_dim}, what);
                 continue;
             }
-            const kv_quant_layout l = layout_for(c, rows, kv_format_bits(format), group, kv ? kv_quant_axis::channels : kv_quant_axis::tokens);
+            const kv_quant_layout l = layout_for(c, rows, kv_format_bits(format), group, kv ? v_axis : kv_quant_axis::tokens);
             try {
                 l.check();
             } catch (const error& e) {
@@ -192,7 +199,7 @@ chunk_cache chunk_cache_from_blob(const storage::kv_blob& b, const std::string& 
                 std::memcpy(dst.data(), b.tensor_data(1 + 2 * (size_t)il + (size_t)kv).data(), dst.size() * 2);
                 continue;
             }
-            const kv_quant_layout l = layout_for(c, rows, kv_format_bits(format), group, kv ? kv_quant_axis::channels : kv_quant_axis::tokens);
+            const kv_quant_layout l = layout_for(c, rows, kv_format_bits(format), group, kv ? v_axis : kv_quant_axis::tokens);
             const size_t i0 = 1 + 6 * (size_t)il + 3 * (size_t)kv;
             // The blob payload is a byte vector: f16 tensors may sit at odd offsets, so read them
             // through memcpy-safe pointers only when aligned, else copy.
