@@ -44,10 +44,7 @@ run_result run_timed(const std::string& args) { return run(args, "timeout 30 ");
 
 bool has(const run_result& r, const std::string& text) { return r.out.find(text) != std::string::npos; }
 
-void write(const fs::path& p, const std::string& content) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
-}
+void write(const fs::path& p, const std::string& content) { test::write_file(p, content); }
 
 class cli_hostile : public ::testing::Test {
 protected:
