@@ -5,10 +5,16 @@
 
 #include "LibraryModel.h"
 #include "SettingsDialog.h"
+#include "sqlite/database.h"
+#include "sqlite/statement.h"
+#include "sqlite/transaction.h"
 
 #include <QComboBox>
 #include <QPushButton>
 #include <QSpinBox>
+
+#include <chrono>
+#include <thread>
 
 namespace epic::guitest {
 namespace {
@@ -35,6 +41,26 @@ protected:
         return s ? s->chunks_pending() : 0;
     }
     QString manyDir() const { return QString::fromStdString((dir_ / "many").string()); }
+    // Runs `action` while the background compile is mid-run, however the machine schedules the
+    // threads: once it has linked `linked` chunks, this holds the library's write lock, so its next
+    // write waits (the busy timeout is 5 s) until `action` returned and the lock is released. Polls
+    // the database without running the event loop (queued progress is not needed to know). `action`
+    // must be quick: the lock must not outlive the busy timeout.
+    bool whileCompileIsMidRun(int64_t linked, const std::function<void()>& action) {
+        storage::sqlite::database db(dir_ / "library" / "library.db");
+        QElapsedTimer t;
+        t.start();
+        for (;;) {
+            auto st = db.prepare("SELECT count(*) FROM chunk_kv");
+            st.step();
+            if (st.column_int64(0) >= linked) break;
+            if (t.elapsed() > 60000) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        storage::sqlite::transaction hold(db);
+        action();
+        return true; // hold rolls back: the compile goes on to its next cancel check
+    }
 };
 
 TEST_F(GuiCompile, TheCacheFormatAndCompileModeAreSettingsOfTheServices) {
@@ -141,17 +167,19 @@ TEST_F(GuiCompile, AQuestionPreemptsTheBackgroundCompileWhichResumesWhenIdle) {
     auto w = openWindow();
     QVector<CompileSummary> finished;
     QObject::connect(w.get(), &MainWindow::backgroundCompileFinished, [&](const CompileSummary& s) { finished << s; });
+    bool started = false;
+    QObject::connect(w.get(), &MainWindow::backgroundCompileStarted, [&] { started = true; });
     ASSERT_TRUE(addAndWait(w.get(), {manyDir()}));
-    QString progress;
-    ASSERT_TRUE(waitUntil([&] {
-        progress = w->ingestText();
-        return progress.contains("Compiling in the background: ") || !finished.isEmpty();
-    }));
-    ASSERT_TRUE(finished.isEmpty()) << "the background compile finished before a question could preempt it";
-    EXPECT_TRUE(progress.contains("chunks")) << progress.toStdString();
+    ASSERT_TRUE(waitUntil([&] { return started; }));
     EXPECT_TRUE(w->cancelButton()->isVisible());
-
-    ASSERT_TRUE(askAndWait(w.get(), "Which document mentions zebra7 and the copper lantern?"));
+    EXPECT_TRUE(w->ingestText().contains("Compiling in the background")) << w->ingestText().toStdString();
+    // The question is sent while the compile is mid-run (Enter: askRequested preempts at once).
+    ASSERT_TRUE(whileCompileIsMidRun(2, [&] {
+        QuestionEdit* edit = w->chatPanel()->questionEdit();
+        type(edit, "Which document mentions zebra7 and the copper lantern?");
+        key(edit, Qt::Key_Return);
+    }));
+    ASSERT_TRUE(waitUntil([&] { return !w->isAnswering() && w->chatPanel()->lastTurn() && !w->chatPanel()->lastTurn()->streaming; }));
     const ChatTurn* t = w->chatPanel()->lastTurn();
     ASSERT_NE(t, nullptr);
     EXPECT_TRUE(t->error.isEmpty()) << t->error.toStdString();
@@ -178,9 +206,19 @@ TEST_F(GuiCompile, CancelStopsTheBackgroundCompileUntilSomethingIsAdded) {
     QObject::connect(w.get(), &MainWindow::backgroundCompileStarted, [&] { ++started; });
     QObject::connect(w.get(), &MainWindow::backgroundCompileFinished, [&](const CompileSummary& s) { finished << s; });
     ASSERT_TRUE(addAndWait(w.get(), {manyDir()}));
-    ASSERT_TRUE(waitUntil([&] { return w->ingestText().contains("Compiling in the background: ") || !finished.isEmpty(); }));
-    ASSERT_TRUE(finished.isEmpty()) << "the background compile finished before it could be cancelled";
-    w->cancelButton()->click();
+    ASSERT_TRUE(waitUntil([&] { return started == 1; }));
+    QString progress;
+    ASSERT_TRUE(whileCompileIsMidRun(2, [&] {
+        // What it reported before waiting for the lock reaches the status line (a short event loop,
+        // well inside the busy timeout)...
+        waitUntil([&] {
+            progress = w->ingestText();
+            return progress.contains(" chunks, ");
+        }, 2000);
+        EXPECT_TRUE(w->cancelButton()->isVisible());
+        w->cancelButton()->click(); // ...and Cancel stops it mid-run
+    }));
+    EXPECT_TRUE(progress.contains("Compiling in the background: ")) << progress.toStdString();
     ASSERT_TRUE(waitUntil([&] { return !finished.isEmpty() && !w->isCompilingInBackground(); }));
     EXPECT_TRUE(finished.first().cancelled);
     EXPECT_FALSE(w->cancelButton()->isVisible());
