@@ -183,6 +183,18 @@ TEST_F(cli_hostile, file_names_with_control_characters_print_escaped) {
     EXPECT_EQ(ls.out.find('\x1b'), std::string::npos) << "a raw escape code reached the terminal";
 }
 
+TEST_F(cli_hostile, an_empty_value_is_a_value_and_an_absent_option_is_missing) {
+    const auto empty = run("tokenize --model " + model_ + " --text '' --no-bos");
+    EXPECT_EQ(empty.code, 0) << empty.out;
+    EXPECT_EQ(empty.out.find_first_not_of(" \n"), std::string::npos) << "no tokens: " << empty.out;
+    const auto bos = run("tokenize --model " + model_ + " --text '' --bos");
+    EXPECT_EQ(bos.code, 0) << bos.out;
+    EXPECT_EQ(bos.out.rfind("1", 0), 0u) << bos.out;
+    const auto absent = run("tokenize --model " + model_);
+    EXPECT_EQ(absent.code, 1);
+    EXPECT_TRUE(has(absent, "missing required option --text")) << absent.out;
+}
+
 TEST_F(cli_hostile, a_non_numeric_document_id_is_named) {
     add_documents();
     const auto r = run("docs rm --library " + lib_ + " abc");

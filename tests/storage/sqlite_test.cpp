@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
+#include <sqlite3.h>
 #include <random>
 
 using namespace epic::storage;
@@ -217,4 +219,62 @@ TEST(sqlite, a_failing_migration_leaves_the_previous_version) {
     // Step 2's half-done work was rolled back with it.
     EXPECT_THROW(db.prepare("SELECT * FROM b"), storage_error);
     EXPECT_NO_THROW(db.prepare("SELECT * FROM a"));
+}
+
+TEST(sqlite, prepared_statements_are_reused_and_hold_no_snapshot_when_returned) {
+    epic::test::scratch_dir dir;
+    sqlite::database a(dir / "t.db");
+    a.exec("CREATE TABLE t (x INTEGER)");
+    a.exec("INSERT INTO t VALUES (1), (2), (3)");
+    const std::string sql = "SELECT x FROM t ORDER BY x";
+    sqlite3_stmt* first = nullptr;
+    {
+        auto st = a.prepare(sql);
+        first = st.handle();
+        ASSERT_TRUE(st.step());  // left mid-iteration on purpose
+        EXPECT_EQ(st.column_int64(0), 1);
+    }
+    {
+        auto again = a.prepare(sql);
+        EXPECT_EQ(again.handle(), first) << "the same SQL reuses the idle statement";
+        auto other = a.prepare(sql);  // while that one is in use: a second statement
+        EXPECT_NE(other.handle(), first);
+        ASSERT_TRUE(again.step());
+        EXPECT_EQ(again.column_int64(0), 1) << "a reused statement starts from the first row";
+    }
+    // Another connection writes; this one sees it: no returned statement pinned the old snapshot.
+    {
+        auto st = a.prepare("SELECT count(*) FROM t");
+        ASSERT_TRUE(st.step());  // not stepped to the end: returned mid-way
+    }
+    sqlite::database b(dir / "t.db");
+    b.exec("INSERT INTO t VALUES (4)");
+    auto count = a.prepare("SELECT count(*) FROM t");
+    ASSERT_TRUE(count.step());
+    EXPECT_EQ(count.column_int64(0), 4);
+    // Bindings do not leak from one use to the next.
+    a.exec("CREATE TABLE kv (k TEXT, v INTEGER)");
+    {
+        auto ins = a.prepare("INSERT INTO kv VALUES (?1, ?2)");
+        ins.bind_text(1, "a").bind_int64(2, 7);
+        ins.run();
+    }
+    {
+        auto ins = a.prepare("INSERT INTO kv VALUES (?1, ?2)");
+        ins.bind_text(1, "b");  // ?2 left unbound: NULL, not the 7 of before
+        ins.run();
+    }
+    auto v = a.prepare("SELECT v IS NULL FROM kv WHERE k = 'b'");
+    ASSERT_TRUE(v.step());
+    EXPECT_EQ(v.column_int64(0), 1);
+}
+
+TEST(sqlite, a_statement_outliving_its_connection_is_safe) {
+    epic::test::scratch_dir dir;
+    std::optional<sqlite::database> db(std::in_place, dir / "t.db");
+    db->exec("CREATE TABLE t (x INTEGER)");
+    std::optional<sqlite::statement> st(db->prepare("SELECT x FROM t"));
+    db.reset();   // closes (deferred by SQLite until the statement goes)
+    st.reset();   // finalizes: the cache is gone, nothing to return to
+    SUCCEED();
 }
