@@ -40,6 +40,18 @@ protected:
         EXPECT_TRUE(s) << err;
         return s ? s->chunks_pending() : 0;
     }
+    // Counts the background compiles that start and finish after the latest add finished: the one the
+    // window may start on opening (over a library still empty) is preempted by the add and not counted.
+    // Reset in the add's own signal, which comes after that compile's report and before the idle
+    // timer the add armed can fire.
+    void watchCompiles(MainWindow* w, int* started, QVector<CompileSummary>* finished) {
+        QObject::connect(w, &MainWindow::ingestionFinished, [=] {
+            *started = 0;
+            finished->clear();
+        });
+        QObject::connect(w, &MainWindow::backgroundCompileStarted, [=] { ++*started; });
+        QObject::connect(w, &MainWindow::backgroundCompileFinished, [=](const CompileSummary& s) { *finished << s; });
+    }
     QString manyDir() const { return QString::fromStdString((dir_ / "many").string()); }
     // Runs `action` while the background compile is mid-run, however the machine schedules the
     // threads: once it has linked `linked` chunks, this holds the library's write lock, so its next
@@ -119,8 +131,7 @@ TEST_F(GuiCompile, AddingOnlyIndexesAndIdleTimeCompilesTheRest) {
     ASSERT_TRUE(w->modelReady()) << w->modelError().toStdString();
     int started = 0;
     QVector<CompileSummary> finished;
-    QObject::connect(w.get(), &MainWindow::backgroundCompileStarted, [&] { ++started; });
-    QObject::connect(w.get(), &MainWindow::backgroundCompileFinished, [&](const CompileSummary& s) { finished << s; });
+    watchCompiles(w.get(), &started, &finished);
     // When the add reports, no compile has been sent yet (the idle timer fires from the event loop):
     // the store is what the add alone left.
     int64_t entriesAfterAdd = -1;
@@ -137,7 +148,7 @@ TEST_F(GuiCompile, AddingOnlyIndexesAndIdleTimeCompilesTheRest) {
     EXPECT_EQ(s.chunksLeft, 0);
     EXPECT_EQ(chunksPending(), 0u);
     EXPECT_TRUE(w->statusText().contains("in the background")) << w->statusText().toStdString();
-    EXPECT_EQ(w->libraryModel()->countInState("ready"), 6);
+    ASSERT_TRUE(waitUntil([&] { return w->libraryModel()->countInState("ready") == 6; })) << "refreshed after the compile";
     // Nothing is left: idle time starts nothing more.
     waitUntil([] { return false; }, 300);
     EXPECT_EQ(started, 1);
@@ -148,15 +159,17 @@ TEST_F(GuiCompile, TheBackgroundCompileWaitsForTheIdleDelay) {
     setOnDemand(3);
     auto w = openWindow();
     int started = 0;
-    bool finished = false;
-    QObject::connect(w.get(), &MainWindow::backgroundCompileStarted, [&] { ++started; });
-    QObject::connect(w.get(), &MainWindow::backgroundCompileFinished, [&](const CompileSummary& s) { finished = !s.cancelled; });
+    QVector<CompileSummary> compiles;
+    watchCompiles(w.get(), &started, &compiles);
+    auto finished = [&] { return !compiles.isEmpty() && !compiles.last().cancelled; };
     QElapsedTimer sinceAdd;
     ASSERT_TRUE(addAndWait(w.get(), {docsDir()}));
     sinceAdd.start();
     waitUntil([] { return false; }, 500);
-    if (sinceAdd.elapsed() < 2500) EXPECT_EQ(started, 0) << "started before the idle delay";
-    ASSERT_TRUE(waitUntil([&] { return finished; }, 60000));
+    if (sinceAdd.elapsed() < 2500) {
+        EXPECT_EQ(started, 0) << "started before the idle delay";
+    }
+    ASSERT_TRUE(waitUntil(finished, 60000));
     EXPECT_GE(sinceAdd.elapsed(), 2900) << "the idle delay is 3 s";
     EXPECT_EQ(chunksPending(), 0u);
 }
@@ -165,12 +178,11 @@ TEST_F(GuiCompile, AQuestionPreemptsTheBackgroundCompileWhichResumesWhenIdle) {
     makeDocuments(dir_ / "many", 40, 5);
     setOnDemand(0);
     auto w = openWindow();
+    int started = 0;
     QVector<CompileSummary> finished;
-    QObject::connect(w.get(), &MainWindow::backgroundCompileFinished, [&](const CompileSummary& s) { finished << s; });
-    bool started = false;
-    QObject::connect(w.get(), &MainWindow::backgroundCompileStarted, [&] { started = true; });
+    watchCompiles(w.get(), &started, &finished);
     ASSERT_TRUE(addAndWait(w.get(), {manyDir()}));
-    ASSERT_TRUE(waitUntil([&] { return started; }));
+    ASSERT_TRUE(waitUntil([&] { return started == 1; }));
     EXPECT_TRUE(w->cancelButton()->isVisible());
     EXPECT_TRUE(w->ingestText().contains("Compiling in the background")) << w->ingestText().toStdString();
     // The question is sent while the compile is mid-run (Enter: askRequested preempts at once).
@@ -203,8 +215,7 @@ TEST_F(GuiCompile, CancelStopsTheBackgroundCompileUntilSomethingIsAdded) {
     auto w = openWindow();
     int started = 0;
     QVector<CompileSummary> finished;
-    QObject::connect(w.get(), &MainWindow::backgroundCompileStarted, [&] { ++started; });
-    QObject::connect(w.get(), &MainWindow::backgroundCompileFinished, [&](const CompileSummary& s) { finished << s; });
+    watchCompiles(w.get(), &started, &finished);
     ASSERT_TRUE(addAndWait(w.get(), {manyDir()}));
     ASSERT_TRUE(waitUntil([&] { return started == 1; }));
     QString progress;
@@ -227,11 +238,11 @@ TEST_F(GuiCompile, CancelStopsTheBackgroundCompileUntilSomethingIsAdded) {
     EXPECT_GT(left, 0u);
     waitUntil([] { return false; }, 500);
     EXPECT_EQ(started, 1) << "a cancelled background compile does not restart by itself";
-    EXPECT_EQ(w->libraryModel()->countInState("compiling"), 0);
+    EXPECT_TRUE(waitUntil([&] { return w->libraryModel()->countInState("compiling") == 0; }));
 
     // Adding something wants the rest compiled again.
     ASSERT_TRUE(addAndWait(w.get(), {docsDir()}));
-    ASSERT_TRUE(waitUntil([&] { return finished.size() >= 2 && !finished.last().cancelled && !w->isCompilingInBackground(); }));
+    ASSERT_TRUE(waitUntil([&] { return !finished.isEmpty() && !finished.last().cancelled && !w->isCompilingInBackground(); }));
     EXPECT_EQ(finished.last().chunksLeft, 0);
     EXPECT_EQ(chunksPending(), 0u);
 }

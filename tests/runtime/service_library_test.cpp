@@ -318,9 +318,11 @@ TEST_F(service_test, a_cache_format_change_recompiles_lazily_and_a_link_never_mi
     ASSERT_TRUE(b.error.empty()) << b.error;
     EXPECT_EQ(b.timing.chunks_compiled, 0);
     EXPECT_EQ(b.timing.chunks_loaded, (int)b.sources.size());
-    EXPECT_EQ(b.answer.empty(), false);
+    EXPECT_FALSE(b.answer.empty());
     for (const auto& [key, hits] : hits_by_key(*s))
-        if (f16_keys.count(key)) EXPECT_EQ(hits, f16_hits.at(key)) << "an f16 cache was loaded by a q8 ask: " << key;
+        if (f16_keys.count(key)) {
+            EXPECT_EQ(hits, f16_hits.at(key)) << "an f16 cache was loaded by a q8 ask: " << key;
+        }
 
     // Listings tell the formats apart, with rows and decoded bytes for what this build compiled.
     int q8_entries = 0;
