@@ -160,7 +160,7 @@ TEST(sqlite, migrations_upgrade_an_old_library_and_keep_its_data) {
     }
     library lib(file);
     EXPECT_EQ(sqlite::schema_version(lib.db()), library_schema_version());
-    EXPECT_EQ(library_schema_version(), 2);
+    EXPECT_EQ(library_schema_version(), 3);
     const auto doc = lib.document(7);
     ASSERT_TRUE(doc);
     EXPECT_EQ(doc->path, "/old/doc.txt");
@@ -173,6 +173,18 @@ TEST(sqlite, migrations_upgrade_an_old_library_and_keep_its_data) {
     lib.link_chunk_kv(chunk_id, "m1", "k1");
     EXPECT_EQ(lib.chunk_kv(chunk_id, "m1"), "k1");
     EXPECT_EQ(lib.chunk_kv(chunk_id, "m2"), std::nullopt);
+    // Migration 3: the old entry's shape is not recorded (0) until the runtime records it.
+    auto shapes = lib.kv_entry_shapes();
+    ASSERT_EQ(shapes.size(), 1u);
+    EXPECT_EQ(shapes[0].cache_key, "k1");
+    EXPECT_EQ(shapes[0].rows, 0);
+    EXPECT_EQ(shapes[0].decoded_bytes, 0);
+    EXPECT_TRUE(lib.record_kv_shape("k1", 12, 3072));
+    EXPECT_TRUE(lib.record_kv_shape("k1", 12, 3072)) << "recording the same shape again is not a failure";
+    EXPECT_FALSE(lib.record_kv_shape("no such key", 1, 1));
+    shapes = lib.kv_entry_shapes();
+    EXPECT_EQ(shapes[0].rows, 12);
+    EXPECT_EQ(shapes[0].decoded_bytes, 3072);
 }
 
 TEST(sqlite, newer_schema_is_refused_with_the_file_name) {
@@ -188,7 +200,7 @@ TEST(sqlite, newer_schema_is_refused_with_the_file_name) {
     } catch (const storage_error& e) {
         const std::string msg = e.what();
         EXPECT_NE(msg.find("library.db"), std::string::npos) << msg;
-        EXPECT_NE(msg.find("newer EPIC (schema 99, this build knows 2)"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("newer EPIC (schema 99, this build knows 3)"), std::string::npos) << msg;
     }
     // Refusing must not have touched the file.
     sqlite::database db(file);
