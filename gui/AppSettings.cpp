@@ -36,6 +36,9 @@ void AppSettings::load(QSettings& s) {
     chunkTokens = s.value("library/chunkTokens", d.chunkTokens).toInt();
     contextTokens = s.value("model/contextTokens", d.contextTokens).toInt();
     cacheBudgetMb = s.value("cache/budgetMb", d.cacheBudgetMb).toInt();
+    cacheFormat = s.value("cache/format", d.cacheFormat).toString();
+    compileOnAdd = s.value("library/compileOnAdd", d.compileOnAdd).toBool();
+    idleCompileSeconds = s.value("library/idleCompileSeconds", d.idleCompileSeconds).toInt();
     maxTokens = s.value("sampling/maxTokens", d.maxTokens).toInt();
     temperature = s.value("sampling/temperature", d.temperature).toDouble();
     topK = s.value("sampling/topK", d.topK).toInt();
@@ -57,6 +60,9 @@ void AppSettings::save(QSettings& s) const {
     s.setValue("library/chunkTokens", chunkTokens);
     s.setValue("model/contextTokens", contextTokens);
     s.setValue("cache/budgetMb", cacheBudgetMb);
+    s.setValue("cache/format", cacheFormat);
+    s.setValue("library/compileOnAdd", compileOnAdd);
+    s.setValue("library/idleCompileSeconds", idleCompileSeconds);
     s.setValue("sampling/maxTokens", maxTokens);
     s.setValue("sampling/temperature", temperature);
     s.setValue("sampling/topK", topK);
@@ -74,9 +80,19 @@ QString AppSettings::policyName() const {
     return linkAlgorithm;
 }
 
+epic::kv_format AppSettings::kvFormat() const {
+    if (cacheFormat == "default") return epic::default_cache_format;
+    try {
+        return epic::parse_kv_format(cacheFormat.toStdString());
+    } catch (const std::exception&) {
+        return epic::default_cache_format; // a settings file of a newer version: its format is unknown here
+    }
+}
+
 bool AppSettings::sameServiceAs(const AppSettings& o) const {
     return libraryDir == o.libraryDir && modelPath == o.modelPath && device == o.device && threads == o.threads &&
-           chunkTokens == o.chunkTokens && contextTokens == o.contextTokens && cacheBudgetMb == o.cacheBudgetMb && policyName() == o.policyName();
+           chunkTokens == o.chunkTokens && contextTokens == o.contextTokens && cacheBudgetMb == o.cacheBudgetMb &&
+           policyName() == o.policyName() && kvFormat() == o.kvFormat() && compileOnAdd == o.compileOnAdd;
 }
 
 epic::service_params AppSettings::serviceParams(bool withModel) const {
@@ -90,6 +106,8 @@ epic::service_params AppSettings::serviceParams(bool withModel) const {
     p.chunk_tokens = chunkTokens;
     p.context_tokens = std::max(0, contextTokens);
     p.cache_budget_bytes = (uint64_t)std::max(0, cacheBudgetMb) * 1024ull * 1024ull;
+    p.cache_format = kvFormat();
+    p.compile_on_add = compileOnAdd;
     // Documents are compiled for the chosen policy's scheme (askOptions reports a bad name).
     try {
         p.policy = epic::link_policy::parse(policyName().toStdString());

@@ -21,6 +21,14 @@ public:
     int chunkTokens = 512;
     int contextTokens = 0;  // 0: the model's trained context length (service_params::context_tokens)
     int cacheBudgetMb = 0;       // 0 = no limit
+    // How chunk caches are stored: "default" (epic::default_cache_format, which may change with a
+    // release) or f16 | q8 | q4. Changing it recompiles caches as they are needed.
+    QString cacheFormat = "default";
+    // False (compile on demand): adding only extracts, chunks and indexes; a chunk is compiled the first
+    // time a question retrieves it, and after idleCompileSeconds without a question or an add the
+    // rest are compiled in the background (up to the disk budget).
+    bool compileOnAdd = true;
+    int idleCompileSeconds = 30;
     int maxTokens = 256;
     double temperature = 0.7;
     int topK = 40;
@@ -39,6 +47,8 @@ public:
 
     // "legolink-16", "cacheblend-0.15", "naive", "full": the runtime's link_policy::parse syntax.
     QString policyName() const;
+    // cacheFormat resolved: "default" and anything not understood are epic::default_cache_format.
+    epic::kv_format kvFormat() const;
     // Settings that need the services reopened when they change (model, library, chunking, budget).
     bool sameServiceAs(const AppSettings& other) const;
 

@@ -163,23 +163,30 @@ void CachePanel::setEntries(const QVector<CacheEntryInfo>& entries, const CacheS
         if (i.isValid()) view_->selectionModel()->select(i, QItemSelectionModel::Select | QItemSelectionModel::Rows);
     }
     const QLocale loc;
-    const double ratio = summary.compressedBytes ? (double)summary.rawBytes / (double)summary.compressedBytes : 0.0;
+    // Per format: how many, and what one token costs on disk (the figure that compares formats).
+    QStringList formats;
+    for (const CacheFormatInfo& f : summary.formats) {
+        QString part = tr("%1: %2").arg(f.format).arg(f.entries);
+        if (f.bytesPerToken > 0) part += tr(", %1 B/token, ratio %2").arg(f.bytesPerToken, 0, 'f', 0).arg(f.ratio, 0, 'f', 2);
+        formats << part;
+    }
+    const QString byFormat = formats.isEmpty() ? QString() : " (" + formats.join("; ") + ")";
     if (summary.budgetBytes > 0) {
-        usage_->setText(tr("%1 caches (%2 pinned), %3 of %4 budget on disk, ratio %5")
+        usage_->setText(tr("%1 caches%2, %3 pinned, %4 of %5 budget on disk")
                             .arg(summary.entries)
+                            .arg(byFormat)
                             .arg(summary.pinned)
-                            .arg(loc.formattedDataSize((qint64)summary.compressedBytes), loc.formattedDataSize((qint64)summary.budgetBytes))
-                            .arg(ratio, 0, 'f', 2));
+                            .arg(loc.formattedDataSize((qint64)summary.compressedBytes), loc.formattedDataSize((qint64)summary.budgetBytes)));
         usageBar_->setVisible(true);
         usageBar_->setRange(0, 1000);
         usageBar_->setValue((int)qMin<quint64>(1000, summary.compressedBytes * 1000 / summary.budgetBytes));
         usageBar_->setFormat(QString("%1%").arg(100.0 * (double)summary.compressedBytes / (double)summary.budgetBytes, 0, 'f', 1));
     } else {
-        usage_->setText(tr("%1 caches (%2 pinned), %3 on disk, ratio %4; no disk budget")
+        usage_->setText(tr("%1 caches%2, %3 pinned, %4 on disk; no disk budget")
                             .arg(summary.entries)
+                            .arg(byFormat)
                             .arg(summary.pinned)
-                            .arg(loc.formattedDataSize((qint64)summary.compressedBytes))
-                            .arg(ratio, 0, 'f', 2));
+                            .arg(loc.formattedDataSize((qint64)summary.compressedBytes)));
         usageBar_->setVisible(false);
     }
     if (!error.isEmpty()) message_->setText(error);

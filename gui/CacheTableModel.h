@@ -8,8 +8,9 @@
 class CacheTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { DocumentColumn, ModelColumn, RawColumn, CompressedColumn, RatioColumn, HitsColumn, LastUsedColumn,
-                  PinnedColumn, KeyColumn, ColumnCount };
+    // Raw .. Hits are the right-aligned numbers.
+    enum Column { DocumentColumn, ModelColumn, FormatColumn, RawColumn, CompressedColumn, BytesPerTokenColumn, RatioColumn,
+                  HitsColumn, LastUsedColumn, PinnedColumn, KeyColumn, ColumnCount };
     enum Role { SortRole = Qt::UserRole + 1, KeyRole, PinnedRole, DocumentIdRole };
 
     explicit CacheTableModel(QObject* parent = nullptr);

@@ -32,6 +32,9 @@ struct CacheEntryInfo {
     QString key;
     QString fingerprint;
     QString compileOptions;
+    QString format;            // "f16", "q8", "q4"; "?" for options this build does not understand
+    qint64 rows = 0;           // rows (tokens) the cache holds; 0 = not recorded (an older build wrote it)
+    quint64 decodedBytes = 0;  // its K and V as linked (f16); 0 = not recorded
     quint64 rawBytes = 0;
     quint64 compressedBytes = 0;
     qint64 hits = 0;
@@ -39,6 +42,21 @@ struct CacheEntryInfo {
     bool pinned = false;
     qint64 documentId = 0;   // a document one of whose chunks uses this cache (0: none any more)
     QString documentTitle;
+
+    // Bytes on disk per row, and f16 bytes over bytes on disk (what format and zstd save together);
+    // 0 when not recorded.
+    double bytesPerToken() const { return rows > 0 ? (double)compressedBytes / (double)rows : 0.0; }
+    double ratio() const { return decodedBytes > 0 && compressedBytes > 0 ? (double)decodedBytes / (double)compressedBytes : 0.0; }
+};
+
+// The caches of one format together (epic::cache_format_totals): bytes per token and ratio over
+// the entries whose rows are recorded.
+struct CacheFormatInfo {
+    QString format;
+    qint64 entries = 0;
+    quint64 compressedBytes = 0;
+    double bytesPerToken = 0.0; // 0: no entry of this format recorded yet
+    double ratio = 0.0;
 };
 
 struct CacheSummaryInfo {
@@ -47,6 +65,7 @@ struct CacheSummaryInfo {
     quint64 rawBytes = 0;
     quint64 compressedBytes = 0;
     quint64 budgetBytes = 0;
+    QVector<CacheFormatInfo> formats; // by format name
 };
 
 struct IngestProgress {
@@ -67,6 +86,16 @@ struct AddSummary {
     QStringList failures; // "path: reason"
     QStringList skips;    // "path: reason": paths given that are not documents
     QStringList warnings; // caches recompiled or not stored
+};
+
+// What one background compile run (epic::service::compile_pending) did.
+struct CompileSummary {
+    QString error;
+    qint64 chunksCompiled = 0;
+    qint64 chunksLeft = 0;  // chunks still without a cache of the current scheme and format
+    bool cancelled = false; // preempted by a question or an add, or cancelled by the user
+    bool budgetFull = false; // stopped before the disk budget: the rest compile when asked about
+    QStringList warnings;
 };
 
 struct AnswerSource {
@@ -105,6 +134,7 @@ Q_DECLARE_METATYPE(CacheEntryInfo)
 Q_DECLARE_METATYPE(CacheSummaryInfo)
 Q_DECLARE_METATYPE(IngestProgress)
 Q_DECLARE_METATYPE(AddSummary)
+Q_DECLARE_METATYPE(CompileSummary)
 Q_DECLARE_METATYPE(AnswerSource)
 Q_DECLARE_METATYPE(AnswerResult)
 Q_DECLARE_METATYPE(ModelHandle)

@@ -86,12 +86,26 @@ AddSummary IngestWorker::runAdd(const QStringList& paths) {
 
     std::vector<std::filesystem::path> files;
     for (const QString& p : paths) files.emplace_back(p.toStdString());
-    QString current;
-    qint64 currentStart = 0;
+    const epic::add_report r = service_->add(files, progressForwarder(), cancel_.flag());
+    summary.error = QString::fromStdString(r.error);
+    summary.added = (qint64)r.added;
+    summary.updated = (qint64)r.updated;
+    summary.unchanged = (qint64)r.unchanged;
+    summary.failed = (qint64)r.failed;
+    summary.skipped = (qint64)r.skipped;
+    summary.chunksCompiled = (qint64)r.chunks_compiled;
+    summary.cancelled = r.cancelled;
+    for (const auto& [path, why] : r.failures) summary.failures << QString::fromStdString(path + ": " + why);
+    for (const auto& [path, why] : r.skips) summary.skips << QString::fromStdString(path + ": " + why);
+    for (const auto& w : r.warnings) summary.warnings << QString::fromStdString(w);
+    return summary;
+}
+
+std::function<void(const epic::add_progress&)> IngestWorker::progressForwarder() {
     sinceProgress_.start();
-    // Called on this thread from inside service::add. Throttled so a folder of tiny files does not
+    // Called on this thread from inside the service. Throttled so a folder of tiny files does not
     // flood the GUI thread's queue: at most one update per 30 ms, plus every change of document.
-    const auto onProgress = [&](const epic::add_progress& p) {
+    return [this, current = QString(), currentStart = qint64(0)](const epic::add_progress& p) mutable {
         const QString now = QString::fromStdString(p.current);
         const bool changed = now != current;
         if (changed) {
@@ -112,19 +126,29 @@ AddSummary IngestWorker::runAdd(const QStringList& paths) {
         ip.tokensPerSecond = p.tokens_per_second;
         emit progress(ip);
     };
-    const epic::add_report r = service_->add(files, onProgress, cancel_.flag());
-    summary.error = QString::fromStdString(r.error);
-    summary.added = (qint64)r.added;
-    summary.updated = (qint64)r.updated;
-    summary.unchanged = (qint64)r.unchanged;
-    summary.failed = (qint64)r.failed;
-    summary.skipped = (qint64)r.skipped;
-    summary.chunksCompiled = (qint64)r.chunks_compiled;
-    summary.cancelled = r.cancelled;
-    for (const auto& [path, why] : r.failures) summary.failures << QString::fromStdString(path + ": " + why);
-    for (const auto& [path, why] : r.skips) summary.skips << QString::fromStdString(path + ": " + why);
-    for (const auto& w : r.warnings) summary.warnings << QString::fromStdString(w);
-    return summary;
+}
+
+void IngestWorker::compilePending(quint64 requestId) {
+    cancel_.begin(requestId);
+    CompileSummary summary;
+    try {
+        if (!service_) {
+            summary.error = openError_.isEmpty() ? tr("No model is loaded.") : tr("No model is loaded: %1").arg(openError_);
+        } else if (cancel_.cancelled()) {
+            summary.cancelled = true; // preempted before it began: nothing to report but that
+        } else {
+            const epic::compile_report r = service_->compile_pending(progressForwarder(), cancel_.flag());
+            summary.error = QString::fromStdString(r.error);
+            summary.chunksCompiled = (qint64)r.chunks_compiled;
+            summary.chunksLeft = (qint64)r.chunks_left;
+            summary.cancelled = r.cancelled;
+            summary.budgetFull = r.budget_full;
+            for (const auto& w : r.warnings) summary.warnings << QString::fromStdString(w);
+        }
+    } catch (const std::exception& e) {
+        summary.error = QString::fromStdString(e.what());
+    }
+    emit compileFinished(requestId, summary);
 }
 
 void IngestWorker::recompileDocument(quint64 requestId, qint64 documentId) {

@@ -1,7 +1,8 @@
 #pragma once
 // Adds documents and compiles their chunk caches on its own thread with its own service, over the model
-// the chat worker loaded (never a second copy of the weights). Progress, per-document compile counts and
-// the final report go to the GUI thread through queued signals.
+// the chat worker loaded (never a second copy of the weights); with compile on demand it also runs the
+// background compile of what questions have not compiled yet. Progress, per-document compile counts and
+// the final reports go to the GUI thread through queued signals.
 #include "AppSettings.h"
 #include "CancelSwitch.h"
 #include "GuiTypes.h"
@@ -9,6 +10,7 @@
 #include <QElapsedTimer>
 #include <QObject>
 
+#include <functional>
 #include <memory>
 
 class IngestWorker : public QObject {
@@ -27,6 +29,9 @@ public slots:
     void releaseModel();
     void addPaths(quint64 requestId, const QStringList& paths);
     void recompileDocument(quint64 requestId, qint64 documentId);
+    // Compiles the caches the library's chunks lack (epic::service::compile_pending); cancelled through
+    // requestCancel like an add, and then resumable by another request.
+    void compilePending(quint64 requestId);
     void closeService();
 
 signals:
@@ -36,10 +41,13 @@ signals:
     void progress(const IngestProgress& progress);
     void addFinished(quint64 requestId, const AddSummary& summary);
     void recompileFinished(quint64 requestId, qint64 documentId, bool ok, const QString& error);
+    void compileFinished(quint64 requestId, const CompileSummary& summary);
 
 private:
     void open(const AppSettings& settings, const ModelHandle& model, const QString& modelError);
     AddSummary runAdd(const QStringList& paths);
+    // The runtime's progress callback, throttled, as `progress` signals.
+    std::function<void(const epic::add_progress&)> progressForwarder();
     QStringList listDocuments(const QStringList& paths) const;
 
     std::unique_ptr<epic::service> service_;

@@ -76,7 +76,7 @@ void LibraryWorker::refreshDocuments() {
 
 QVector<CacheEntryInfo> LibraryWorker::listCache(CacheSummaryInfo* summary, QString* error) {
     std::string err;
-    const auto entries = service_->cache_entries(&err);
+    const auto entries = service_->cache_entry_infos(&err);
     if (!err.empty()) {
         *error = QString::fromStdString(err);
         return {};
@@ -87,12 +87,21 @@ QVector<CacheEntryInfo> LibraryWorker::listCache(CacheSummaryInfo* summary, QStr
     summary->rawBytes = st.raw_bytes;
     summary->compressedBytes = st.compressed_bytes;
     summary->budgetBytes = st.budget_bytes;
+    for (const auto& f : st.by_format) {
+        CacheFormatInfo fi;
+        fi.format = QString::fromStdString(f.format);
+        fi.entries = f.entries;
+        fi.compressedBytes = f.compressed_bytes;
+        fi.bytesPerToken = f.bytes_per_token();
+        fi.ratio = f.ratio();
+        summary->formats.push_back(fi);
+    }
 
     // Which document each cache serves, through the library's chunk -> cache links (one document is
     // enough to offer "recompile" and "remove document" on the row).
     QHash<QString, QPair<qint64, QString>> owner;
     QSet<QString> fingerprints;
-    for (const auto& e : entries) fingerprints.insert(QString::fromStdString(e.model_fingerprint));
+    for (const auto& i : entries) fingerprints.insert(QString::fromStdString(i.entry.model_fingerprint));
     epic::storage::library& lib = service_->library();
     for (const auto& d : lib.documents()) {
         for (const auto& c : lib.chunks_of(d.id)) {
@@ -106,8 +115,12 @@ QVector<CacheEntryInfo> LibraryWorker::listCache(CacheSummaryInfo* summary, QStr
     }
     QVector<CacheEntryInfo> out;
     out.reserve((qsizetype)entries.size());
-    for (const auto& e : entries) {
+    for (const auto& info : entries) {
+        const epic::storage::kv_entry& e = info.entry;
         CacheEntryInfo i;
+        i.format = QString::fromStdString(info.format);
+        i.rows = info.rows;
+        i.decodedBytes = info.decoded_bytes;
         i.key = QString::fromStdString(e.cache_key);
         i.fingerprint = QString::fromStdString(e.model_fingerprint);
         i.compileOptions = QString::fromStdString(e.compile_options);

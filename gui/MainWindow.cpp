@@ -59,6 +59,7 @@ MainWindow::MainWindow(const QString& settingsFile, QWidget* parent)
     qRegisterMetaType<CacheSummaryInfo>();
     qRegisterMetaType<IngestProgress>();
     qRegisterMetaType<AddSummary>();
+    qRegisterMetaType<CompileSummary>();
     qRegisterMetaType<AnswerResult>();
     qRegisterMetaType<QVector<DocumentInfo>>();
     qRegisterMetaType<QVector<CacheEntryInfo>>();
@@ -121,6 +122,9 @@ void MainWindow::buildUi() {
     pollTimer_ = new QTimer(this);
     pollTimer_->setInterval(300);
     connect(pollTimer_, &QTimer::timeout, this, &MainWindow::refreshDocuments);
+    idleCompileTimer_ = new QTimer(this);
+    idleCompileTimer_->setSingleShot(true);
+    connect(idleCompileTimer_, &QTimer::timeout, this, &MainWindow::startIdleCompile);
 
     connect(cancel_, &QPushButton::clicked, this, &MainWindow::cancelIngestion);
     connect(libraryPanel_, &LibraryPanel::addFilesRequested, this, [this] {
@@ -136,6 +140,7 @@ void MainWindow::buildUi() {
         post(library_, [w = library_, ids] { w->removeDocuments(ids); });
     });
     connect(chatPanel_, &ChatPanel::askRequested, this, [this](quint64 id, const QString& q, int seedOffset) {
+        preemptIdleCompile(); // the question gets the model: the compile stops after its chunk in hand
         post(chat_, [w = chat_, id, q, s = settings_, seedOffset] { w->ask(id, q, s, seedOffset); });
         updateStatus();
     });
@@ -207,7 +212,9 @@ void MainWindow::startThreads() {
     connect(ingest_, &IngestWorker::recompileFinished, this, [this](quint64, qint64 id, bool ok, const QString& e) {
         --recompilesActive_;
         onAction(tr("recompile"), ok, ok ? tr("Recompiled the caches of document %1").arg(id) : e);
+        scheduleIdleCompile();
     });
+    connect(ingest_, &IngestWorker::compileFinished, this, &MainWindow::onCompileFinished);
     connect(chat_, &ChatWorker::serviceOpened, this,
             [this](bool ok, const QString& e, const QString& fp, const QString& backendName, const ModelHandle& model) {
                 if (ok) modelName_ = tr("%1 [%2] on %3").arg(QFileInfo(settings_.modelPath).fileName(), fp.left(12), backendName);
@@ -224,6 +231,7 @@ void MainWindow::startThreads() {
         refreshCache(); // hits and last-used changed
         refreshDocuments();
         updateStatus();
+        scheduleIdleCompile(); // idle again: the background compile may resume
     });
     connect(library_, &LibraryWorker::serviceOpened, this, [this](bool ok, const QString& e) {
         libraryReady_ = ok;
@@ -269,8 +277,13 @@ void MainWindow::onModelOpened(bool ok, const QString& error, bool chat) {
     }
     chatPanel_->setModelReady(chatReady_, chatReady_ ? QString() : tr("No model: %1").arg(modelError_));
     if (openPending_ > 0 && --openPending_ == 0) {
+        // Opened on compile on demand (or a new format or scheme): whatever the library lacks is
+        // compiled in the background once the app is idle.
+        compileWanted_ = !settings_.compileOnAdd;
+        compileStoppedByUser_ = false;
         updateStatus();
         startNextAdd();
+        scheduleIdleCompile();
         emit servicesOpened();
     }
     updateStatus();
@@ -311,9 +324,11 @@ void MainWindow::applySettings(const AppSettings& s) {
     settings_.save(*openSettings(settingsFile_));
     if (old.sameServiceAs(s)) {
         updateStatus();
+        scheduleIdleCompile(); // the idle delay may have changed
         return;
     }
     if (shutDown_) return;
+    idleCompileTimer_->stop();
     // Stop what runs against the old services; the workers pick up the reopen right after.
     pendingPaths_.clear();
     if (chatPanel_->isBusy()) {
@@ -351,6 +366,7 @@ FirstRunDialog* MainWindow::showFirstRun(const FirstRunDialog::Locations& locati
 
 void MainWindow::addPaths(const QStringList& paths) {
     if (shutDown_ || paths.isEmpty()) return;
+    preemptIdleCompile(); // the add runs right after the compile's chunk in hand
     pendingPaths_ << paths;
     startNextAdd();
     updateStatus();
@@ -370,11 +386,74 @@ void MainWindow::startNextAdd() {
 void MainWindow::cancelIngestion() {
     pendingPaths_.clear();
     if (ingestActive_ != 0 && ingest_) ingest_->requestCancel(ingestActive_);
+    if (compileActive_ != 0) {
+        compileStoppedByUser_ = true;
+        preemptIdleCompile();
+    }
     cancel_->setEnabled(false);
     updateStatus();
 }
 
+bool MainWindow::idleForCompile() const {
+    return !shutDown_ && openPending_ == 0 && modelReady() && ingestActive_ == 0 && pendingPaths_.isEmpty() &&
+           recompilesActive_ == 0 && compileActive_ == 0 && !chatPanel_->isBusy();
+}
+
+void MainWindow::scheduleIdleCompile() {
+    if (settings_.compileOnAdd || !compileWanted_ || compileStoppedByUser_ || !idleForCompile()) {
+        idleCompileTimer_->stop();
+        return;
+    }
+    // (Re)started: the idle period counts from the last thing that happened.
+    idleCompileTimer_->start(qMax(0, settings_.idleCompileSeconds) * 1000);
+}
+
+void MainWindow::startIdleCompile() {
+    if (settings_.compileOnAdd || !compileWanted_ || compileStoppedByUser_ || !idleForCompile()) return;
+    compileActive_ = nextIngestRequest_++;
+    compileCancelRequested_ = false;
+    lastProgress_ = IngestProgress{};
+    post(ingest_, [w = ingest_, id = compileActive_] { w->compilePending(id); });
+    pollTimer_->start();
+    updateStatus();
+    emit backgroundCompileStarted();
+}
+
+void MainWindow::preemptIdleCompile() {
+    idleCompileTimer_->stop();
+    if (compileActive_ == 0 || compileCancelRequested_ || !ingest_) return;
+    // Only this request and earlier ones: the add or question that preempts it is not touched.
+    ingest_->requestCancel(compileActive_);
+    compileCancelRequested_ = true;
+}
+
+void MainWindow::onCompileFinished(quint64 requestId, const CompileSummary& s) {
+    if (requestId != compileActive_) return; // an older open's
+    compileActive_ = 0;
+    lastCompile_ = s;
+    libraryModel_->clearProgress();
+    // Preempted: resume when idle again. Finished, stopped at the budget, failed or cancelled by the
+    // user: nothing more until the library or the settings change.
+    compileWanted_ = s.cancelled && s.error.isEmpty() && !compileStoppedByUser_;
+    if (!s.error.isEmpty())
+        lastAction_ = tr("Background compile failed: %1").arg(s.error);
+    else if (s.chunksCompiled > 0 || s.chunksLeft > 0 || !s.warnings.isEmpty())
+        lastAction_ = tr("Compiled %n chunk cache(s) in the background", nullptr, (int)s.chunksCompiled) +
+                      (s.chunksLeft > 0 ? tr("; %1 left").arg(s.chunksLeft) : QString()) +
+                      (s.budgetFull ? tr(" (the disk budget is full: they are compiled when asked about)")
+                       : s.cancelled ? (compileStoppedByUser_ ? tr(" (cancelled)") : tr(" (paused)"))
+                                     : QString()) +
+                      (s.warnings.isEmpty() ? QString() : " — " + s.warnings.mid(0, 3).join("; "));
+    refreshDocuments();
+    refreshCache();
+    if (ingestActive_ == 0 && recompilesActive_ == 0) pollTimer_->stop();
+    updateStatus();
+    scheduleIdleCompile();
+    emit backgroundCompileFinished(s);
+}
+
 void MainWindow::recompile(qint64 documentId) {
+    preemptIdleCompile();
     ++recompilesActive_;
     const quint64 id = nextIngestRequest_++;
     post(ingest_, [w = ingest_, id, documentId] { w->recompileDocument(id, documentId); });
@@ -412,8 +491,14 @@ void MainWindow::onAddFinished(quint64 requestId, const AddSummary& s) {
     refreshDocuments();
     refreshCache();
     startNextAdd();
-    if (ingestActive_ == 0 && recompilesActive_ == 0) pollTimer_->stop();
+    if (ingestActive_ == 0 && recompilesActive_ == 0 && compileActive_ == 0) pollTimer_->stop();
+    // Compile on demand: what this add indexed (and anything a preempted compile left) when idle.
+    if (!settings_.compileOnAdd && s.error.isEmpty()) {
+        compileWanted_ = true;
+        compileStoppedByUser_ = false;
+    }
     updateStatus();
+    scheduleIdleCompile();
     emit ingestionFinished(s);
 }
 
@@ -461,7 +546,7 @@ void MainWindow::onAction(const QString& action, bool ok, const QString& message
     cachePanel_->showMessage(message);
     refreshCache();
     refreshDocuments();
-    if (ingestActive_ == 0 && recompilesActive_ == 0) pollTimer_->stop();
+    if (ingestActive_ == 0 && recompilesActive_ == 0 && compileActive_ == 0) pollTimer_->stop();
     updateStatus();
     emit actionFinished(message);
 }
@@ -486,16 +571,28 @@ void MainWindow::updateStatus() {
     status_->setText(parts.join("  ·  ") + (lastAction_.isEmpty() ? QString() : "  —  " + lastAction_));
     libraryPanel_->setSummary(tr("%1 ready, %2 failed, %3 in progress").arg(ready).arg(failed).arg(n - ready - failed));
 
-    const bool busy = ingestActive_ != 0 || recompilesActive_ > 0;
+    const bool busy = ingestActive_ != 0 || recompilesActive_ > 0 || compileActive_ != 0;
     ingestBar_->setVisible(busy);
-    cancel_->setVisible(ingestActive_ != 0);
+    cancel_->setVisible(ingestActive_ != 0 || compileActive_ != 0);
     if (!busy) {
         ingestLabel_->clear();
         cancel_->setEnabled(true);
         return;
     }
     const IngestProgress& p = lastProgress_;
-    if (ingestActive_ == 0) {
+    if (ingestActive_ == 0 && compileActive_ != 0 && recompilesActive_ == 0) {
+        if (p.phase == "compiling" && p.chunksTotal > 0) {
+            ingestLabel_->setText(tr("Compiling in the background: %1/%2 chunks, %3 tok/s")
+                                      .arg(p.chunksDone)
+                                      .arg(p.chunksTotal)
+                                      .arg(p.tokensPerSecond, 0, 'f', 0));
+            ingestBar_->setRange(0, (int)qMax<qint64>(1, p.chunksTotal));
+            ingestBar_->setValue((int)p.chunksDone);
+        } else {
+            ingestLabel_->setText(tr("Compiling in the background…"));
+            ingestBar_->setRange(0, 0);
+        }
+    } else if (ingestActive_ == 0) {
         ingestLabel_->setText(tr("Recompiling…"));
         ingestBar_->setRange(0, 0);
     } else if (p.phase == "compiling") {
@@ -543,6 +640,7 @@ void MainWindow::shutdown() {
     if (shutDown_) return;
     shutDown_ = true;
     pollTimer_->stop();
+    idleCompileTimer_->stop();
     pendingPaths_.clear();
     // Running work stops at its next token or chunk; queued requests are dropped with the event loops.
     ingest_->requestCancel(everyRequest);

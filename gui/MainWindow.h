@@ -1,7 +1,8 @@
 #pragma once
 // The main window: library side panel, chat and cache panel in the middle, status line with the
 // ingestion progress and its Cancel button. It owns three worker threads:
-//   ingest  - IngestWorker: add documents, compile caches, recompile (own service on the chat's model)
+//   ingest  - IngestWorker: add documents, compile caches, recompile, and with compile on demand the
+//             background compile when the app is idle (own service on the chat's model)
 //   chat    - ChatWorker: answer questions, token by token (own service; loads the model, once for both)
 //   library - LibraryWorker: list documents and caches, pin/evict/verify/remove (model-less service)
 // All talk to this window through queued signals; item models live here, on the GUI thread.
@@ -54,6 +55,9 @@ public:
     void shutdown();
 
     bool isIngesting() const { return ingestActive_ != 0 || !pendingPaths_.isEmpty(); }
+    // Compile on demand: the background compile of what questions have not compiled yet is running.
+    bool isCompilingInBackground() const { return compileActive_ != 0; }
+    const CompileSummary& lastCompileSummary() const { return lastCompile_; }
     bool isAnswering() const;
     bool modelReady() const { return chatReady_ && ingestReady_; }
     bool libraryReady() const { return libraryReady_; }
@@ -76,6 +80,8 @@ public slots:
 signals:
     void servicesOpened();              // every worker answered its open (successfully or not)
     void ingestionFinished(const AddSummary& summary);
+    void backgroundCompileStarted();
+    void backgroundCompileFinished(const CompileSummary& summary);
     void documentsRefreshed();
     void cacheRefreshed();
     void actionFinished(const QString& message);
@@ -99,6 +105,14 @@ private:
     void onModelOpened(bool ok, const QString& error, bool chat);
     void onAction(const QString& action, bool ok, const QString& message);
     void recompile(qint64 documentId);
+    // The background compile (compile on demand): after settings_.idleCompileSeconds with no question,
+    // add or recompile running, the ingest worker compiles what is missing; a question, an add or a
+    // recompile preempts it (cancelled after the chunk in hand) and it resumes when idle again.
+    bool idleForCompile() const;
+    void scheduleIdleCompile();
+    void startIdleCompile();
+    void preemptIdleCompile();
+    void onCompileFinished(quint64 requestId, const CompileSummary& s);
     void updateStatus();
     void showModelError(const QString& error);
 
@@ -126,6 +140,12 @@ private:
     quint64 ingestActive_ = 0;           // add request running (0: none)
     QStringList pendingPaths_;           // dropped while another add ran
     int recompilesActive_ = 0;
+    QTimer* idleCompileTimer_ = nullptr;
+    quint64 compileActive_ = 0;          // background compile request running (0: none)
+    bool compileCancelRequested_ = false; // its cancel was sent (sent once: a later cancel could hit the next request)
+    bool compileStoppedByUser_ = false;  // Cancel pressed: do not resume until something new is added
+    bool compileWanted_ = false;         // something may be left to compile in the background
+    CompileSummary lastCompile_;
     IngestProgress lastProgress_;
     AddSummary lastAdd_;
     QString lastAction_;

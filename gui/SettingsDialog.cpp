@@ -71,6 +71,26 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
     budget_->setSuffix(tr(" MiB"));
     budget_->setSpecialValueText(tr("no limit"));
     budget_->setValue(s.cacheBudgetMb);
+    cacheFormat_ = new QComboBox(this);
+    cacheFormat_->addItem(tr("Default (%1)").arg(QString::fromLatin1(epic::kv_format_name(epic::default_cache_format))), "default");
+    cacheFormat_->addItem(tr("f16 (as computed)"), "f16");
+    cacheFormat_->addItem(tr("q8 (8-bit groups)"), "q8");
+    cacheFormat_->addItem(tr("q4 (4-bit groups)"), "q4");
+    cacheFormat_->setCurrentIndex(qMax(0, cacheFormat_->findData(s.cacheFormat)));
+    cacheFormat_->setToolTip(tr("How chunk caches are stored on disk. Caches of another format are compiled again "
+                                "when needed (never mixed in one answer); Cache → Clean up removes the old ones"));
+    compileMode_ = new QComboBox(this);
+    compileMode_->addItem(tr("When a document is added"), true);
+    compileMode_->addItem(tr("When a question first needs them; the rest when idle"), false);
+    compileMode_->setCurrentIndex(qMax(0, compileMode_->findData(s.compileOnAdd)));
+    compileMode_->setToolTip(tr("On demand, adding only reads and indexes documents; with a disk budget the caches "
+                                "kept are those questions use"));
+    idleCompile_ = new QSpinBox(this);
+    idleCompile_->setRange(0, 24 * 3600);
+    idleCompile_->setSuffix(tr(" s idle"));
+    idleCompile_->setValue(s.idleCompileSeconds);
+    idleCompile_->setToolTip(tr("Compile the remaining caches in the background after this long without a question "
+                                "or an add (a question or an add pauses it)"));
 
     maxTokens_ = new QSpinBox(this);
     maxTokens_->setRange(1, 8192);
@@ -108,6 +128,9 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
                }));
     mf->addRow(tr("Chunk size (tokens)"), chunkTokens_);
     mf->addRow(tr("Cache disk budget"), budget_);
+    mf->addRow(tr("Cache format"), cacheFormat_);
+    mf->addRow(tr("Compile caches"), compileMode_);
+    mf->addRow(tr("Background compile after"), idleCompile_);
 
     auto* linkBox = new QGroupBox(tr("Retrieval and linking"), this);
     auto* lf = new QFormLayout(linkBox);
@@ -129,6 +152,7 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
     connect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(algorithm_, &QComboBox::currentIndexChanged, this, &SettingsDialog::updateParameter);
+    connect(compileMode_, &QComboBox::currentIndexChanged, this, &SettingsDialog::updateParameter);
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(modelBox);
@@ -142,6 +166,7 @@ void SettingsDialog::updateParameter() {
     const QString a = algorithm_->currentData().toString();
     k_->setEnabled(a == "legolink");
     ratio_->setEnabled(a == "cacheblend");
+    idleCompile_->setEnabled(!compileMode_->currentData().toBool());
 }
 
 AppSettings SettingsDialog::settings() const {
@@ -156,6 +181,9 @@ AppSettings SettingsDialog::settings() const {
     s.retrievedChunks = chunks_->value();
     s.chunkTokens = chunkTokens_->value();
     s.cacheBudgetMb = budget_->value();
+    s.cacheFormat = cacheFormat_->currentData().toString();
+    s.compileOnAdd = compileMode_->currentData().toBool();
+    s.idleCompileSeconds = idleCompile_->value();
     s.maxTokens = maxTokens_->value();
     s.temperature = temperature_->value();
     s.topK = topK_->value();

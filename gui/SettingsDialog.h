@@ -20,6 +20,9 @@ public:
     QLineEdit* modelEdit() const { return model_; }
     QLineEdit* libraryEdit() const { return library_; }
     QComboBox* algorithmBox() const { return algorithm_; }
+    QComboBox* cacheFormatBox() const { return cacheFormat_; }
+    QComboBox* compileModeBox() const { return compileMode_; }
+    QSpinBox* idleCompileBox() const { return idleCompile_; }
 
 private:
     void updateParameter();
@@ -35,6 +38,9 @@ private:
     QSpinBox* chunks_;
     QSpinBox* chunkTokens_;
     QSpinBox* budget_;
+    QComboBox* cacheFormat_;
+    QComboBox* compileMode_;  // data: true = compile when added, false = on demand
+    QSpinBox* idleCompile_;
     QSpinBox* maxTokens_;
     QDoubleSpinBox* temperature_;
     QSpinBox* topK_;

@@ -43,8 +43,9 @@ std::string args::get_or(const std::string& name, const std::string& fallback) c
 }
 
 std::string args::require(const std::string& name) const {
+    // An empty value is a value (`--text ""` tokenizes nothing); only an absent option is missing.
     auto v = get(name);
-    if (!v || v->empty()) throw error("missing required option --" + name);
+    if (!v) throw error("missing required option --" + name);
     return *v;
 }
 

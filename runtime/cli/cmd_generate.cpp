@@ -67,6 +67,7 @@ int cmd_perplexity(int argc, char** argv) {
     known.insert({"file", "ctx"});
     a.allow_only(known);
     const std::string path = a.require("file");
+    if (path.empty()) throw error("--file needs a file name");
     const std::string text_of_file = read_file_text(path);
     session s = open_session(a);
     const int n_ctx = a.get_int("ctx", 128, 1, 1 << 20);

@@ -11,7 +11,9 @@
 
 #include <climits>
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstdio>
 #include <ctime>
@@ -21,6 +23,13 @@ namespace {
 
 const std::set<std::string> library_options = {"library", "model", "threads", "device", "chunk-tokens", "budget-mb",
                                                 "gpu-cache-mib"};
+// The commands that compile or link caches also take the format they are stored in.
+std::set<std::string> compiling_options(std::initializer_list<std::string> more) {
+    std::set<std::string> known = library_options;
+    known.insert("kv-format");
+    known.insert(more);
+    return known;
+}
 
 // Only adding creates a library: asking or managing a mistyped folder is an error, not an empty library.
 service_params params_from(const args& a, bool need_model, bool create_library) {
@@ -33,10 +42,59 @@ service_params params_from(const args& a, bool need_model, bool create_library) 
     p.backend.device = a.get_or("device", p.backend.device);
     p.chunk_tokens = a.get_int("chunk-tokens", p.chunk_tokens, 16, 1 << 14);
     p.context_tokens = a.get_int("ctx", 0, 0, 1 << 20);
-    p.cache_budget_bytes = (uint64_t)a.get_double("budget-mb", 0.0, 0.0, 1e9) * 1024 * 1024;
+    p.cache_budget_bytes = (uint64_t)(a.get_double("budget-mb", 0.0, 0.0, 1e9) * 1024 * 1024); // fractions of a MiB too
     // GPU hot tier of chunk caches: absent = automatic, 0 = off.
     if (a.has("gpu-cache-mib")) p.gpu_cache_budget_bytes = (int64_t)(a.get_double("gpu-cache-mib", 0.0, 0.0, 1e9) * 1024 * 1024);
+    if (a.has("kv-format")) p.cache_format = parse_kv_format(a.require("kv-format"));
     return p;
+}
+
+// Ctrl-C while add or compile runs: the first one asks the service to stop after the chunk in hand
+// (what is compiled stays stored and linked, the library consistent, the next run resumes); the
+// handler is reset on delivery, so a second Ctrl-C ends the process at once. A signal handler can
+// only reach static storage: flag() is the one such object, used only through this scope.
+class interrupt_scope {
+public:
+    interrupt_scope() {
+        flag().store(false);
+        struct sigaction sa = {};
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESETHAND;
+        ::sigaction(SIGINT, &sa, &previous_);
+    }
+    ~interrupt_scope() { ::sigaction(SIGINT, &previous_, nullptr); }
+    interrupt_scope(const interrupt_scope&) = delete;
+    interrupt_scope& operator=(const interrupt_scope&) = delete;
+    const std::atomic<bool>* cancel() const { return &flag(); }
+    bool interrupted() const { return flag().load(); }
+
+private:
+    static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler stores to it");
+    static std::atomic<bool>& flag() {
+        static std::atomic<bool> interrupted{false}; // initialised by the constructor, before the handler exists
+        return interrupted;
+    }
+    static void on_signal(int) { flag().store(true); }
+    struct sigaction previous_ = {};
+};
+
+// The exit code of a command stopped by Ctrl-C (128 + SIGINT, what shells report).
+constexpr int interrupted_exit_code = 130;
+
+// "compiling: 3/40 chunks ..." on stderr, one line rewritten in place.
+void print_compile_progress(const add_progress& p) {
+    if (p.phase == "compiling")
+        std::fprintf(stderr, "\rcompiling: %zu/%zu chunks, %zu/%zu documents, %.0f tok/s   ", p.chunks_done, p.chunks_total,
+                     p.documents_done, p.documents_total, p.tokens_per_second);
+    else
+        std::fprintf(stderr, "\rextracting: %zu/%zu documents   ", p.documents_done, p.documents_total);
+}
+
+std::string fixed(double v, int decimals) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    return buf;
 }
 
 std::unique_ptr<service> open_service(const args& a, bool need_model, bool create_library = false) {
@@ -61,37 +119,63 @@ std::string when(int64_t ms) {
 } // namespace
 
 int cmd_add(int argc, char** argv) {
-    args a(argc, argv, 2, {"quiet"});
-    auto known = library_options;
-    known.insert("quiet");
-    a.allow_only(known);
+    args a(argc, argv, 2, {"quiet", "no-compile"});
+    a.allow_only(compiling_options({"quiet", "no-compile"}));
     if (a.positional().empty()) throw error("give the files or folders to add");
-    auto s = open_service(a, true, true);
+    service_params params = params_from(a, true, true);
+    params.compile_on_add = !a.has("no-compile");
+    std::string err;
+    const interrupt_scope interrupt;
+    auto s = service::open(params, &err);
+    if (!s) throw error(err);
     std::vector<std::filesystem::path> paths(a.positional().begin(), a.positional().end());
     const bool quiet = a.has("quiet");
     const add_report r = s->add(paths, [&](const add_progress& p) {
-        if (quiet) return;
-        if (p.phase == "compiling")
-            std::fprintf(stderr, "\rcompiling: %zu/%zu chunks, %zu/%zu documents, %.0f tok/s   ", p.chunks_done, p.chunks_total,
-                         p.documents_done, p.documents_total, p.tokens_per_second);
-        else
-            std::fprintf(stderr, "\rextracting: %zu/%zu documents   ", p.documents_done, p.documents_total);
-    });
+        if (!quiet) print_compile_progress(p);
+    }, interrupt.cancel());
     if (!quiet) std::fprintf(stderr, "\n");
     check(r.error);
     std::printf("added %zu, updated %zu, unchanged %zu, failed %zu, skipped %zu; %zu chunk caches compiled%s\n", r.added,
                 r.updated, r.unchanged, r.failed, r.skipped, r.chunks_compiled, r.cancelled ? " (cancelled)" : "");
+    if (!params.compile_on_add && !r.cancelled)
+        std::printf("not compiled: chunks are compiled when a question retrieves them, or by `epic compile`\n");
     for (const auto& [path, why] : r.failures) std::printf("failed: %s: %s\n", printable(path).c_str(), printable(why).c_str());
     for (const auto& [path, why] : r.skips) std::printf("skipped: %s: %s\n", printable(path).c_str(), printable(why).c_str());
     for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", printable(w).c_str());
+    if (interrupt.interrupted()) {
+        std::fprintf(stderr, "interrupted: what was added and compiled is kept; add again or run `epic compile` to finish\n");
+        return interrupted_exit_code;
+    }
     return r.failed + r.skipped > 0 ? 3 : 0;
+}
+
+int cmd_compile(int argc, char** argv) {
+    args a(argc, argv, 2, {"quiet"});
+    a.allow_only(compiling_options({"quiet"}));
+    if (!a.positional().empty()) throw error("compile takes no paths: it compiles what the library's chunks lack (add documents with epic add)");
+    std::string err;
+    const interrupt_scope interrupt;
+    auto s = service::open(params_from(a, true, false), &err);
+    if (!s) throw error(err);
+    const bool quiet = a.has("quiet");
+    const compile_report r = s->compile_pending([&](const add_progress& p) {
+        if (!quiet) print_compile_progress(p);
+    }, interrupt.cancel());
+    if (!quiet) std::fprintf(stderr, "\n");
+    check(r.error);
+    std::printf("%zu chunk caches compiled; %zu chunks left%s\n", r.chunks_compiled, r.chunks_left,
+                r.cancelled ? " (cancelled)" : r.budget_full ? " (the disk budget is full: they are compiled when asked about)" : "");
+    for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", printable(w).c_str());
+    if (interrupt.interrupted()) {
+        std::fprintf(stderr, "interrupted: what was compiled is kept; run epic compile again to finish\n");
+        return interrupted_exit_code;
+    }
+    return 0;
 }
 
 int cmd_ask(int argc, char** argv) {
     args a(argc, argv, 2, {"no-sources"});
-    auto known = library_options;
-    known.insert({"algo", "top", "tokens", "temp", "seed", "no-sources", "ctx"});
-    a.allow_only(known);
+    a.allow_only(compiling_options({"algo", "top", "tokens", "temp", "seed", "no-sources", "ctx"}));
     if (a.positional().size() != 1) throw error("give the question as one argument (quote it)");
     auto s = open_service(a, true);
     ask_options o;
@@ -172,22 +256,38 @@ int cmd_cache(int argc, char** argv) {
     auto s = open_service(a, false);
     std::string err;
     if (what == "ls") {
-        const auto entries = s->cache_entries(&err);
+        // rows, B/token (bytes on disk per row) and ratio (K/V bytes as linked, f16, over bytes on disk)
+        // are recorded when a cache is compiled or loaded: "-" for one an older build wrote, until then.
+        const auto entries = s->cache_entry_infos(&err);
         check(err);
-        std::printf("%-44s %10s %10s %6s %5s %3s  %s\n", "key", "raw", "stored", "ratio", "hits", "pin", "last used");
-        for (const auto& e : entries)
-            std::printf("%-44s %10llu %10llu %6.2f %5lld %3s  %s\n", e.cache_key.c_str(), (unsigned long long)e.raw_bytes,
-                        (unsigned long long)e.compressed_bytes, e.compressed_bytes ? (double)e.raw_bytes / e.compressed_bytes : 0.0,
-                        (long long)e.hits, e.pinned ? "yes" : "", when(e.last_used).c_str());
+        std::printf("%-44s %-4s %6s %8s %10s %10s %6s %5s %3s  %s\n", "key", "fmt", "rows", "B/token", "raw", "stored", "ratio",
+                    "hits", "pin", "last used");
+        for (const auto& i : entries) {
+            const auto& e = i.entry;
+            const bool recorded = i.rows > 0;
+            std::printf("%-44s %-4s %6s %8s %10llu %10llu %6s %5lld %3s  %s\n", printable(e.cache_key).c_str(), i.format.c_str(),
+                        recorded ? std::to_string(i.rows).c_str() : "-", recorded ? fixed(i.bytes_per_token(), 1).c_str() : "-",
+                        (unsigned long long)e.raw_bytes, (unsigned long long)e.compressed_bytes,
+                        recorded ? fixed(i.ratio(), 2).c_str() : "-", (long long)e.hits, e.pinned ? "yes" : "", when(e.last_used).c_str());
+        }
         return 0;
     }
     if (what == "stats") {
         const cache_summary st = s->cache_stats(&err);
         check(err);
-        std::printf("entries %lld (pinned %lld); raw %.2f MiB, on disk %.2f MiB, ratio %.2f; budget %s\n", (long long)st.entries,
+        std::printf("entries %lld (pinned %lld); raw %.2f MiB, on disk %.2f MiB (zstd ratio %.2f); budget %s\n", (long long)st.entries,
                     (long long)st.pinned, st.raw_bytes / 1048576.0, st.compressed_bytes / 1048576.0,
                     st.compressed_bytes ? (double)st.raw_bytes / st.compressed_bytes : 0.0,
                     st.budget_bytes ? (std::to_string(st.budget_bytes / 1048576) + " MiB").c_str() : "none");
+        for (const auto& f : st.by_format) {
+            std::printf("  %-4s %lld entries, %.2f MiB on disk", f.format.c_str(), (long long)f.entries, f.compressed_bytes / 1048576.0);
+            if (f.entries_recorded > 0)
+                std::printf(", %.1f bytes per token, ratio %.2f (f16 K/V bytes over bytes on disk)", f.bytes_per_token(), f.ratio());
+            if (f.entries_recorded < f.entries)
+                std::printf("; %lld written by an older build, not measured until next loaded",
+                            (long long)(f.entries - f.entries_recorded));
+            std::printf("\n");
+        }
         return 0;
     }
     if (what == "evict" || what == "pin" || what == "unpin") {

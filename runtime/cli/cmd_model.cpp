@@ -78,6 +78,7 @@ int cmd_make_model(int argc, char** argv) {
     p.n_vocab = a.get_int("vocab", p.n_vocab, 16, 1 << 20);
     p.tied_output = a.has("tied");
     const std::string out = a.require("out");
+    if (out.empty()) throw error("--out needs a file name");
     write_random_model(out, p);
     std::printf("wrote %s (%s, %d layers, width %d, %s)\n", out.c_str(), p.name.c_str(), p.n_layer, p.n_embd, type_name(p.type));
     return 0;

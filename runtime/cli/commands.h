@@ -14,6 +14,7 @@ int cmd_bench_link(int argc, char** argv);
 int cmd_bench_qa(int argc, char** argv);
 int cmd_bench_kv(int argc, char** argv);
 int cmd_add(int argc, char** argv);
+int cmd_compile(int argc, char** argv);
 int cmd_ask(int argc, char** argv);
 int cmd_docs(int argc, char** argv);
 int cmd_cache(int argc, char** argv);

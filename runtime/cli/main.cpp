@@ -17,13 +17,24 @@ usage: epic <command> [options]
 
 commands:
   add         [--library DIR] [--model M] PATH...   add files/folders: extract, chunk, compile KV caches
-              [--chunk-tokens N] [--quiet]
+              [--chunk-tokens N] [--kv-format F] [--no-compile] [--quiet]
+                                             (--no-compile: only extract, chunk and index; a chunk is compiled
+                                              when a question first retrieves it, or by epic compile)
+  compile     [--library DIR] [--model M] [--kv-format F] [--budget-mb N] [--quiet]
+                                             compile the caches the library's chunks lack (added with
+                                             --no-compile, stale after a format change, evicted); stops before
+                                             the budget would be exceeded; Ctrl-C stops after the chunk in hand
   ask         [--library DIR] [--model M] "QUESTION" [--algo A] [--top N] [--tokens N] [--temp T] [--seed S]
-              [--no-sources] [--gpu-cache-mib N] [--ctx N]  answer from the library; prints the answer, then its sources
+              [--no-sources] [--gpu-cache-mib N] [--ctx N] [--kv-format F]
+                                             answer from the library; prints the answer, then its sources
                                              (--gpu-cache-mib: GPU hot tier of chunk caches; default auto, 0 off;
                                               --ctx: rows one ask may link, default the model's context length)
+              --kv-format f16|q8|q4: how chunk caches are stored (default f16); caches of another format are
+              stale: compiled again when needed, never linked with this one
   docs        ls|rm [--library DIR] [ID...]         list or remove documents
   cache       ls|stats|evict|pin|unpin|verify|gc [--library DIR] [KEY...] [--budget-mb N]
+                                             ls and stats show each format, bytes on disk per token and the
+                                             ratio of f16 K/V bytes to bytes on disk
   info        [--model M]                    architecture, sizes, tensor types, context length
   tokenize    [--model M] --text T [--no-bos|--bos]  token ids, space-separated, one line (BOS as the model says)
   generate    [--model M] --prompt P [--tokens N] [--temp T] [--top-k K] [--top-p P] [--min-p P]
@@ -81,6 +92,7 @@ int main(int argc, char** argv) {
         if (cmd == "make-model") return epic::cli::cmd_make_model(argc, argv);
         if (cmd == "link") return epic::cli::cmd_link(argc, argv);
         if (cmd == "add") return epic::cli::cmd_add(argc, argv);
+        if (cmd == "compile") return epic::cli::cmd_compile(argc, argv);
         if (cmd == "ask") return epic::cli::cmd_ask(argc, argv);
         if (cmd == "docs") return epic::cli::cmd_docs(argc, argv);
         if (cmd == "cache") return epic::cli::cmd_cache(argc, argv);

@@ -1,7 +1,7 @@
 #include "model/model.h"
 
 #include "core/error.h"
-#include "core/fnv1a.h"
+#include "common/xxhash64.h"
 #include "gguf/gguf_file.h"
 #include "quant/quant.h"
 
@@ -14,11 +14,11 @@
 namespace epic {
 namespace {
 
-// The fingerprint's running hash over the file's structure (core/fnv1a.h); strings end with a NUL
-// so names cannot run together. Tensor bytes go through XXH64 first (below).
+// The fingerprint's running hash over the file's structure (XXH64, storage/common/xxhash64.h);
+// strings end with a NUL so names cannot run together. Tensor bytes go through XXH64 first (below).
 struct fingerprint_hash {
-    uint64_t h = fnv1a_offset;
-    void add(const void* p, size_t n) { h = fnv1a(p, n, h); }
+    storage::xxh64_stream h;
+    void add(const void* p, size_t n) { h.add(p, n); }
     void add(const std::string& s) { add(s.data(), s.size()); add("\0", 1); }
     template <typename T> void add_pod(T v) { add(&v, sizeof v); }
 
@@ -122,7 +122,7 @@ std::string compute_fingerprint(const gguf_file& f) {
         h.add_pod(storage::xxh64(t.data, t.nbytes));
     }
     char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h.h);
+    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h.h.digest());
     return buf;
 }
 

@@ -1,7 +1,7 @@
 #include "pic/chunk_cache.h"
 
 #include "core/error.h"
-#include "core/fnv1a.h"
+#include "common/xxhash64.h"
 
 #include <algorithm>
 #include <vector>
@@ -108,7 +108,7 @@ compile_options compile_options::parse(const std::string& s, const std::string& 
 
 std::string context_fingerprint(std::span<const int32_t> prefix_tokens) {
     char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)fnv1a(prefix_tokens.data(), prefix_tokens.size_bytes()));
+    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)storage::xxh64(prefix_tokens.data(), prefix_tokens.size_bytes()));
     return buf;
 }
 
@@ -167,10 +167,11 @@ chunk_cache chunk_cache::deserialize(std::span<const uint8_t> bytes, const std::
 
 std::string chunk_cache_key(const std::string& model_fingerprint, std::span<const int32_t> chunk_tokens,
                             const compile_options& options) {
-    uint64_t h = fnv1a(model_fingerprint.data(), model_fingerprint.size());
-    h = fnv1a(chunk_tokens.data(), chunk_tokens.size_bytes(), h);
+    // Fields end with a NUL so that they cannot run together.
     const std::string o = options.to_string();
-    h = fnv1a(o.data(), o.size(), h);
+    storage::xxh64_stream hs;
+    hs.add(model_fingerprint).add("", 1).add(chunk_tokens.data(), chunk_tokens.size_bytes()).add(o);
+    const uint64_t h = hs.digest();
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
     return model_fingerprint + "-" + buf + "-" + std::to_string(chunk_tokens.size());

@@ -17,7 +17,9 @@
 #include <algorithm>
 #include <limits>
 #include <chrono>
+#include <map>
 #include <optional>
+#include <unordered_map>
 
 namespace epic {
 namespace {
@@ -81,6 +83,7 @@ struct service::impl {
     std::optional<chunk_cache> system_cache;
     std::vector<std::string> problems; // corrupt or missing blobs found while loading, caches not stored
     bool store_failed = false;         // the last cache_for could not store what it compiled
+    uint64_t last_stored_bytes = 0;    // bytes on disk of the last cache cache_for stored (0: none stored)
 
     // The problems gathered since the last call, for a result's warnings.
     std::vector<std::string> take_problems() {
@@ -101,9 +104,12 @@ struct service::impl {
         std::vector<int32_t> tokens;
         compile_options opts;
     };
-    // The compile options of a policy's scheme (the context is this service's system segment).
+    // The compile options of a policy's scheme (the context is this service's system segment) in this
+    // service's cache format: every cache one ask links comes from here (or system_prompt_cache, same
+    // format), so a link never mixes formats, and caches of another format are stale for the library.
     compile_options options_for(const link_policy& policy) {
         compile_options o(policy.sink_tokens());
+        o.format = params.cache_format;
         if (policy.context_compiled) {
             const auto& sys = system_prompt_cache().tokens;
             o.context = context_fingerprint(sys);
@@ -149,6 +155,7 @@ struct service::impl {
                 std::vector<int32_t> expect((size_t)opts.n_sink, tok->bos());
                 expect.insert(expect.end(), tokens.begin(), tokens.end());
                 if (c.model_fingerprint == mdl->fingerprint() && c.options == opts && c.tokens == expect) {
+                    record_shape(key, c); // entries of older builds get their rows here
                     if (load_s) *load_s += since(t0);
                     if (compiled) *compiled = false;
                     return c;
@@ -171,8 +178,10 @@ struct service::impl {
             return compile_chunk(*tf, tokens, tok->bos(), opts, context);
         }();
         store_failed = false;
+        last_stored_bytes = 0;
         try {
-            store->put(chunk_cache_to_blob(c, key), mdl->fingerprint(), opts.to_string());
+            last_stored_bytes = store->put(chunk_cache_to_blob(c, key), mdl->fingerprint(), opts.to_string()).compressed_bytes;
+            record_shape(key, c);
         } catch (const storage_error& e) {
             // A full disk or a read-only library: the answer does not need the file, only later asks do.
             problems.push_back(std::string(e.what()) + "; the cache was used without being stored");
@@ -183,38 +192,65 @@ struct service::impl {
         return c;
     }
 
+    // Rows and decoded bytes of a stored cache, for bytes per token and ratios in listings. Only a
+    // listing needs them: a busy or read-only database must not fail the ask or add that loaded it.
+    void record_shape(const std::string& key, const chunk_cache& c) {
+        try {
+            lib->record_kv_shape(key, c.n_rows(), (int64_t)c.kv_bytes());
+        } catch (const storage_error&) {
+        }
+    }
+
     const chunk_cache& system_prompt_cache() {
         if (!system_cache) {
             // The system segment is an exact prefix at positions 0..: the template's opening markup
-            // (with the BOS when the model wants one) and the instructions, compiled once.
+            // (with the BOS when the model wants one) and the instructions, compiled once, in the
+            // cache format of the chunks it is linked with.
             const auto tokens = tmpl.system_segment(*tok, *mdl, params.system_prompt);
-            system_cache = cache_for(tokens, compile_options(0), nullptr, nullptr, nullptr);
+            compile_options o(0);
+            o.format = params.cache_format;
+            system_cache = cache_for(tokens, o, nullptr, nullptr, nullptr);
         }
         return *system_cache;
     }
 
-    size_t compile_missing(const std::function<void(const add_progress&)>& progress, const std::atomic<bool>* cancel,
-                           bool* cancelled) {
+    // The library's chunks that lack a cache of the current scheme and format, per document. Stale
+    // caches (another compile scheme, system prompt or format) count as missing.
+    struct pending {
+        int64_t document_id;
+        std::string path;
+        std::string title;
+        std::vector<int64_t> chunk_ids;
+    };
+    std::vector<pending> pending_work() {
         const std::string fp = mdl->fingerprint();
-        struct pending {
-            int64_t document_id;
-            std::string path;
-            std::string title;
-            std::vector<int64_t> chunk_ids;
-        };
-        std::vector<pending> work;
-        add_progress pr;
-        pr.phase = "compiling";
-        // Stale caches (another compile scheme or system prompt) count as missing.
         const std::string scheme = options_for(params.policy).to_string();
+        std::vector<pending> work;
         for (const auto& d : lib->documents()) {
             if (d.status == storage::doc_status::failed || d.chunk_count == 0) continue;
             auto missing = lib->chunks_missing_kv(d.id, fp, scheme);
             if (missing.empty()) continue;
-            pr.chunks_total += missing.size();
             work.push_back({d.id, d.path, title_of(d.title, d.path), std::move(missing)});
         }
+        return work;
+    }
+
+    // Compiles, stores and links every pending chunk. `budget_full` non-null: fill the store only up
+    // to the disk budget (compile_pending), stopping before a cache like the last one would exceed it
+    // and setting *budget_full; null (add): compile everything, add enforces the budget afterwards.
+    size_t compile_missing(const std::function<void(const add_progress&)>& progress, const std::atomic<bool>* cancel,
+                           bool* cancelled, bool* budget_full = nullptr) {
+        const std::string fp = mdl->fingerprint();
+        const std::vector<pending> work = pending_work();
+        add_progress pr;
+        pr.phase = "compiling";
+        for (const auto& w : work) pr.chunks_total += w.chunk_ids.size();
         pr.documents_total = work.size();
+        const uint64_t budget = budget_full ? params.cache_budget_bytes : 0;
+        // What the store holds, kept up to date with what this run stores (other processes' additions
+        // are seen at the next run).
+        uint64_t stored_bytes = budget > 0 ? store->stats().compressed_bytes : 0;
+        uint64_t next_bytes = 0; // expected size of the next cache: the last one's
         const auto t0 = clock_type::now();
         size_t tokens_done = 0, compiled = 0;
         for (const auto& w : work) {
@@ -226,13 +262,22 @@ struct service::impl {
                     lib->set_status(w.document_id, storage::doc_status::ready);
                     return compiled;
                 }
+                if (budget > 0 && (stored_bytes >= budget || stored_bytes + next_bytes > budget)) {
+                    *budget_full = true;
+                    lib->set_status(w.document_id, storage::doc_status::ready);
+                    return compiled;
+                }
                 auto chunk = lib->chunk(cid);
                 if (!chunk) continue;
                 const chunk_spec spec = spec_for(params.policy, w.title, chunk->page_begin, chunk->text);
                 if (spec.tokens.empty()) continue;
                 bool was_compiled = false;
                 cache_for(spec.tokens, spec.opts, &was_compiled, nullptr, nullptr);
-                if (store_failed) {
+                if (was_compiled && !store_failed) {
+                    stored_bytes += last_stored_bytes;
+                    next_bytes = last_stored_bytes;
+                }
+                if (was_compiled && store_failed) {
                     // No room for caches: the documents are indexed and answerable (their chunks are
                     // compiled when asked about); compiling the rest now would only be thrown away.
                     lib->set_status(w.document_id, storage::doc_status::ready);
@@ -340,13 +385,43 @@ add_report service::add(const std::vector<std::filesystem::path>& paths, const s
             go.drop_unlinked_entries = true;
             impl_->store->gc(go);
         }
-        if (!rep.cancelled) rep.chunks_compiled = impl_->compile_missing(progress, cancel, &rep.cancelled);
+        // Compile on demand: the documents are indexed and answerable; questions compile what they
+        // retrieve, compile_pending the rest.
+        if (!rep.cancelled && impl_->params.compile_on_add) rep.chunks_compiled = impl_->compile_missing(progress, cancel, &rep.cancelled);
         if (impl_->params.cache_budget_bytes > 0) impl_->store->enforce_budget(impl_->params.cache_budget_bytes);
     } catch (const std::exception& e) {
         rep.error = e.what();
     }
     rep.warnings = impl_->take_problems();
     return rep;
+}
+
+compile_report service::compile_pending(const std::function<void(const add_progress&)>& progress, const std::atomic<bool>* cancel) {
+    compile_report rep;
+    impl_->problems.clear(); // what earlier calls left unreported belongs to them
+    try {
+        impl_->require_model();
+        rep.chunks_compiled = impl_->compile_missing(progress, cancel, &rep.cancelled, &rep.budget_full);
+        size_t left = 0;
+        for (const auto& w : impl_->pending_work()) left += w.chunk_ids.size();
+        rep.chunks_left = left;
+    } catch (const std::exception& e) {
+        rep.error = e.what();
+    }
+    rep.warnings = impl_->take_problems();
+    return rep;
+}
+
+size_t service::chunks_pending(std::string* err) {
+    try {
+        impl_->require_model();
+        size_t n = 0;
+        for (const auto& w : impl_->pending_work()) n += w.chunk_ids.size();
+        return n;
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        return 0;
+    }
 }
 
 ask_result service::ask(const std::string& question, const ask_options& options, const token_callback& on_token,
@@ -521,6 +596,32 @@ std::vector<storage::kv_entry> service::cache_entries(std::string* err) {
     }
 }
 
+std::vector<cache_entry_info> service::cache_entry_infos(std::string* err) {
+    std::vector<cache_entry_info> out;
+    try {
+        std::unordered_map<std::string, storage::kv_entry_shape> shapes;
+        for (auto& sh : impl_->lib->kv_entry_shapes()) shapes.emplace(sh.cache_key, std::move(sh));
+        for (auto& e : impl_->store->entries()) {
+            cache_entry_info i;
+            try {
+                i.format = std::string(kv_format_name(compile_options::parse(e.compile_options, e.cache_key).format));
+            } catch (const std::exception&) {
+                i.format = "?"; // written by another version: listed, never linked (its key is not ours)
+            }
+            if (const auto it = shapes.find(e.cache_key); it != shapes.end() && it->second.rows > 0 && it->second.decoded_bytes > 0) {
+                i.rows = it->second.rows;
+                i.decoded_bytes = (uint64_t)it->second.decoded_bytes;
+            }
+            i.entry = std::move(e);
+            out.push_back(std::move(i));
+        }
+    } catch (const std::exception& e) {
+        if (err) *err = e.what();
+        out.clear();
+    }
+    return out;
+}
+
 cache_summary service::cache_stats(std::string* err) {
     cache_summary s;
     try {
@@ -530,6 +631,22 @@ cache_summary service::cache_stats(std::string* err) {
         s.raw_bytes = st.raw_bytes;
         s.compressed_bytes = st.compressed_bytes;
         s.budget_bytes = impl_->params.cache_budget_bytes;
+        std::string e;
+        std::map<std::string, cache_format_totals> totals;
+        for (const auto& i : cache_entry_infos(&e)) {
+            cache_format_totals& t = totals[i.format];
+            t.format = i.format;
+            ++t.entries;
+            t.compressed_bytes += i.entry.compressed_bytes;
+            if (i.rows > 0) {
+                ++t.entries_recorded;
+                t.rows += i.rows;
+                t.recorded_compressed_bytes += i.entry.compressed_bytes;
+                t.decoded_bytes += i.decoded_bytes;
+            }
+        }
+        if (!e.empty()) throw error(e);
+        for (auto& [name, t] : totals) s.by_format.push_back(std::move(t));
     } catch (const std::exception& e) {
         if (err) *err = e.what();
     }

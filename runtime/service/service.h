@@ -5,6 +5,8 @@
 // services on different threads may share one loaded model (service_params::loaded_model).
 #include "backend/backend.h"
 #include "generate/generator.h"
+#include "kvstore/kv_store.h"
+#include "pic/kv_format.h"
 #include "pic/link_policy.h"
 #include "pic/linker.h"
 
@@ -22,12 +24,15 @@ namespace storage {
 class library;
 class kv_store;
 struct document_record;
-struct kv_entry;
 } // namespace storage
 
 class model;
 class shared_model;
 class tokenizer;
+
+// The format chunk caches are stored in unless a setting says otherwise (issue 15: f16 until the
+// codec's measurements choose). The GUI's "default" and a CLI without --kv-format follow it.
+inline constexpr kv_format default_cache_format = kv_format::f16;
 
 struct service_params {
     std::filesystem::path library_dir;     // holds library.db and kv/
@@ -59,6 +64,15 @@ struct service_params {
     // framing, context) and questions are linked with by default. Caches of another scheme are stale:
     // compile_missing and ask compile the current scheme's caches instead.
     link_policy policy = link_policy::app_default();
+    // How chunk caches (and the system segment's) are stored: part of their compile options and so of
+    // the cache key. Changing it makes the library's caches stale: they are recompiled lazily (the
+    // next add's compile pass, compile_pending, or when a question retrieves them), and one link only
+    // ever holds caches of this format.
+    kv_format cache_format = default_cache_format;
+    // False (compile on demand): add() only extracts, chunks and indexes; a chunk is compiled the first
+    // time a question retrieves it (then stored and linked), and compile_pending() compiles the rest.
+    // The disk budget then bounds the store by use rather than by the size of the library.
+    bool compile_on_add = true;
 };
 
 service_params service_default_params();
@@ -128,12 +142,55 @@ struct add_report {
     std::vector<std::string> warnings; // corrupt caches recompiled, caches that could not be stored
 };
 
+struct compile_report {
+    std::string error;               // a failure of the whole operation (database, model)
+    size_t chunks_compiled = 0;
+    size_t chunks_left = 0;          // chunks still without a cache of the current scheme and format
+    bool cancelled = false;
+    // Stopped because the next cache would not fit the disk budget: filling the store in the
+    // background never evicts caches that questions used; the rest are compiled when asked about.
+    bool budget_full = false;
+    std::vector<std::string> warnings; // corrupt caches recompiled, caches that could not be stored
+};
+
+// One chunk cache as listings show it: the store's entry and what the runtime recorded of it.
+struct cache_entry_info {
+    storage::kv_entry entry;
+    std::string format;              // "f16", "q8", "q4" (kv_format_name); "?" when its compile options are not understood
+    int64_t rows = 0;                // rows (tokens, sinks included) it holds; 0 = not recorded yet (written by an
+                                     // older build; recorded when next loaded)
+    uint64_t decoded_bytes = 0;      // its K and V as linked (f16); 0 = not recorded
+    // Bytes on disk per row; 0 when rows are not recorded.
+    double bytes_per_token() const { return rows > 0 ? (double)entry.compressed_bytes / (double)rows : 0.0; }
+    // Decoded (f16) bytes over bytes on disk: what format and zstd save together; 0 when not recorded.
+    double ratio() const {
+        return decoded_bytes > 0 && entry.compressed_bytes > 0 ? (double)decoded_bytes / (double)entry.compressed_bytes : 0.0;
+    }
+};
+
+// The caches of one format together. Bytes per token and the ratio count only entries whose rows
+// are recorded (entries_recorded of them).
+struct cache_format_totals {
+    std::string format;
+    int64_t entries = 0;
+    int64_t entries_recorded = 0;
+    uint64_t compressed_bytes = 0;          // every entry of this format
+    int64_t rows = 0;                       // of the recorded entries
+    uint64_t recorded_compressed_bytes = 0; // of the recorded entries
+    uint64_t decoded_bytes = 0;             // of the recorded entries
+    double bytes_per_token() const { return rows > 0 ? (double)recorded_compressed_bytes / (double)rows : 0.0; }
+    double ratio() const {
+        return decoded_bytes > 0 && recorded_compressed_bytes > 0 ? (double)decoded_bytes / (double)recorded_compressed_bytes : 0.0;
+    }
+};
+
 struct cache_summary {
     int64_t entries = 0;
     int64_t pinned = 0;
     uint64_t raw_bytes = 0;
     uint64_t compressed_bytes = 0;
     uint64_t budget_bytes = 0;
+    std::vector<cache_format_totals> by_format; // one per format present, by name
 };
 
 class service {
@@ -156,6 +213,15 @@ public:
                    const std::atomic<bool>* cancel = nullptr);
     ask_result ask(const std::string& question, const ask_options& options, const token_callback& on_token = {},
                    const std::atomic<bool>* cancel = nullptr);
+    // Compiles the caches the library's chunks lack under the current scheme and format (documents
+    // added with compile_on_add false, stale caches of another format or scheme, evicted ones), in
+    // document order, each stored and linked at once: cancel (checked per chunk) leaves a consistent
+    // library and the next call resumes. With a disk budget it stops before the store would exceed
+    // it (budget_full). Progress as add's "compiling" phase.
+    compile_report compile_pending(const std::function<void(const add_progress&)>& progress = {},
+                                   const std::atomic<bool>* cancel = nullptr);
+    // How many chunks lack a cache of the current scheme and format (what compile_pending would compile).
+    size_t chunks_pending(std::string* error = nullptr);
 
     // Library management.
     std::vector<storage::document_record> documents(std::string* error = nullptr);
@@ -165,6 +231,8 @@ public:
 
     // Cache management.
     std::vector<storage::kv_entry> cache_entries(std::string* error = nullptr);
+    // The same entries (least recently used first) with their format, rows and decoded size.
+    std::vector<cache_entry_info> cache_entry_infos(std::string* error = nullptr);
     cache_summary cache_stats(std::string* error = nullptr);
     bool pin(const std::string& cache_key, bool pinned, std::string* error = nullptr);
     bool evict(const std::string& cache_key, std::string* error = nullptr);

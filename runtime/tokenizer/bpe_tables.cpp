@@ -1,16 +1,16 @@
 // Flat hash tables of the byte-level BPE tokenizer (see bpe_tables.h).
 #include "tokenizer/bpe_tables.h"
 
-#include "core/fnv1a.h"
+#include "common/xxhash64.h"
 #include <algorithm>
 #include <bit>
 
 namespace epic::bpe {
 namespace {
 
-// FNV-1a over the bytes, folded to 32 bits; token texts are short (a few bytes on average).
+// XXH64 over the bytes, folded to 32 bits; token texts are short (a few bytes on average).
 uint32_t hash_text(std::string_view s) {
-    const uint64_t h = fnv1a(s);
+    const uint64_t h = storage::xxh64(s);
     return static_cast<uint32_t>(h ^ (h >> 32));
 }
 

@@ -279,4 +279,25 @@ std::vector<std::int64_t> library::chunks_missing_kv(std::int64_t document_id, s
     return out;
 }
 
+bool library::record_kv_shape(std::string_view cache_key, std::int64_t rows, std::int64_t decoded_bytes) {
+    {
+        auto cur = db_.prepare("SELECT n_rows, decoded_bytes FROM kv_entries WHERE cache_key = ?1");
+        cur.bind_text(1, cache_key);
+        if (!cur.step()) return false;
+        // Read first: asking is the common caller, and an unchanged row should cost no write lock.
+        if (cur.column_int64(0) == rows && cur.column_int64(1) == decoded_bytes) return true;
+    }
+    auto st = db_.prepare("UPDATE kv_entries SET n_rows = ?2, decoded_bytes = ?3 WHERE cache_key = ?1");
+    st.bind_text(1, cache_key).bind_int64(2, rows).bind_int64(3, decoded_bytes);
+    st.run();
+    return db_.changes() > 0;
+}
+
+std::vector<kv_entry_shape> library::kv_entry_shapes() {
+    auto st = db_.prepare("SELECT cache_key, n_rows, decoded_bytes FROM kv_entries");
+    std::vector<kv_entry_shape> out;
+    while (st.step()) out.push_back({st.column_text(0), st.column_int64(1), st.column_int64(2)});
+    return out;
+}
+
 } // namespace epic::storage

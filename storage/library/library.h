@@ -65,6 +65,12 @@ public:
     std::vector<std::int64_t> chunks_missing_kv(std::int64_t document_id, std::string_view model_fingerprint,
                                                 std::string_view compile_options = {});
 
+    // --- what the runtime records of a KV entry (schema 3; the row must exist) ------------------------
+    // Sets the entry's rows and decoded bytes; writes nothing when they are already these (cheap to
+    // call on every load, which is how entries of older builds get theirs). False: no such entry.
+    bool record_kv_shape(std::string_view cache_key, std::int64_t rows, std::int64_t decoded_bytes);
+    std::vector<kv_entry_shape> kv_entry_shapes();
+
     // --- retrieval ---------------------------------------------------------------------------------
     // BM25 full-text search, best first. Any question text is valid: it is tokenised into words and
     // each is quoted, so FTS5 operators in user text are plain words. No words -> empty result.

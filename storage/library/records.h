@@ -48,6 +48,14 @@ struct chunk_record {
     int token_count = 0;
 };
 
+// What the runtime recorded of a KV entry's contents (kv_entries.n_rows, decoded_bytes): storage
+// attaches no meaning to them beyond listing them.
+struct kv_entry_shape {
+    std::string cache_key;
+    std::int64_t rows = 0;           // rows (tokens) the cache holds; 0 = not recorded
+    std::int64_t decoded_bytes = 0;  // bytes of its tensors once decoded; 0 = not recorded
+};
+
 struct search_hit {
     std::int64_t chunk_id = 0;
     std::int64_t document_id = 0;

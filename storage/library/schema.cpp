@@ -82,9 +82,19 @@ CREATE INDEX kv_entries_by_model ON kv_entries(model_fingerprint);
 CREATE INDEX documents_by_status ON documents(status);
 )sql";
 
-constexpr std::array<sqlite::migration, 2> steps{{
+// Schema 3: what the runtime records of a cache's contents, for listings: the rows (tokens) it holds
+// and the bytes of its tensors once decoded (as linked). Bytes on disk per row and decoded over stored
+// bytes compare cache formats; raw_bytes cannot, since a quantized payload is already smaller before
+// zstd. 0 = not recorded (entries written before this step, until the runtime next loads them).
+constexpr std::string_view schema_3 = R"sql(
+ALTER TABLE kv_entries ADD COLUMN n_rows INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE kv_entries ADD COLUMN decoded_bytes INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<sqlite::migration, 3> steps{{
     {1, schema_1},
     {2, schema_2},
+    {3, schema_3},
 }};
 
 } // namespace

@@ -1,6 +1,7 @@
 #include "sqlite/database.h"
 
 #include "sqlite/statement.h"
+#include "sqlite/statement_cache.h"
 #include "storage_error.h"
 
 #include <sqlite3.h>
@@ -43,7 +44,8 @@ database::database(std::filesystem::path path, open_options options)
 database::~database() { close(); }
 
 database::database(database&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)), name_(std::move(other.name_)) {}
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)), name_(std::move(other.name_)),
+      statements_(std::move(other.statements_)) {}
 
 database& database::operator=(database&& other) noexcept {
     if (this != &other) {
@@ -51,6 +53,7 @@ database& database::operator=(database&& other) noexcept {
         db_ = std::exchange(other.db_, nullptr);
         path_ = std::move(other.path_);
         name_ = std::move(other.name_);
+        statements_ = std::move(other.statements_);
     }
     return *this;
 }
@@ -58,6 +61,8 @@ database& database::operator=(database&& other) noexcept {
 void database::close() noexcept {
     // close_v2 defers the real close until the last statement is finalized, so a statement that
     // outlives its database cannot crash the process.
+    if (statements_) statements_->close();
+    statements_.reset();
     if (db_) sqlite3_close_v2(std::exchange(db_, nullptr));
 }
 
@@ -72,7 +77,12 @@ void database::exec(std::string_view sql) {
     }
 }
 
-statement database::prepare(std::string_view sql) { return statement(*this, sql); }
+statement database::prepare(std::string_view sql) {
+    if (!statements_) statements_ = std::make_shared<statement_cache>();
+    std::string text(sql);
+    if (sqlite3_stmt* idle = statements_->take(text)) return statement(*this, std::move(text), idle, statements_);
+    return statement(*this, std::move(text), nullptr, statements_);
+}
 
 std::int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 

@@ -5,6 +5,7 @@
 // sharing a library wait for each other instead of failing with SQLITE_BUSY.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -13,6 +14,7 @@ struct sqlite3;
 namespace epic::storage::sqlite {
 
 class statement;
+class statement_cache;
 
 struct open_options {
     bool read_only = false;
@@ -32,6 +34,8 @@ public:
 
     // Runs one or more SQL statements that return no rows we care about (DDL, PRAGMAs).
     void exec(std::string_view sql);
+    // A prepared statement of this SQL: an idle one from the connection's statement cache when there
+    // is one (statements go back there when destroyed), else newly prepared.
     statement prepare(std::string_view sql);
 
     std::int64_t last_insert_rowid() const;
@@ -51,6 +55,8 @@ private:
     sqlite3* db_ = nullptr;
     std::filesystem::path path_;
     std::string name_;
+    // Shared with the statements it handed out: one that outlives the connection finalizes itself.
+    std::shared_ptr<statement_cache> statements_;
 };
 
 } // namespace epic::storage::sqlite

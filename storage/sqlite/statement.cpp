@@ -1,6 +1,7 @@
 #include "sqlite/statement.h"
 
 #include "sqlite/database.h"
+#include "sqlite/statement_cache.h"
 #include "storage_error.h"
 
 #include <sqlite3.h>
@@ -18,19 +19,44 @@ statement::statement(database& db, std::string_view sql) : db_(db.handle()), db_
     if (!stmt_) throw storage_error(db_name_ + ": empty SQL statement");
 }
 
-statement::~statement() {
-    if (stmt_) sqlite3_finalize(stmt_);
+statement::statement(database& db, std::string sql, sqlite3_stmt* idle, std::shared_ptr<statement_cache> cache)
+    : db_(db.handle()), stmt_(idle), db_name_(db.name()), sql_(std::move(sql)), cache_(cache) {
+    if (stmt_) return;
+    const char* tail = nullptr;
+    const int rc = sqlite3_prepare_v2(db_, sql_.data(), static_cast<int>(sql_.size()), &stmt_, &tail);
+    if (rc != SQLITE_OK)
+        throw storage_error(db_name_ + ": cannot prepare \"" + sql_.substr(0, 120) + "\": " + sqlite3_errmsg(db_));
+    if (!stmt_) throw storage_error(db_name_ + ": empty SQL statement");
 }
 
+void statement::release() noexcept {
+    if (!stmt_) return;
+    sqlite3_stmt* st = std::exchange(stmt_, nullptr);
+    if (auto cache = cache_.lock(); cache && !sql_.empty()) {
+        try {
+            cache->give_back(std::move(sql_), st);
+            return;
+        } catch (...) {
+            // out of memory keeping it: finalize below
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+statement::~statement() { release(); }
+
 statement::statement(statement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), db_name_(std::move(other.db_name_)) {}
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), db_name_(std::move(other.db_name_)),
+      sql_(std::move(other.sql_)), cache_(std::move(other.cache_)) {}
 
 statement& statement::operator=(statement&& other) noexcept {
     if (this != &other) {
-        if (stmt_) sqlite3_finalize(stmt_);
+        release();
         db_ = other.db_;
         stmt_ = std::exchange(other.stmt_, nullptr);
         db_name_ = std::move(other.db_name_);
+        sql_ = std::move(other.sql_);
+        cache_ = std::move(other.cache_);
     }
     return *this;
 }

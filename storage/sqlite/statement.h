@@ -3,6 +3,7 @@
 // Text and blobs are copied by SQLite at bind time (SQLITE_TRANSIENT) so callers may pass temporaries.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -14,10 +15,14 @@ struct sqlite3_stmt;
 namespace epic::storage::sqlite {
 
 class database;
+class statement_cache;
 
 class statement {
 public:
+    // Prepared afresh, never cached.
     statement(database& db, std::string_view sql);
+    // database::prepare's form: `idle` (may be null: prepare `sql`) comes from and goes back to `cache`.
+    statement(database& db, std::string sql, sqlite3_stmt* idle, std::shared_ptr<statement_cache> cache);
     ~statement();
     statement(statement&& other) noexcept;
     statement& operator=(statement&& other) noexcept;
@@ -61,9 +66,13 @@ private:
     int index_of(std::string_view name) const;
     void check_bind(int rc, int index);
 
+    void release() noexcept;  // back to the cache, or finalized
+
     sqlite3* db_ = nullptr;
     sqlite3_stmt* stmt_ = nullptr;
     std::string db_name_;  // for error messages
+    std::string sql_;      // the cache key (empty: not cached)
+    std::weak_ptr<statement_cache> cache_;
 };
 
 } // namespace epic::storage::sqlite

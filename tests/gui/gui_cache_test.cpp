@@ -156,5 +156,62 @@ TEST_F(GuiCache, TheBudgetIsShownWithWhatIsUsed) {
     EXPECT_TRUE(usage.contains("50")) << usage.toStdString();
 }
 
+TEST_F(GuiCache, ShowsEachCachesFormatBytesPerTokenAndRatio) {
+    {
+        QSettings q(settingsFile_, QSettings::IniFormat);
+        q.setValue("cache/format", "q8");
+    }
+    auto w = openWindow();
+    ASSERT_TRUE(addAndWait(w.get(), {docsDir()}));
+    ASSERT_TRUE(askAndWait(w.get(), "Which document mentions zebra3?")); // the system segment's cache too
+    auto other = secondService();
+    auto infos = other->cache_entry_infos();
+    ASSERT_GT(infos.size(), 3u);
+    CachePanel* panel = w->cachePanel();
+    ASSERT_TRUE(refreshed(w.get(), (int)infos.size()));
+    const CacheTableModel* model = panel->model();
+    EXPECT_EQ(model->headerData(CacheTableModel::FormatColumn, Qt::Horizontal).toString(), "Format");
+    EXPECT_EQ(model->headerData(CacheTableModel::BytesPerTokenColumn, Qt::Horizontal).toString(), "Bytes/token");
+    EXPECT_EQ(model->headerData(CacheTableModel::RatioColumn, Qt::Horizontal).toString(), "Ratio");
+    auto shown = [&](int row, int column) { return model->data(model->index(row, column)).toString(); };
+    for (int r = 0; r < model->rowCount(); ++r) {
+        const CacheEntryInfo& e = model->entry(r);
+        const cache_entry_info* real = nullptr;
+        for (const auto& i : infos)
+            if (i.entry.cache_key == e.key.toStdString()) real = &i;
+        ASSERT_NE(real, nullptr);
+        EXPECT_EQ(real->format, "q8") << "every cache of this library was compiled in the format set";
+        EXPECT_EQ(shown(r, CacheTableModel::FormatColumn), "q8");
+        ASSERT_GT(real->rows, 0);
+        EXPECT_EQ(e.rows, real->rows);
+        EXPECT_EQ(shown(r, CacheTableModel::BytesPerTokenColumn), QString::number(real->bytes_per_token(), 'f', 1));
+        EXPECT_EQ(shown(r, CacheTableModel::RatioColumn), QString::number(real->ratio(), 'f', 2));
+        EXPECT_DOUBLE_EQ(model->data(model->index(r, CacheTableModel::RatioColumn), CacheTableModel::SortRole).toDouble(), real->ratio());
+    }
+    EXPECT_TRUE(panel->usageText().contains("q8: " + QString::number(infos.size()))) << panel->usageText().toStdString();
+
+    // Another format: the services reopen, a question compiles its chunks in it (the q8 caches stay,
+    // unused), and the panel lists both.
+    AppSettings s = w->settings();
+    s.cacheFormat = "f16";
+    bool reopened = false;
+    QObject::connect(w.get(), &MainWindow::servicesOpened, [&] { reopened = true; });
+    w->applySettings(s);
+    ASSERT_TRUE(waitUntil([&] { return reopened; }));
+    ASSERT_TRUE(askAndWait(w.get(), "Which document mentions zebra3?"));
+    EXPECT_GT(w->chatPanel()->lastTurn()->stats.chunksCompiled, 0) << "q8 caches are stale for an f16 library";
+    infos = other->cache_entry_infos();
+    ASSERT_TRUE(refreshed(w.get(), (int)infos.size()));
+    int f16 = 0, q8 = 0;
+    for (int r = 0; r < model->rowCount(); ++r) {
+        f16 += shown(r, CacheTableModel::FormatColumn) == "f16";
+        q8 += shown(r, CacheTableModel::FormatColumn) == "q8";
+    }
+    EXPECT_GT(f16, 0);
+    EXPECT_GT(q8, 0);
+    EXPECT_EQ(f16 + q8, model->rowCount());
+    EXPECT_TRUE(panel->usageText().contains("f16: ")) << panel->usageText().toStdString();
+}
+
 } // namespace
 } // namespace epic::guitest

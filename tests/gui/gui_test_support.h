@@ -2,7 +2,9 @@
 // Shared by the GUI test binaries: one QApplication per binary, condition waits that run the event
 // loop, a scratch library with documents and a random-weight model, and drop events.
 #include "AppSettings.h"
+#include "ChatPanel.h"
 #include "MainWindow.h"
+#include "QuestionEdit.h"
 #include "model/random_model.h"
 #include "service/service.h"
 #include "support/shared_models.h"
@@ -12,6 +14,7 @@
 #include <QDropEvent>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QKeyEvent>
 #include <QMimeData>
 #include <QSettings>
 #include <QTimer>
@@ -96,6 +99,28 @@ inline bool dropFiles(QWidget* target, const QStringList& paths) {
     QDropEvent drop(QPointF(at), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
     QCoreApplication::sendEvent(target, &drop);
     return drop.isAccepted();
+}
+
+inline void type(QWidget* w, const QString& text) {
+    for (QChar c : text) {
+        QKeyEvent press(QEvent::KeyPress, 0, Qt::NoModifier, QString(c));
+        QCoreApplication::sendEvent(w, &press);
+    }
+}
+
+inline void key(QWidget* w, int k, Qt::KeyboardModifiers m = Qt::NoModifier) {
+    QKeyEvent press(QEvent::KeyPress, k, m);
+    QCoreApplication::sendEvent(w, &press);
+}
+
+// Asks through the question box and Enter; waits for the answer.
+inline bool askAndWait(MainWindow* w, const QString& q, int timeoutMs = 120000) {
+    QuestionEdit* edit = w->chatPanel()->questionEdit();
+    edit->clear();
+    type(edit, q);
+    key(edit, Qt::Key_Return);
+    return waitUntil([&] { return !w->isAnswering() && w->chatPanel()->lastTurn() && !w->chatPanel()->lastTurn()->streaming; },
+                     timeoutMs);
 }
 
 // A scratch folder with a model, documents and a settings file; windows made from it share them.

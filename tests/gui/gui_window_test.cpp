@@ -27,28 +27,6 @@
 namespace epic::guitest {
 namespace {
 
-void type(QWidget* w, const QString& text) {
-    for (QChar c : text) {
-        QKeyEvent press(QEvent::KeyPress, 0, Qt::NoModifier, QString(c));
-        QCoreApplication::sendEvent(w, &press);
-    }
-}
-
-void key(QWidget* w, int k, Qt::KeyboardModifiers m = Qt::NoModifier) {
-    QKeyEvent press(QEvent::KeyPress, k, m);
-    QCoreApplication::sendEvent(w, &press);
-}
-
-// Asks through the question box and Enter; waits for the answer.
-bool askAndWait(MainWindow* w, const QString& q, int timeoutMs = 120000) {
-    QuestionEdit* edit = w->chatPanel()->questionEdit();
-    edit->clear();
-    type(edit, q);
-    key(edit, Qt::Key_Return);
-    return waitUntil([&] { return !w->isAnswering() && w->chatPanel()->lastTurn() && !w->chatPanel()->lastTurn()->streaming; },
-                     timeoutMs);
-}
-
 using GuiWindow = GuiTest;
 
 TEST_F(GuiWindow, DroppedFilesAndFoldersBecomeReadyAndFailuresShowTheirReason) {

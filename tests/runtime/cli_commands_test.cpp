@@ -13,7 +13,9 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <csignal>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace epic {
 namespace {
@@ -63,7 +65,7 @@ TEST_F(cli, version_help_and_unknown_commands) {
     EXPECT_EQ(v.out.rfind("epic ", 0), 0u) << v.out;
     const auto h = run("--help");
     EXPECT_EQ(h.code, 0);
-    for (const char* cmd : {"info", "tokenize", "generate", "perplexity", "bench", "link", "add", "ask", "docs", "cache"})
+    for (const char* cmd : {"info", "tokenize", "generate", "perplexity", "bench", "link", "add", "compile", "ask", "docs", "cache"})
         EXPECT_NE(h.out.find(std::string("  ") + cmd), std::string::npos) << cmd;
     EXPECT_EQ(run("frobnicate").code, 2);
     EXPECT_EQ(run("generate --model " + model_ + " --prompt x --tokenz 3").code, 1) << "a misspelt option is an error";
@@ -209,6 +211,125 @@ TEST_F(cli, add_and_ask_over_the_sample_library) {
     const auto stats = run("cache stats --library " + lib.string());
     EXPECT_NE(stats.out.find("entries "), std::string::npos) << stats.out;
     EXPECT_EQ(run("cache verify --library " + lib.string()).code, 0);
+}
+
+// Runs epic with these arguments, sends SIGINT (Ctrl-C) once `trigger` appears in its output, and
+// collects the rest. The exit code is the command's own (-1 if a signal ended it).
+run_result run_interrupted(const std::vector<std::string>& arguments, const std::string& trigger) {
+    int fds[2];
+    run_result r;
+    if (::pipe(fds) != 0) return r;
+    const std::string program = std::string(EPIC_BINARY_DIR) + "/runtime/epic";
+    std::vector<char*> argv{const_cast<char*>(program.c_str())};
+    for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(fds[1], 1);
+        ::dup2(fds[1], 2);
+        ::close(fds[0]);
+        ::close(fds[1]);
+        ::execv(program.c_str(), argv.data());
+        ::_exit(127);
+    }
+    ::close(fds[1]);
+    bool sent = false;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) {
+        r.out.append(buf, (size_t)n);
+        if (!sent && r.out.find(trigger) != std::string::npos) {
+            ::kill(pid, SIGINT);
+            sent = true;
+        }
+    }
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+TEST_F(cli, no_compile_then_ask_and_compile_with_a_cache_format) {
+    const fs::path lib = dir_ / "library";
+    const std::string L = " --library " + lib.string() + " --model " + model_;
+    const std::string sample = (fs::path(EPIC_SOURCE_DIR) / "resources/sample-library").string();
+    const auto add = run("add --quiet --no-compile --chunk-tokens 128" + L + " " + sample);
+    ASSERT_EQ(add.code, 0) << add.out;
+    EXPECT_NE(add.out.find("added 26"), std::string::npos) << add.out;
+    EXPECT_NE(add.out.find("0 chunk caches compiled"), std::string::npos) << add.out;
+    EXPECT_NE(run("cache stats --library " + lib.string()).out.find("entries 0 "), std::string::npos);
+
+    // A question compiles what it retrieves, in the format asked for.
+    const auto ask = run("ask --kv-format q8 --tokens 2" + L + " 'extension of Ingrid Solberg'");
+    ASSERT_EQ(ask.code, 0) << ask.out;
+    const size_t timing = ask.out.find(" caches, compile ");
+    ASSERT_NE(timing, std::string::npos) << ask.out;
+    double compile_ms = 0;
+    int compiled = 0;
+    ASSERT_EQ(std::sscanf(ask.out.c_str() + timing, " caches, compile %lf for %d,", &compile_ms, &compiled), 2) << ask.out;
+    EXPECT_GT(compiled, 0) << "the retrieved chunks are compiled when first asked about: " << ask.out;
+    const auto ls = run("cache ls --library " + lib.string());
+    ASSERT_EQ(ls.code, 0) << ls.out;
+    EXPECT_NE(ls.out.find(" fmt "), std::string::npos) << ls.out;
+    EXPECT_NE(ls.out.find(" B/token "), std::string::npos) << ls.out;
+    // Every listed cache is q8 with its rows, bytes per token and ratio (no "-": this build measured them).
+    std::istringstream lines(ls.out);
+    std::string line;
+    std::getline(lines, line); // header
+    int listed = 0;
+    while (std::getline(lines, line)) {
+        std::istringstream f(line);
+        std::string key, fmt, rows, per_token, raw, stored, ratio;
+        f >> key >> fmt >> rows >> per_token >> raw >> stored >> ratio;
+        EXPECT_EQ(fmt, "q8") << line;
+        EXPECT_GT(std::atof(rows.c_str()), 0.0) << line;
+        EXPECT_NEAR(std::atof(per_token.c_str()), std::atof(stored.c_str()) / std::atof(rows.c_str()), 0.06) << line;
+        EXPECT_GT(std::atof(ratio.c_str()), 0.0) << line;
+        ++listed;
+    }
+    EXPECT_GT(listed, 1);
+
+    // compile: the rest of the library in q8, then nothing is left.
+    const auto c1 = run("compile --quiet --kv-format q8" + L);
+    ASSERT_EQ(c1.code, 0) << c1.out;
+    EXPECT_NE(c1.out.find("chunk caches compiled; 0 chunks left"), std::string::npos) << c1.out;
+    EXPECT_EQ(c1.out.find("\n0 chunk caches compiled"), std::string::npos) << c1.out;
+    const auto c2 = run("compile --quiet --kv-format q8" + L);
+    EXPECT_NE(c2.out.find("0 chunk caches compiled; 0 chunks left"), std::string::npos) << c2.out;
+    // In f16 every chunk is stale again; stats then show both formats.
+    const auto c3 = run("compile --quiet" + L);
+    EXPECT_EQ(c3.out.find("0 chunk caches compiled"), std::string::npos) << c3.out;
+    const auto stats = run("cache stats --library " + lib.string());
+    EXPECT_NE(stats.out.find("\n  f16 "), std::string::npos) << stats.out;
+    EXPECT_NE(stats.out.find("\n  q8 "), std::string::npos) << stats.out;
+    EXPECT_NE(stats.out.find("bytes per token"), std::string::npos) << stats.out;
+    EXPECT_EQ(run("cache verify --library " + lib.string()).code, 0);
+
+    const auto bad = run("compile --kv-format q5" + L);
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.out.find("expected f16, q8 or q4"), std::string::npos) << bad.out;
+    EXPECT_EQ(run("compile " + sample + L).code, 1) << "compile takes no paths";
+}
+
+TEST_F(cli, ctrl_c_stops_compile_after_the_chunk_in_hand_and_the_next_run_finishes) {
+    const fs::path lib = dir_ / "library";
+    const std::string sample = (fs::path(EPIC_SOURCE_DIR) / "resources/sample-library").string();
+    ASSERT_EQ(run("add --quiet --no-compile --chunk-tokens 32 --library " + lib.string() + " --model " + model_ + " " + sample).code, 0);
+    const auto stopped = run_interrupted({"compile", "--library", lib.string(), "--model", model_}, "compiling: 1/");
+    EXPECT_EQ(stopped.code, 130) << stopped.out;
+    EXPECT_NE(stopped.out.find("(cancelled)"), std::string::npos) << stopped.out;
+    EXPECT_NE(stopped.out.find("interrupted: what was compiled is kept"), std::string::npos) << stopped.out;
+    size_t compiled = 0, left = 0;
+    const size_t at = stopped.out.find(" chunk caches compiled; ");
+    ASSERT_NE(at, std::string::npos) << stopped.out;
+    ASSERT_EQ(std::sscanf(stopped.out.c_str() + stopped.out.rfind('\n', at) + 1, "%zu chunk caches compiled; %zu chunks left", &compiled, &left), 2);
+    EXPECT_GT(left, 0u) << stopped.out;
+    EXPECT_EQ(run("cache verify --library " + lib.string()).code, 0);
+    const auto rest = run("compile --quiet --library " + lib.string() + " --model " + model_);
+    ASSERT_EQ(rest.code, 0) << rest.out;
+    EXPECT_NE(rest.out.find(std::to_string(left) + " chunk caches compiled; 0 chunks left"), std::string::npos)
+        << "the interrupted run left " << left << ": " << rest.out;
 }
 
 } // namespace

@@ -44,10 +44,7 @@ run_result run_timed(const std::string& args) { return run(args, "timeout 30 ");
 
 bool has(const run_result& r, const std::string& text) { return r.out.find(text) != std::string::npos; }
 
-void write(const fs::path& p, const std::string& content) {
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
-}
+void write(const fs::path& p, const std::string& content) { test::write_file(p, content); }
 
 class cli_hostile : public ::testing::Test {
 protected:
@@ -184,6 +181,18 @@ TEST_F(cli_hostile, file_names_with_control_characters_print_escaped) {
     EXPECT_EQ(ls.code, 0);
     EXPECT_TRUE(has(ls, "evil\\nname\\x1b[31m.txt")) << ls.out;
     EXPECT_EQ(ls.out.find('\x1b'), std::string::npos) << "a raw escape code reached the terminal";
+}
+
+TEST_F(cli_hostile, an_empty_value_is_a_value_and_an_absent_option_is_missing) {
+    const auto empty = run("tokenize --model " + model_ + " --text '' --no-bos");
+    EXPECT_EQ(empty.code, 0) << empty.out;
+    EXPECT_EQ(empty.out.find_first_not_of(" \n"), std::string::npos) << "no tokens: " << empty.out;
+    const auto bos = run("tokenize --model " + model_ + " --text '' --bos");
+    EXPECT_EQ(bos.code, 0) << bos.out;
+    EXPECT_EQ(bos.out.rfind("1", 0), 0u) << bos.out;
+    const auto absent = run("tokenize --model " + model_);
+    EXPECT_EQ(absent.code, 1);
+    EXPECT_TRUE(has(absent, "missing required option --text")) << absent.out;
 }
 
 TEST_F(cli_hostile, a_non_numeric_document_id_is_named) {

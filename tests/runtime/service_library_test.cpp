@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <random>
 #include <sys/wait.h>
@@ -54,6 +55,10 @@ protected:
     }
     std::unique_ptr<service> open(const std::string& model = "", uint64_t budget = 0,
                                   const link_policy& policy = link_policy::app_default(), const std::string& system = "") {
+        return open_with(params(model, budget, policy, system));
+    }
+    service_params params(const std::string& model = "", uint64_t budget = 0, const link_policy& policy = link_policy::app_default(),
+                          const std::string& system = "") {
         service_params sp = service_default_params();
         sp.policy = policy;
         if (!system.empty()) sp.system_prompt = system;
@@ -65,6 +70,9 @@ protected:
         // No GPU hot tier (its default on a GPU, also the emulated one): these tests are about what is
         // read from disk, which a resident cache skips.
         sp.gpu_cache_budget_bytes = 0;
+        return sp;
+    }
+    std::unique_ptr<service> open_with(const service_params& sp) {
         std::string err;
         auto s = service::open(sp, &err);
         EXPECT_TRUE(s) << err;
@@ -88,6 +96,22 @@ protected:
                                  : std::string()) + src.text);
         return (int)texts.size();
     }
+    // The cache key each chunk is linked to for this model, and the compile options of that cache.
+    static std::map<int64_t, std::string> linked_options(service& s) {
+        auto st = s.library().db().prepare(
+            "SELECT k.chunk_id, e.compile_options FROM chunk_kv k JOIN kv_entries e ON e.cache_key = k.cache_key "
+            "WHERE k.model_fingerprint = ?1");
+        st.bind_text(1, s.model_fingerprint());
+        std::map<int64_t, std::string> out;
+        while (st.step()) out[st.column_int64(0)] = st.column_text(1);
+        return out;
+    }
+    static std::map<std::string, int64_t> hits_by_key(service& s) {
+        std::map<std::string, int64_t> out;
+        for (const auto& e : s.cache_entries()) out[e.cache_key] = e.hits;
+        return out;
+    }
+    static kv_format format_of(const std::string& compile_options) { return compile_options::parse(compile_options, "test").format; }
     std::vector<fs::path> blob_files() {
         std::vector<fs::path> out;
         for (const auto& e : fs::recursive_directory_iterator(dir_ / "library" / "kv"))
@@ -250,6 +274,180 @@ TEST_F(service_test, caches_of_an_older_compile_scheme_or_system_prompt_are_stal
     const ask_result c = s2->ask("Which document mentions zebra3?", o);
     ASSERT_TRUE(c.error.empty()) << c.error;
     EXPECT_EQ(c.timing.chunks_compiled, 0);
+}
+
+TEST_F(service_test, a_cache_format_change_recompiles_lazily_and_a_link_never_mixes_formats) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    size_t n_chunks = 0;
+    {
+        auto s = open(); // the default format
+        ASSERT_EQ(default_cache_format, kv_format::f16) << "update this test when the default changes";
+        const add_report r = s->add({dir_ / "docs"});
+        ASSERT_TRUE(r.error.empty()) << r.error;
+        n_chunks = (size_t)s->library().chunk_count();
+        for (const auto& [chunk, options] : linked_options(*s)) EXPECT_EQ(format_of(options), kv_format::f16) << options;
+        EXPECT_EQ(s->chunks_pending(), 0u);
+    }
+    service_params q8 = params();
+    q8.cache_format = kv_format::q8;
+    auto s = open_with(q8);
+    // Every chunk's f16 cache is stale for the library now (nothing compiled yet: lazily).
+    EXPECT_EQ(s->chunks_pending(), n_chunks);
+    std::set<std::string> f16_keys;
+    for (const auto& e : s->cache_entries()) {
+        EXPECT_EQ(format_of(e.compile_options), kv_format::f16);
+        f16_keys.insert(e.cache_key);
+    }
+    const auto f16_hits = hits_by_key(*s);
+
+    const ask_result a = s->ask("Which document mentions zebra3?", options());
+    ASSERT_TRUE(a.error.empty()) << a.error;
+    ASSERT_FALSE(a.sources.empty());
+    EXPECT_EQ(a.timing.chunks_compiled, distinct_texts(a)) << "the f16 caches are not used for a q8 link";
+    // The retrieved chunks are linked to q8 caches now, and the system segment has its q8 cache.
+    auto links = linked_options(*s);
+    for (const auto& src : a.sources) {
+        ASSERT_TRUE(links.count(src.chunk_id)) << src.chunk_id;
+        EXPECT_EQ(format_of(links[src.chunk_id]), kv_format::q8) << links[src.chunk_id];
+    }
+    bool system_q8 = false;
+    for (const auto& e : s->cache_entries()) system_q8 |= e.compile_options == "sink=0,kv=q8";
+    EXPECT_TRUE(system_q8);
+    // Asking again loads the q8 caches; no f16 cache was read by either ask (hits unchanged).
+    const ask_result b = s->ask("Which document mentions zebra3?", options());
+    ASSERT_TRUE(b.error.empty()) << b.error;
+    EXPECT_EQ(b.timing.chunks_compiled, 0);
+    EXPECT_EQ(b.timing.chunks_loaded, (int)b.sources.size());
+    EXPECT_FALSE(b.answer.empty());
+    for (const auto& [key, hits] : hits_by_key(*s))
+        if (f16_keys.count(key)) {
+            EXPECT_EQ(hits, f16_hits.at(key)) << "an f16 cache was loaded by a q8 ask: " << key;
+        }
+
+    // Listings tell the formats apart, with rows and decoded bytes for what this build compiled.
+    int q8_entries = 0;
+    for (const auto& i : s->cache_entry_infos()) {
+        EXPECT_EQ(i.format, std::string(kv_format_name(format_of(i.entry.compile_options))));
+        EXPECT_GT(i.rows, 0) << i.entry.cache_key;
+        EXPECT_GT(i.bytes_per_token(), 0.0);
+        EXPECT_GT(i.ratio(), 0.0);
+        q8_entries += i.format == "q8";
+    }
+    EXPECT_EQ(q8_entries, distinct_texts(a) + 1);
+    const cache_summary st = s->cache_stats();
+    ASSERT_EQ(st.by_format.size(), 2u);
+    EXPECT_EQ(st.by_format[0].format, "f16");
+    EXPECT_EQ(st.by_format[1].format, "q8");
+    EXPECT_EQ(st.by_format[1].entries, q8_entries);
+    EXPECT_EQ(st.by_format[0].entries + st.by_format[1].entries, st.entries);
+    EXPECT_EQ(st.by_format[0].compressed_bytes + st.by_format[1].compressed_bytes, st.compressed_bytes);
+
+    // The next add's compile pass recompiles the rest in q8; then nothing is stale.
+    const add_report again = s->add({dir_ / "docs"});
+    ASSERT_TRUE(again.error.empty()) << again.error;
+    EXPECT_GT(again.chunks_compiled, 0u);
+    EXPECT_EQ(s->chunks_pending(), 0u);
+    links = linked_options(*s);
+    EXPECT_EQ(links.size(), n_chunks);
+    for (const auto& [chunk, options] : links) EXPECT_EQ(format_of(options), kv_format::q8) << options;
+}
+
+TEST_F(service_test, compile_on_demand_compiles_what_asks_retrieve_and_compile_pending_the_rest) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    service_params sp = params();
+    sp.compile_on_add = false;
+    auto s = open_with(sp);
+    const add_report r = s->add({dir_ / "docs"});
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_EQ(r.added, 6u);
+    EXPECT_EQ(r.chunks_compiled, 0u);
+    EXPECT_EQ(s->cache_stats().entries, 0) << "adding only extracts, chunks and indexes";
+    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
+    const size_t n_chunks = (size_t)s->library().chunk_count();
+    ASSERT_GT(n_chunks, 6u);
+    EXPECT_EQ(s->chunks_pending(), n_chunks);
+
+    // An ask compiles exactly its retrieved chunks (identical texts once) and links them.
+    const ask_result a = s->ask("Which document mentions zebra3?", options());
+    ASSERT_TRUE(a.error.empty()) << a.error;
+    EXPECT_EQ(a.timing.chunks_compiled, distinct_texts(a));
+    EXPECT_EQ(a.timing.chunks_loaded, (int)a.sources.size() - distinct_texts(a));
+    std::set<int64_t> retrieved;
+    for (const auto& src : a.sources) retrieved.insert(src.chunk_id);
+    const auto links = linked_options(*s);
+    EXPECT_EQ(links.size(), retrieved.size());
+    for (int64_t c : retrieved) EXPECT_TRUE(links.count(c)) << c;
+    EXPECT_EQ(s->cache_stats().entries, distinct_texts(a) + 1) << "the retrieved chunks' caches and the system segment's";
+    EXPECT_EQ(s->chunks_pending(), n_chunks - retrieved.size());
+    EXPECT_EQ(s->ask("Which document mentions zebra3?", options()).timing.chunks_compiled, 0) << "stored when first asked";
+
+    // compile_pending, cancelled after two chunks: consistent (every link has its entry and blob, every
+    // document ready), and the rest is still pending.
+    const size_t before = s->chunks_pending();
+    std::atomic<bool> cancel{false};
+    size_t reports = 0;
+    const compile_report c1 = s->compile_pending([&](const add_progress& p) {
+        EXPECT_EQ(p.phase, "compiling");
+        EXPECT_EQ(p.chunks_total, before);
+        ++reports;
+        if (p.chunks_done >= 2) cancel = true;
+    }, &cancel);
+    ASSERT_TRUE(c1.error.empty()) << c1.error;
+    EXPECT_TRUE(c1.cancelled);
+    EXPECT_GT(reports, 0u);
+    EXPECT_LE(c1.chunks_compiled, 2u);
+    EXPECT_EQ(c1.chunks_left, before - 2);
+    EXPECT_EQ(s->chunks_pending(), before - 2);
+    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
+    EXPECT_EQ((int64_t)blob_files().size(), s->cache_stats().entries);
+    EXPECT_TRUE(s->verify().empty());
+
+    // The next call resumes and finishes; every chunk then has its cache and no ask compiles.
+    const compile_report c2 = s->compile_pending();
+    ASSERT_TRUE(c2.error.empty()) << c2.error;
+    EXPECT_FALSE(c2.cancelled);
+    EXPECT_FALSE(c2.budget_full);
+    EXPECT_GT(c2.chunks_compiled, 0u);
+    EXPECT_EQ(c2.chunks_left, 0u);
+    EXPECT_EQ(s->chunks_pending(), 0u);
+    EXPECT_EQ(linked_options(*s).size(), n_chunks);
+    EXPECT_EQ(s->compile_pending().chunks_compiled, 0u);
+    const ask_result b = s->ask("zebra1 harbor", options());
+    ASSERT_TRUE(b.error.empty()) << b.error;
+    EXPECT_EQ(b.timing.chunks_compiled, 0);
+}
+
+TEST_F(service_test, compile_pending_fills_the_store_up_to_the_budget_and_evicts_nothing) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    service_params sp = params();
+    sp.compile_on_add = false;
+    std::set<std::string> used;
+    uint64_t used_bytes = 0, per_cache = 0;
+    {
+        auto s = open_with(sp);
+        ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+        ASSERT_TRUE(s->ask("zebra2 river", options()).error.empty());
+        const auto st = s->cache_stats();
+        ASSERT_GT(st.entries, 1);
+        used_bytes = st.compressed_bytes;
+        per_cache = st.compressed_bytes / (uint64_t)st.entries;
+        for (const auto& e : s->cache_entries()) used.insert(e.cache_key);
+    }
+    // Room for about three more caches.
+    sp.cache_budget_bytes = used_bytes + 3 * per_cache + per_cache / 2;
+    auto s = open_with(sp);
+    const size_t pending = s->chunks_pending();
+    const compile_report r = s->compile_pending();
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_TRUE(r.budget_full);
+    EXPECT_FALSE(r.cancelled);
+    EXPECT_GE(r.chunks_compiled, 1u);
+    EXPECT_LT(r.chunks_compiled, pending);
+    EXPECT_EQ(r.chunks_left, s->chunks_pending());
+    EXPECT_LE(s->cache_stats().compressed_bytes, sp.cache_budget_bytes);
+    std::set<std::string> now;
+    for (const auto& e : s->cache_entries()) now.insert(e.cache_key);
+    for (const auto& k : used) EXPECT_TRUE(now.count(k)) << "a cache a question used was evicted for a background compile: " << k;
 }
 
 TEST_F(service_test, caches_of_another_model_are_never_used) {

@@ -86,11 +86,7 @@ std::string without_whitespace(std::string_view s) {
     return out;
 }
 
-void write(const fs::path& p, std::string_view content) {
-    fs::create_directories(p.parent_path());
-    std::ofstream f(p, std::ios::binary);
-    f.write(content.data(), static_cast<std::streamsize>(content.size()));
-}
+void write(const fs::path& p, std::string_view content) { epic::test::write_file(p, content); }
 
 double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 

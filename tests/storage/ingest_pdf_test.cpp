@@ -68,11 +68,7 @@ std::string random_word(std::mt19937& rng) {
     return w;
 }
 
-void write(const fs::path& p, std::string_view content) {
-    fs::create_directories(p.parent_path());
-    std::ofstream f(p, std::ios::binary);
-    f.write(content.data(), static_cast<std::streamsize>(content.size()));
-}
+void write(const fs::path& p, std::string_view content) { epic::test::write_file(p, content); }
 
 } // namespace
 

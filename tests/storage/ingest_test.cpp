@@ -19,11 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write(const fs::path& p, std::string_view content) {
-    fs::create_directories(p.parent_path());
-    std::ofstream f(p, std::ios::binary);
-    f.write(content.data(), static_cast<std::streamsize>(content.size()));
-}
+void write(const fs::path& p, std::string_view content) { epic::test::write_file(p, content); }
 
 // Random prose: paragraphs of sentences of random words, words from a random vocabulary.
 std::string random_prose(std::mt19937& rng, int paragraphs, const std::string& marker = {}) {

@@ -20,11 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write(const fs::path& p, std::string_view content) {
-    fs::create_directories(p.parent_path());
-    std::ofstream f(p, std::ios::binary);
-    f.write(content.data(), static_cast<std::streamsize>(content.size()));
-}
+void write(const fs::path& p, std::string_view content) { epic::test::write_file(p, content); }
 
 // Random words, enough to need many database pages once chunked and indexed.
 std::string random_text(std::mt19937& rng, std::size_t words) {

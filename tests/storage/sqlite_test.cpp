@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <optional>
+#include <sqlite3.h>
 #include <random>
 
 using namespace epic::storage;
@@ -158,7 +160,7 @@ TEST(sqlite, migrations_upgrade_an_old_library_and_keep_its_data) {
     }
     library lib(file);
     EXPECT_EQ(sqlite::schema_version(lib.db()), library_schema_version());
-    EXPECT_EQ(library_schema_version(), 2);
+    EXPECT_EQ(library_schema_version(), 3);
     const auto doc = lib.document(7);
     ASSERT_TRUE(doc);
     EXPECT_EQ(doc->path, "/old/doc.txt");
@@ -171,6 +173,18 @@ TEST(sqlite, migrations_upgrade_an_old_library_and_keep_its_data) {
     lib.link_chunk_kv(chunk_id, "m1", "k1");
     EXPECT_EQ(lib.chunk_kv(chunk_id, "m1"), "k1");
     EXPECT_EQ(lib.chunk_kv(chunk_id, "m2"), std::nullopt);
+    // Migration 3: the old entry's shape is not recorded (0) until the runtime records it.
+    auto shapes = lib.kv_entry_shapes();
+    ASSERT_EQ(shapes.size(), 1u);
+    EXPECT_EQ(shapes[0].cache_key, "k1");
+    EXPECT_EQ(shapes[0].rows, 0);
+    EXPECT_EQ(shapes[0].decoded_bytes, 0);
+    EXPECT_TRUE(lib.record_kv_shape("k1", 12, 3072));
+    EXPECT_TRUE(lib.record_kv_shape("k1", 12, 3072)) << "recording the same shape again is not a failure";
+    EXPECT_FALSE(lib.record_kv_shape("no such key", 1, 1));
+    shapes = lib.kv_entry_shapes();
+    EXPECT_EQ(shapes[0].rows, 12);
+    EXPECT_EQ(shapes[0].decoded_bytes, 3072);
 }
 
 TEST(sqlite, newer_schema_is_refused_with_the_file_name) {
@@ -186,7 +200,7 @@ TEST(sqlite, newer_schema_is_refused_with_the_file_name) {
     } catch (const storage_error& e) {
         const std::string msg = e.what();
         EXPECT_NE(msg.find("library.db"), std::string::npos) << msg;
-        EXPECT_NE(msg.find("newer EPIC (schema 99, this build knows 2)"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("newer EPIC (schema 99, this build knows 3)"), std::string::npos) << msg;
     }
     // Refusing must not have touched the file.
     sqlite::database db(file);
@@ -205,4 +219,62 @@ TEST(sqlite, a_failing_migration_leaves_the_previous_version) {
     // Step 2's half-done work was rolled back with it.
     EXPECT_THROW(db.prepare("SELECT * FROM b"), storage_error);
     EXPECT_NO_THROW(db.prepare("SELECT * FROM a"));
+}
+
+TEST(sqlite, prepared_statements_are_reused_and_hold_no_snapshot_when_returned) {
+    epic::test::scratch_dir dir;
+    sqlite::database a(dir / "t.db");
+    a.exec("CREATE TABLE t (x INTEGER)");
+    a.exec("INSERT INTO t VALUES (1), (2), (3)");
+    const std::string sql = "SELECT x FROM t ORDER BY x";
+    sqlite3_stmt* first = nullptr;
+    {
+        auto st = a.prepare(sql);
+        first = st.handle();
+        ASSERT_TRUE(st.step());  // left mid-iteration on purpose
+        EXPECT_EQ(st.column_int64(0), 1);
+    }
+    {
+        auto again = a.prepare(sql);
+        EXPECT_EQ(again.handle(), first) << "the same SQL reuses the idle statement";
+        auto other = a.prepare(sql);  // while that one is in use: a second statement
+        EXPECT_NE(other.handle(), first);
+        ASSERT_TRUE(again.step());
+        EXPECT_EQ(again.column_int64(0), 1) << "a reused statement starts from the first row";
+    }
+    // Another connection writes; this one sees it: no returned statement pinned the old snapshot.
+    {
+        auto st = a.prepare("SELECT count(*) FROM t");
+        ASSERT_TRUE(st.step());  // not stepped to the end: returned mid-way
+    }
+    sqlite::database b(dir / "t.db");
+    b.exec("INSERT INTO t VALUES (4)");
+    auto count = a.prepare("SELECT count(*) FROM t");
+    ASSERT_TRUE(count.step());
+    EXPECT_EQ(count.column_int64(0), 4);
+    // Bindings do not leak from one use to the next.
+    a.exec("CREATE TABLE kv (k TEXT, v INTEGER)");
+    {
+        auto ins = a.prepare("INSERT INTO kv VALUES (?1, ?2)");
+        ins.bind_text(1, "a").bind_int64(2, 7);
+        ins.run();
+    }
+    {
+        auto ins = a.prepare("INSERT INTO kv VALUES (?1, ?2)");
+        ins.bind_text(1, "b");  // ?2 left unbound: NULL, not the 7 of before
+        ins.run();
+    }
+    auto v = a.prepare("SELECT v IS NULL FROM kv WHERE k = 'b'");
+    ASSERT_TRUE(v.step());
+    EXPECT_EQ(v.column_int64(0), 1);
+}
+
+TEST(sqlite, a_statement_outliving_its_connection_is_safe) {
+    epic::test::scratch_dir dir;
+    std::optional<sqlite::database> db(std::in_place, dir / "t.db");
+    db->exec("CREATE TABLE t (x INTEGER)");
+    std::optional<sqlite::statement> st(db->prepare("SELECT x FROM t"));
+    db.reset();   // closes (deferred by SQLite until the statement goes)
+    st.reset();   // finalizes: the cache is gone, nothing to return to
+    SUCCEED();
 }

@@ -1,6 +1,7 @@
 #include "support/shared_models.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <stdexcept>
 
@@ -19,6 +20,13 @@ std::filesystem::path models_dir() {
 }
 
 std::filesystem::path local_model(const std::string& file) { return models_dir() / file; }
+
+void write_file(const std::filesystem::path& file, std::string_view content) {
+    if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+    std::ofstream f(file, std::ios::binary | std::ios::trunc);
+    f.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!f) throw std::runtime_error(file.string() + ": cannot write the test fixture");
+}
 
 scratch_dir::scratch_dir() {
     std::random_device rd;

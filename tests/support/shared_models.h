@@ -5,8 +5,12 @@
 // $EPIC_MODELS_DIR; tests that need one call EPIC_REQUIRE_MODEL(path).
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace epic::test {
+
+// Writes `content` to `file` (binary, replacing it), creating its folders: every test's fixture writer.
+void write_file(const std::filesystem::path& file, std::string_view content);
 
 std::filesystem::path shared_models_dir();
 // Full path of a file under the shared models folder (may not exist).
