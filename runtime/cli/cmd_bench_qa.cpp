@@ -123,7 +123,7 @@ std::string markdown_table(const std::vector<std::string>& names, const std::vec
 int cmd_bench_qa(int argc, char** argv) {
     args a(argc, argv, 3, {"verbose"});
     auto known = session_options();
-    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown", "kv-groups"});
+    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown", "kv-groups", "kv-parts"});
     a.allow_only(known);
     const auto items = read_set(a.require("set"));
     session s = open_session(a);
@@ -142,7 +142,10 @@ int cmd_bench_qa(int argc, char** argv) {
         ref = 0;
     }
     // Quantized methods (+kv-q8, +kv-q4) use the format's group, or each of --kv-groups (a list:
-    // one method per group, named <policy>@g<G>, to measure group sizes against each other).
+    // one method per group, named <policy>@g<G>, to measure group sizes against each other), and
+    // quantize K and V, or what each of --kv-parts names (a list of kv: both, k: K only, v: V only,
+    // k8: K at 8 bits and V in the method's format; methods named <policy>@<part>): to find out which
+    // of K and V a format's cost comes from.
     std::vector<int> group_list{kv_quant_group};
     if (auto g = a.get("kv-groups")) {
         group_list.clear();
@@ -159,6 +162,11 @@ int cmd_bench_qa(int argc, char** argv) {
     }
     std::vector<std::string> names; // [methods]
     std::vector<int> groups;        // [methods] quantization group (0: f16)
+    std::vector<std::string> parts; // [methods] kv, k, v, k8 (--kv-parts)
+    const std::vector<std::string> part_list = split_list(a.get_or("kv-parts", "kv"));
+    for (const auto& pt : part_list)
+        if (pt != "kv" && pt != "k" && pt != "v" && pt != "k8") throw error("--kv-parts: '" + pt + "' is not kv, k, v or k8");
+    if (part_list.empty()) throw error("--kv-parts: nothing to quantize");
     {
         std::vector<link_policy> expanded;
         size_t new_ref = 0;
@@ -169,14 +177,18 @@ int cmd_bench_qa(int argc, char** argv) {
                 expanded.push_back(p);
                 names.push_back(p.name());
                 groups.push_back(0);
+                parts.push_back("");
                 continue;
             }
-            for (int g : group_list) {
-                if (pi == ref && g == group_list[0]) new_ref = expanded.size();
-                expanded.push_back(p);
-                names.push_back(p.name() + (a.has("kv-groups") ? "@g" + std::to_string(g) : ""));
-                groups.push_back(g);
-            }
+            for (int g : group_list)
+                for (const auto& pt : part_list) {
+                    if (pt == "k8" && p.kv == kv_format::q8 && part_list.size() > 1) continue; // the same as kv
+                    if (pi == ref && g == group_list[0] && pt == part_list[0]) new_ref = expanded.size();
+                    expanded.push_back(p);
+                    names.push_back(p.name() + (a.has("kv-groups") ? "@g" + std::to_string(g) : "") + (a.has("kv-parts") ? "@" + pt : ""));
+                    groups.push_back(g);
+                    parts.push_back(pt);
+                }
         }
         policies = std::move(expanded);
         ref = new_ref;
@@ -194,7 +206,7 @@ int cmd_bench_qa(int argc, char** argv) {
     // stored blob would give: the f16 compile of the same scheme through the format and back
     // (chunk_cache_to_blob / chunk_cache_from_blob), kept in `stored`.
     std::map<std::tuple<std::string, int, bool>, chunk_cache> caches;
-    std::map<std::tuple<std::string, int, bool, kv_format, int>, chunk_cache> stored;
+    std::map<std::tuple<std::string, int, bool, kv_format, int, std::string>, chunk_cache> stored;
     linker lk(*s.tf);
     generator gen(*s.tf, *s.tok);
     std::vector<method_results> res(policies.size());
@@ -252,12 +264,18 @@ int cmd_bench_qa(int argc, char** argv) {
                                                                                : std::span<const int32_t>()))
                                 .first;
                 if (p.kv != kv_format::f16) {
-                    const auto skey = std::tuple_cat(key, std::make_tuple(p.kv, groups[pi]));
+                    const auto skey = std::tuple_cat(key, std::make_tuple(p.kv, groups[pi], parts[pi]));
                     auto q = stored.find(skey);
                     if (q == stored.end()) {
                         chunk_cache c = found->second;
                         c.options.format = p.kv;
                         q = stored.emplace(skey, chunk_cache_from_blob(chunk_cache_to_blob(c, "bench", groups[pi]), "bench")).first;
+                        if (parts[pi] == "k") q->second.v = found->second.v; // V stays f16
+                        if (parts[pi] == "v") q->second.k = found->second.k; // K stays f16
+                        if (parts[pi] == "k8") {
+                            c.options.format = kv_format::q8;
+                            q->second.k = chunk_cache_from_blob(chunk_cache_to_blob(c, "bench", groups[pi]), "bench").k;
+                        }
                     }
                     in.chunks.push_back(&q->second);
                     continue;
