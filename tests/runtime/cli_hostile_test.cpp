@@ -195,6 +195,20 @@ TEST_F(cli_hostile, an_empty_value_is_a_value_and_an_absent_option_is_missing) {
     EXPECT_TRUE(has(absent, "missing required option --text")) << absent.out;
 }
 
+TEST_F(cli_hostile, the_status_line_is_its_own_line_and_names_no_gpu_on_the_cpu) {
+    add_documents();
+    // Through a pipe (stdout buffered, stderr not), as a script or `| less` would read it.
+    const auto r = run(ask("--device cpu --tokens 6 'zebra okapi'"));
+    ASSERT_EQ(r.code, 0) << r.out;
+    const size_t status = r.out.find("] time to first token");
+    ASSERT_NE(status, std::string::npos) << r.out;
+    const size_t open = r.out.rfind('[', status);
+    ASSERT_NE(open, std::string::npos);
+    EXPECT_TRUE(open == 0 || r.out[open - 1] == '\n') << "status glued to the output before it: " << r.out;
+    EXPECT_LT(r.out.find("sources:"), open) << "sources come before the status line: " << r.out;
+    EXPECT_FALSE(has(r, "GPU-resident")) << r.out;
+}
+
 TEST_F(cli_hostile, a_non_numeric_document_id_is_named) {
     add_documents();
     const auto r = run("docs rm --library " + lib_ + " abc");
