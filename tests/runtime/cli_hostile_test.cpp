@@ -4,6 +4,7 @@
 // "std::bad_alloc", raw SQL, a silently empty library or a silent skip.
 #include "model/random_model.h"
 #include "sqlite/database.h"
+#include "support/run_command.h"
 #include "support/shared_models.h"
 
 #include <gtest/gtest.h>
@@ -21,22 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct run_result {
-    int code = -1;
-    std::string out;  // stdout and stderr together
-};
+using run_result = test::command_result;  // stdout and stderr together
 
 run_result run(const std::string& args, const std::string& prefix = {}) {
-    const std::string cmd = prefix + std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1";
-    run_result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return test::run_command(prefix + std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1");
 }
 
 // The same under `timeout 30`: a command that would block forever fails with exit code 124.
