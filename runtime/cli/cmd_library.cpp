@@ -190,7 +190,10 @@ int cmd_ask(int argc, char** argv) {
         return true;
     });
     check(r.error);
+    // stdout is buffered when it is a pipe, stderr never is: flush before every stderr line, or the
+    // status line lands glued to the answer ("...322[legolink-16 on cpu ...").
     std::printf("\n");
+    std::fflush(stdout);
     for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", printable(w).c_str());
     if (!a.has("no-sources")) {
         std::printf("\nsources:\n");
@@ -202,14 +205,20 @@ int cmd_ask(int argc, char** argv) {
             std::printf("  (chunk %lld, score %.2f)\n", (long long)src.chunk_id, src.score);
         }
     }
+    std::fflush(stdout);
     const ask_timing& t = r.timing;
+    // Residency and staging are GPU matters: on the CPU every cache is already in host memory.
+    const bool on_gpu = s->backend_name().rfind("cpu", 0) != 0;
+    const std::string gpu = on_gpu ? "; caches GPU-resident " + std::to_string(t.chunks_resident) + ", staged from host " +
+                                         std::to_string(t.chunks_staged)
+                                   : std::string();
     std::fprintf(stderr,
                  "[%s on %s] time to first token %.1f ms (retrieve %.1f, load %.1f for %d caches, compile %.1f for %d, link %.1f); "
-                 "rows %d: recomputed %d, reused %d; caches GPU-resident %d, staged from host %d; %.1f tok/s\n",
+                 "rows %d: recomputed %d, reused %d%s; %.1f tok/s\n",
                  o.policy.name().c_str(), s->backend_name().c_str(), t.first_token_seconds * 1e3, t.retrieve_seconds * 1e3,
                  t.load_seconds * 1e3,
                  t.chunks_loaded, t.compile_seconds * 1e3, t.chunks_compiled, t.link_seconds * 1e3, t.rows_total,
-                 t.rows_recomputed, t.rows_reused, t.chunks_resident, t.chunks_staged, t.decode_tokens_per_second);
+                 t.rows_recomputed, t.rows_reused, gpu.c_str(), t.decode_tokens_per_second);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 // The `epic` command as a user runs it: real process, real files, exit codes and output.
 #include "core/json.h"
 #include "model/random_model.h"
+#include "support/run_command.h"
 #include "support/shared_models.h"
 
 #include "pic/link_policy.h"
@@ -22,24 +23,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct run_result {
-    int code = -1;
-    std::string out; // stdout and stderr together
-};
+using run_result = test::command_result;  // stdout and stderr together
 
 // program: a path under the build tree. env: "NAME=value " assignments put before the command
 // (empty: the test's own environment).
 run_result run_program(const std::string& program, const std::string& args, const std::string& env = {}) {
-    const std::string cmd = env + std::string(EPIC_BINARY_DIR) + "/" + program + " " + args + " 2>&1";
-    run_result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return test::run_command(env + std::string(EPIC_BINARY_DIR) + "/" + program + " " + args + " 2>&1");
 }
 
 run_result run(const std::string& args, const std::string& env = {}) { return run_program("runtime/epic", args, env); }

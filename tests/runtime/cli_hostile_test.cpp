@@ -4,6 +4,7 @@
 // "std::bad_alloc", raw SQL, a silently empty library or a silent skip.
 #include "model/random_model.h"
 #include "sqlite/database.h"
+#include "support/run_command.h"
 #include "support/shared_models.h"
 
 #include <gtest/gtest.h>
@@ -21,22 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct run_result {
-    int code = -1;
-    std::string out;  // stdout and stderr together
-};
+using run_result = test::command_result;  // stdout and stderr together
 
 run_result run(const std::string& args, const std::string& prefix = {}) {
-    const std::string cmd = prefix + std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1";
-    run_result r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return test::run_command(prefix + std::string(EPIC_BINARY_DIR) + "/runtime/epic " + args + " 2>&1");
 }
 
 // The same under `timeout 30`: a command that would block forever fails with exit code 124.
@@ -193,6 +182,20 @@ TEST_F(cli_hostile, an_empty_value_is_a_value_and_an_absent_option_is_missing) {
     const auto absent = run("tokenize --model " + model_);
     EXPECT_EQ(absent.code, 1);
     EXPECT_TRUE(has(absent, "missing required option --text")) << absent.out;
+}
+
+TEST_F(cli_hostile, the_status_line_is_its_own_line_and_names_no_gpu_on_the_cpu) {
+    add_documents();
+    // Through a pipe (stdout buffered, stderr not), as a script or `| less` would read it.
+    const auto r = run(ask("--device cpu --tokens 6 'zebra okapi'"));
+    ASSERT_EQ(r.code, 0) << r.out;
+    const size_t status = r.out.find("] time to first token");
+    ASSERT_NE(status, std::string::npos) << r.out;
+    const size_t open = r.out.rfind('[', status);
+    ASSERT_NE(open, std::string::npos);
+    EXPECT_TRUE(open == 0 || r.out[open - 1] == '\n') << "status glued to the output before it: " << r.out;
+    EXPECT_LT(r.out.find("sources:"), open) << "sources come before the status line: " << r.out;
+    EXPECT_FALSE(has(r, "GPU-resident")) << r.out;
 }
 
 TEST_F(cli_hostile, a_non_numeric_document_id_is_named) {

@@ -3,6 +3,7 @@
 // models.sha256; sizes match the real files where they are present (models/); the recommended model is
 // in the table.
 #include "core/model_catalog.h"
+#include "support/run_command.h"
 #include "support/shared_models.h"
 
 #include <gtest/gtest.h>
@@ -20,15 +21,7 @@ namespace fs = std::filesystem;
 
 const fs::path source_dir = EPIC_SOURCE_DIR;
 
-std::string run(const std::string& command) {
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    if (!p) return out;
-    char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    ::pclose(p);
-    return out;
-}
+std::string run(const std::string& command) { return test::run_command(command).out; }
 
 TEST(core_model_catalog, every_entry_is_a_get_models_name_producing_its_file) {
     const fs::path script = source_dir / "installer/get-models.sh";
