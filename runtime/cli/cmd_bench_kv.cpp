@@ -1,15 +1,25 @@
 // epic bench kv: the KV store on real compiled chunks of a model.
-//  - compression ratio and compress/decompress MB/s, zstd levels 1/3/9, with and without byte planes
-//  - loading n chunk caches from disk, cold (page cache dropped) and warm, against recomputing them
+//  - compression ratio and compress/decompress MB/s of f16 caches, zstd levels 1/3/9, with and
+//    without byte planes
+//  - per stored format (--formats f16,q8,q4; --group G, --v-axis tokens|channels to measure other
+//    groupings than the formats' own): bytes per
+//    token and ratio to f16 after zstd, round-trip error of K and V, quantize+compress and
+//    decompress+dequantize MB/s of f16 (one thread), dequantization alone, and loading the n chunk
+//    caches from disk, cold (page cache dropped) and warm, against recomputing them
 //  - retrieval latency over a library of many chunks
+// Chunks are random tokens, or consecutive tokens of a text (--text FILE or folder of text files).
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/session.h"
+#include "cli/bench_util.h"
 #include "core/error.h"
+#include "core/fp16.h"
+#include "core/read_file.h"
 #include "kvstore/blob_codec.h"
 #include "kvstore/kv_store.h"
 #include "library/library.h"
 #include "pic/compiler.h"
+#include "pic/kv_quant.h"
 #include "service/kv_codec.h"
 
 #include <fcntl.h>
@@ -17,9 +27,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <random>
+#include <set>
 
 namespace epic::cli {
 namespace {
@@ -38,21 +50,67 @@ void drop_page_cache(const fs::path& p) {
     ::close(fd);
 }
 
+// The text of a file, or of every regular file under a folder (sorted by path), joined by blank lines.
+std::string read_texts(const fs::path& p) {
+    if (!fs::is_directory(p)) return read_file_text(p.string());
+    std::vector<fs::path> files;
+    for (const auto& e : fs::recursive_directory_iterator(p))
+        if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    std::string text;
+    for (const auto& f : files) text += read_file_text(f.string()) + "\n\n";
+    if (text.empty()) throw error(p.string() + ": no files to read");
+    return text;
+}
+
+// Relative L2 error of a decoded cache's K and of its V against the f16 original, over every layer.
+std::pair<double, double> round_trip_error(const chunk_cache& ref, const chunk_cache& got, double* sums) {
+    for (int il = 0; il < ref.n_layer; ++il)
+        for (int kv = 0; kv < 2; ++kv) {
+            const auto& a = kv ? ref.v[(size_t)il] : ref.k[(size_t)il]; // [n_rows, width] f16
+            const auto& b = kv ? got.v[(size_t)il] : got.k[(size_t)il];
+            for (size_t i = 0; i < a.size(); ++i) {
+                const double x = fp16_to_fp32(a[i]), d = (double)fp16_to_fp32(b[i]) - x;
+                sums[2 * kv] += d * d;
+                sums[2 * kv + 1] += x * x;
+            }
+        }
+    return {std::sqrt(sums[0] / sums[1]), std::sqrt(sums[2] / sums[3])};
+}
+
 } // namespace
 
 int cmd_bench_kv(int argc, char** argv) {
     args a(argc, argv, 3, {});
     auto known = session_options();
-    known.insert({"chunks", "chunk-tokens", "search-chunks", "runs", "dir"});
+    known.insert({"chunks", "chunk-tokens", "search-chunks", "runs", "dir", "formats", "group", "v-axis", "text"});
     a.allow_only(known);
+    std::vector<kv_format> formats;
+    for (const auto& f : split_list(a.get_or("formats", "f16,q8,q4"))) formats.push_back(parse_kv_format(f));
+    const int group = a.get_int("group", kv_quant_group, 2, 4096);
+    if (group % 2) throw error("--group must be even (4-bit codes pair rows)");
+    const kv_quant_axis v_axis = parse_kv_quant_axis(a.get_or("v-axis", kv_quant_axis_name(kv_quant_v_axis)));
     session s = open_session(a);
     const int n = a.get_int("chunks", 8, 1, 4096), len = a.get_int("chunk-tokens", 512, 1, 1 << 16), runs = std::max(1, a.get_int("runs", 3, 1, 1000));
     std::mt19937 rng(1);
-    std::uniform_int_distribution<int32_t> pick(0, s.tok->n_vocab() - 1);
     std::vector<std::vector<int32_t>> tokens((size_t)n);
-    for (auto& t : tokens) {
-        t.resize((size_t)len);
-        for (auto& x : t) do x = pick(rng); while (s.tok->is_control(x));
+    std::string source = "random tokens";
+    if (auto text = a.get("text")) {
+        // Consecutive tokens of the text, wrapping around when it is shorter than n x len.
+        const auto all = s.tok->encode(read_texts(*text), false);
+        if (all.empty()) throw error(*text + ": no tokens");
+        size_t at = 0;
+        for (auto& t : tokens) {
+            t.resize((size_t)len);
+            for (auto& x : t) x = all[at++ % all.size()];
+        }
+        source = "text of " + *text + " (" + std::to_string(all.size()) + " tokens)";
+    } else {
+        std::uniform_int_distribution<int32_t> pick(0, s.tok->n_vocab() - 1);
+        for (auto& t : tokens) {
+            t.resize((size_t)len);
+            for (auto& x : t) do x = pick(rng); while (s.tok->is_control(x));
+        }
     }
     // Recompute: what loading from disk saves.
     std::vector<chunk_cache> caches;
@@ -62,13 +120,15 @@ int cmd_bench_kv(int argc, char** argv) {
     std::vector<storage::kv_blob> blobs;
     for (size_t i = 0; i < caches.size(); ++i)
         blobs.push_back(chunk_cache_to_blob(caches[i], chunk_cache_key(s.mdl->fingerprint(), tokens[i], {1})));
-    uint64_t raw = 0;
+    uint64_t raw = 0, kv_raw = 0, rows = 0;
     for (const auto& b : blobs) raw += b.payload.size();
-    std::printf("model %s: %d chunks x %d tokens, %.1f MiB of f16 K/V (%.2f MiB per chunk) [%s]\n",
-                s.mdl->config().name.c_str(), n, len, raw / 1048576.0, raw / 1048576.0 / n, s.be->name().c_str());
+    for (const auto& c : caches) kv_raw += c.kv_bytes(), rows += (uint64_t)c.n_rows();
+    std::printf("model %s: %d chunks x %d tokens of %s, %.1f MiB of f16 K/V (%.2f MiB per chunk, %.0f bytes per token) [%s]\n",
+                s.mdl->config().name.c_str(), n, len, source.c_str(), raw / 1048576.0, raw / 1048576.0 / n, (double)kv_raw / rows,
+                s.be->name().c_str());
     std::printf("recompute (compile) all chunks: %.1f ms\n\n", compile_s * 1e3);
 
-    std::printf("%-6s %-7s %7s %14s %16s\n", "zstd", "planes", "ratio", "compress MB/s", "decompress MB/s");
+    std::printf("f16 caches:\n%-6s %-7s %7s %14s %16s\n", "zstd", "planes", "ratio", "compress MB/s", "decompress MB/s");
     for (int level : {1, 3, 9}) {
         for (bool planes : {false, true}) {
             storage::blob_encode_options o;
@@ -87,37 +147,117 @@ int cmd_bench_kv(int argc, char** argv) {
                 stored = 0;
                 for (const auto& e : enc) stored += e.bytes.size();
             }
-            std::sort(enc_t.begin(), enc_t.end());
-            std::sort(dec_t.begin(), dec_t.end());
-            std::printf("%-6d %-7s %7.3f %14.0f %16.0f\n", level, planes ? "yes" : "no", (double)raw / stored,
-                        raw / 1e6 / enc_t[enc_t.size() / 2], raw / 1e6 / dec_t[dec_t.size() / 2]);
+            std::printf("%-6d %-7s %7.3f %14.0f %16.0f\n", level, planes ? "yes" : "no", (double)raw / stored, raw / 1e6 / median(enc_t),
+                        raw / 1e6 / median(dec_t));
         }
     }
 
-    // Through the store on disk (level 3, byte planes): load cold and warm vs recompute.
+    // Per stored format, through the codec and the store (zstd level 3, byte planes), one thread.
     const fs::path dir = a.get_or("dir", (fs::temp_directory_path() / ("epic-bench-kv-" + std::to_string(::getpid()))).string());
     fs::create_directories(dir);
-    {
-        storage::library lib(dir / "library.db");
-        storage::kv_store store(lib, dir / "kv");
-        for (const auto& b : blobs) store.put(b, s.mdl->fingerprint(), "sink=1");
+    struct row_result {
+        kv_format f;
+        uint64_t stored = 0;
+        double k_err = 0, v_err = 0, enc_s = 0, dec_s = 0, dq_s = 0, cold_s = 0, warm_s = 0;
+    };
+    std::vector<row_result> results;
+    for (kv_format f : formats) {
+        row_result rr;
+        rr.f = f;
+        compile_options opts(1);
+        opts.format = f;
+        std::vector<chunk_cache> fc = caches; // the same K/V under this format's options (and key)
+        for (auto& c : fc) c.options = opts;
+        std::vector<std::string> keys;
+        for (size_t i = 0; i < fc.size(); ++i) keys.push_back(chunk_cache_key(s.mdl->fingerprint(), tokens[i], opts));
+        std::vector<double> enc_t, dec_t, dq_t;
+        std::vector<storage::encoded_blob> enc;
+        std::vector<storage::kv_blob> fblobs;
+        for (int r = 0; r < runs; ++r) {
+            enc.clear();
+            fblobs.clear();
+            auto t0 = clock_type::now();
+            for (size_t i = 0; i < fc.size(); ++i) {
+                fblobs.push_back(chunk_cache_to_blob(fc[i], keys[i], group, v_axis));
+                enc.push_back(storage::encode_blob(fblobs.back()));
+            }
+            enc_t.push_back(seconds(t0));
+            std::vector<chunk_cache> decoded;
+            t0 = clock_type::now();
+            for (const auto& e : enc) decoded.push_back(chunk_cache_from_blob(storage::decode_blob(e.bytes, "bench"), "bench"));
+            dec_t.push_back(seconds(t0));
+            if (r == 0) {
+                double sums[4] = {0, 0, 0, 0};
+                for (size_t i = 0; i < fc.size(); ++i) std::tie(rr.k_err, rr.v_err) = round_trip_error(caches[i], decoded[i], sums);
+            }
+            // Dequantization alone: the codes, scales and minima of every tensor back to f16.
+            if (f != kv_format::f16) {
+                std::vector<uint16_t> out(decoded[0].k[0].size());
+                t0 = clock_type::now();
+                for (size_t i = 0; i < fblobs.size(); ++i) {
+                    const chunk_cache& c = caches[i];
+                    for (int il = 0; il < c.n_layer; ++il)
+                        for (int kv = 0; kv < 2; ++kv) {
+                            kv_quant_layout l;
+                            l.n_rows = c.n_rows();
+                            l.width = c.row_width();
+                            l.bits = kv_format_bits(f);
+                            l.group = group;
+                            l.axis = kv ? v_axis : kv_quant_axis::tokens;
+                            const size_t i0 = 1 + 6 * (size_t)il + 3 * (size_t)kv;
+                            out.resize((size_t)l.n_rows * (size_t)l.width);
+                            kv_dequantize(l, reinterpret_cast<const uint8_t*>(fblobs[i].tensor_data(i0).data()),
+                                          reinterpret_cast<const uint16_t*>(fblobs[i].tensor_data(i0 + 1).data()),
+                                          reinterpret_cast<const uint16_t*>(fblobs[i].tensor_data(i0 + 2).data()), out.data());
+                        }
+                }
+                dq_t.push_back(seconds(t0));
+            }
+        }
+        rr.enc_s = median(enc_t);
+        rr.dec_s = median(dec_t);
+        rr.dq_s = median(dq_t);
+        for (const auto& e : enc) rr.stored += e.bytes.size();
+        // Through the store on disk: load cold and warm.
+        storage::library lib(dir / ("library-" + std::string(kv_format_name(f)) + ".db"));
+        storage::kv_store store(lib, dir / ("kv-" + std::string(kv_format_name(f))));
+        for (const auto& b : fblobs) store.put(b, s.mdl->fingerprint(), opts.to_string());
         std::vector<double> cold, warm;
         for (int r = 0; r < runs; ++r) {
-            for (const auto& b : blobs) drop_page_cache(store.path_for_key(b.key));
+            for (const auto& b : fblobs) drop_page_cache(store.path_for_key(b.key));
             auto t0 = clock_type::now();
-            for (const auto& b : blobs) (void)chunk_cache_from_blob(*store.load(b.key), "bench");
+            for (const auto& b : fblobs) (void)chunk_cache_from_blob(*store.load(b.key), "bench");
             cold.push_back(seconds(t0));
             t0 = clock_type::now();
-            for (const auto& b : blobs) (void)chunk_cache_from_blob(*store.load(b.key), "bench");
+            for (const auto& b : fblobs) (void)chunk_cache_from_blob(*store.load(b.key), "bench");
             warm.push_back(seconds(t0));
         }
-        std::sort(cold.begin(), cold.end());
-        std::sort(warm.begin(), warm.end());
-        std::printf("\nload %d chunk caches from disk (read + verify + decompress + unpack), median of %d:\n", n, runs);
-        std::printf("  cold page cache %.1f ms, warm %.1f ms; recompute %.1f ms (%.1fx / %.1fx slower than loading)\n",
-                    cold[cold.size() / 2] * 1e3, warm[warm.size() / 2] * 1e3, compile_s * 1e3, compile_s / cold[cold.size() / 2],
-                    compile_s / warm[warm.size() / 2]);
+        rr.cold_s = median(cold);
+        rr.warm_s = median(warm);
+        results.push_back(rr);
     }
+    const row_result* f16_row = nullptr;
+    for (const auto& r : results)
+        if (r.f == kv_format::f16) f16_row = &r;
+    std::printf("\nper format (zstd 3 + byte planes; quantization groups of %d, K along tokens, V along %s; one thread;\n"
+                "MB/s of f16 K/V; medians of %d runs; load: %d caches from the store, read + verify + decompress +\n"
+                "dequantize; recompute: %.1f ms)\n",
+                group, kv_quant_axis_name(v_axis), runs, n, compile_s * 1e3);
+    std::printf("%-6s %11s %8s %8s %9s %9s %12s %12s %10s %9s %9s %11s\n", "format", "bytes/token", "vs f16", "vs raw",
+                "K rel.err", "V rel.err", "encode MB/s", "decode MB/s", "deq. GB/s", "cold ms", "warm ms", "recompute/x");
+    for (const auto& r : results) {
+        char vs_f16[32] = "-";
+        if (f16_row) std::snprintf(vs_f16, sizeof vs_f16, "%.3f", (double)r.stored / f16_row->stored);
+        char dq[32] = "-";
+        if (r.dq_s > 0) std::snprintf(dq, sizeof dq, "%.2f", kv_raw / 1e9 / r.dq_s);
+        std::printf("%-6s %11.0f %8s %8.3f %9.2e %9.2e %12.0f %12.0f %10s %9.1f %9.1f %5.0f/%-5.0f\n",
+                    std::string(kv_format_name(r.f)).c_str(), (double)r.stored / rows, vs_f16, (double)r.stored / kv_raw, r.k_err,
+                    r.v_err, kv_raw / 1e6 / r.enc_s, kv_raw / 1e6 / r.dec_s, dq, r.cold_s * 1e3, r.warm_s * 1e3,
+                    compile_s / r.cold_s, compile_s / r.warm_s);
+    }
+    std::printf("(vs f16: stored bytes over the f16 blobs'; vs raw: over uncompressed f16 K/V; dequantizer: %s;\n"
+                " recompute/x: recompute time over the cold / warm load time)\n",
+                kv_simd_name(kv_dequantize_best()));
 
     // Retrieval over a large library of sample-like text.
     const int n_search = a.get_int("search-chunks", 10000, 1, 10000000);

@@ -15,6 +15,7 @@
 #include "pic/compiler.h"
 #include "pic/linker.h"
 #include "service/chat_template.h"
+#include "service/kv_codec.h"
 
 #include <climits>
 #include <algorithm>
@@ -87,19 +88,19 @@ std::string percent(double v) {
 
 // The Markdown table of the closing notes: accuracy, paired difference to the reference with its
 // 95% interval, first-token agreement, rows recomputed and TTFT, per method.
-std::string markdown_table(const std::vector<link_policy>& policies, const std::vector<method_results>& res, size_t ref,
+std::string markdown_table(const std::vector<std::string>& names, const std::vector<method_results>& res, size_t ref,
                            const std::string& title) {
     std::ostringstream o;
     o << "**" << title << "**\n\n";
-    o << "| method | contains % | F1 | Δ contains vs " << policies[ref].name()
+    o << "| method | contains % | F1 | Δ contains vs " << names[ref]
       << " (95% CI) | ref-only / method-only | McNemar p | Δ F1 (95% CI) | KL first token | top-1 agree % | rows recomputed % | TTFT ms |\n";
     o << "|---|---|---|---|---|---|---|---|---|---|---|\n";
-    for (size_t pi = 0; pi < policies.size(); ++pi) {
+    for (size_t pi = 0; pi < names.size(); ++pi) {
         const method_results& r = res[pi];
         if (r.n() == 0) continue;
         const double acc = 100.0 * std::accumulate(r.correct.begin(), r.correct.end(), 0) / r.n();
         const double f1 = 100.0 * std::accumulate(r.f1.begin(), r.f1.end(), 0.0) / r.n();
-        o << "| " << policies[pi].name() << " | " << percent(acc) << " | " << percent(f1) << " | ";
+        o << "| " << names[pi] << " | " << percent(acc) << " | " << percent(f1) << " | ";
         if (pi == ref) {
             o << "reference | | | | | | ";
         } else {
@@ -122,7 +123,7 @@ std::string markdown_table(const std::vector<link_policy>& policies, const std::
 int cmd_bench_qa(int argc, char** argv) {
     args a(argc, argv, 3, {"verbose"});
     auto known = session_options();
-    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown"});
+    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown", "kv-groups", "kv-parts"});
     a.allow_only(known);
     const auto items = read_set(a.require("set"));
     session s = open_session(a);
@@ -140,6 +141,58 @@ int cmd_bench_qa(int argc, char** argv) {
         policies.insert(policies.begin(), link_policy::parse(ref_name.empty() ? "full" : ref_name));
         ref = 0;
     }
+    // Quantized methods (+kv-q8, +kv-q4) use the format's group, or each of --kv-groups (a list:
+    // one method per group, named <policy>@g<G>, to measure group sizes against each other), and
+    // quantize K and V, or what each of --kv-parts names (a list of kv: both, k: K only, v: V only,
+    // k8: K at 8 bits and V in the method's format; methods named <policy>@<part>): to find out which
+    // of K and V a format's cost comes from.
+    std::vector<int> group_list{kv_quant_group};
+    if (auto g = a.get("kv-groups")) {
+        group_list.clear();
+        for (const auto& v : split_list(*g)) {
+            int n = 0;
+            try {
+                n = std::stoi(v);
+            } catch (const std::exception&) {
+            }
+            if (n < 2 || n > 4096 || n % 2) throw error("--kv-groups: '" + v + "' is not an even group size in 2..4096");
+            group_list.push_back(n);
+        }
+        if (group_list.empty()) throw error("--kv-groups: no group sizes");
+    }
+    std::vector<std::string> names; // [methods]
+    std::vector<int> groups;        // [methods] quantization group (0: f16)
+    std::vector<std::string> parts; // [methods] kv, k, v, k8 (--kv-parts)
+    const std::vector<std::string> part_list = split_list(a.get_or("kv-parts", "kv"));
+    for (const auto& pt : part_list)
+        if (pt != "kv" && pt != "k" && pt != "v" && pt != "k8") throw error("--kv-parts: '" + pt + "' is not kv, k, v or k8");
+    if (part_list.empty()) throw error("--kv-parts: nothing to quantize");
+    {
+        std::vector<link_policy> expanded;
+        size_t new_ref = 0;
+        for (size_t pi = 0; pi < policies.size(); ++pi) {
+            const link_policy& p = policies[pi];
+            if (p.kv == kv_format::f16) {
+                if (pi == ref) new_ref = expanded.size();
+                expanded.push_back(p);
+                names.push_back(p.name());
+                groups.push_back(0);
+                parts.push_back("");
+                continue;
+            }
+            for (int g : group_list)
+                for (const auto& pt : part_list) {
+                    if (pt == "k8" && p.kv == kv_format::q8 && part_list.size() > 1) continue; // the same as kv
+                    if (pi == ref && g == group_list[0] && pt == part_list[0]) new_ref = expanded.size();
+                    expanded.push_back(p);
+                    names.push_back(p.name() + (a.has("kv-groups") ? "@g" + std::to_string(g) : "") + (a.has("kv-parts") ? "@" + pt : ""));
+                    groups.push_back(g);
+                    parts.push_back(pt);
+                }
+        }
+        policies = std::move(expanded);
+        ref = new_ref;
+    }
     const int limit = std::min((int)items.size(), a.get_int("limit", (int)items.size(), 0, INT_MAX));
     const std::string system_text = a.get_or("system", default_qa_system_prompt);
     const auto sys_tokens = tmpl.system_segment(*s.tok, m, system_text);
@@ -149,8 +202,11 @@ int cmd_bench_qa(int argc, char** argv) {
     gp.sampling.temperature = 0.0f;
     gp.stop_tokens = tmpl.stop_tokens(*s.tok, m);
     // (framed text, sinks, context-compiled) -> compiled once; bounded, since needle and confusable
-    // documents never repeat.
+    // documents never repeat. A method with quantized caches (+kv-q8, +kv-q4) links what loading its
+    // stored blob would give: the f16 compile of the same scheme through the format and back
+    // (chunk_cache_to_blob / chunk_cache_from_blob), kept in `stored`.
     std::map<std::tuple<std::string, int, bool>, chunk_cache> caches;
+    std::map<std::tuple<std::string, int, bool, kv_format, int, std::string>, chunk_cache> stored;
     linker lk(*s.tf);
     generator gen(*s.tf, *s.tok);
     std::vector<method_results> res(policies.size());
@@ -159,7 +215,10 @@ int cmd_bench_qa(int argc, char** argv) {
         std::snprintf(b, sizeof b, "model %s (%s template), %d questions, %zu documents each, greedy, %d tokens max, [%s]",
                       m.config().name.c_str(), tmpl.name.c_str(), answered, items[0].documents.size(), gp.max_tokens,
                       s.be->name().c_str());
-        return std::string(b);
+        std::string t = b;
+        if (std::any_of(policies.begin(), policies.end(), [](const link_policy& p) { return p.kv != kv_format::f16; }))
+            t += ", quantized KV in groups of " + a.get_or("kv-groups", std::to_string(kv_quant_group));
+        return t;
     };
     auto print_table = [&](int answered) {
         std::printf("%s\n", title(answered).c_str());
@@ -170,7 +229,7 @@ int cmd_bench_qa(int argc, char** argv) {
             if (r.n() == 0) continue;
             std::string kinds;
             for (const auto& [k, v] : r.by_kind) kinds += k + " " + std::to_string(100 * v.first / std::max(1, v.second)) + "% ";
-            std::printf("%-28s %8.1f%% %6.1f%% %10.1f %10.1f %11.1f   %s\n", policies[pi].name().c_str(),
+            std::printf("%-28s %8.1f%% %6.1f%% %10.1f %10.1f %11.1f   %s\n", names[pi].c_str(),
                         100.0 * std::accumulate(r.correct.begin(), r.correct.end(), 0) / r.n(),
                         100.0 * std::accumulate(r.f1.begin(), r.f1.end(), 0.0) / r.n(), r.rows / r.n(), r.total_rows / r.n(),
                         1e3 * r.ttft / r.n(), kinds.c_str());
@@ -183,6 +242,7 @@ int cmd_bench_qa(int argc, char** argv) {
     for (int i = 0; i < limit; ++i) {
         const qa_item& it = items[(size_t)i];
         if (caches.size() > 256) caches.clear();
+        if (stored.size() > 256) stored.clear();
         std::vector<std::vector<float>> first_logits(policies.size());
         // The reference first, so every method's first token is compared with it.
         std::vector<size_t> order{ref};
@@ -203,6 +263,23 @@ int cmd_bench_qa(int argc, char** argv) {
                                                             p.context_compiled ? std::span<const int32_t>(sys_tokens)
                                                                                : std::span<const int32_t>()))
                                 .first;
+                if (p.kv != kv_format::f16) {
+                    const auto skey = std::tuple_cat(key, std::make_tuple(p.kv, groups[pi], parts[pi]));
+                    auto q = stored.find(skey);
+                    if (q == stored.end()) {
+                        chunk_cache c = found->second;
+                        c.options.format = p.kv;
+                        q = stored.emplace(skey, chunk_cache_from_blob(chunk_cache_to_blob(c, "bench", groups[pi]), "bench")).first;
+                        if (parts[pi] == "k") q->second.v = found->second.v; // V stays f16
+                        if (parts[pi] == "v") q->second.k = found->second.k; // K stays f16
+                        if (parts[pi] == "k8") {
+                            c.options.format = kv_format::q8;
+                            q->second.k = chunk_cache_from_blob(chunk_cache_to_blob(c, "bench", groups[pi]), "bench").k;
+                        }
+                    }
+                    in.chunks.push_back(&q->second);
+                    continue;
+                }
                 in.chunks.push_back(&found->second);
             }
             in.question = tmpl.question_segment(*s.tok, m, it.question);
@@ -228,8 +305,8 @@ int cmd_bench_qa(int argc, char** argv) {
             mr.total_rows += r.stats.n_rows;
             mr.ttft += ttft;
             if (verbose)
-                std::fprintf(stderr, "[%d %s] %s -> %s (want %s)%s\n", i, p.name().c_str(), it.question.c_str(), g.text.c_str(),
-                             it.answer.c_str(), correct ? " ok" : "");
+                std::fprintf(stderr, "[%d %s] %s -> %s (want %s)%s, KL %.3g\n", i, names[pi].c_str(), it.question.c_str(),
+                             g.text.c_str(), it.answer.c_str(), correct ? " ok" : "", t.kl);
         }
         std::fprintf(stderr, "\r%d/%d questions, %.0f s", i + 1, limit,
                      std::chrono::duration<double>(clock_type::now() - t_start).count());
@@ -237,7 +314,7 @@ int cmd_bench_qa(int argc, char** argv) {
     }
     std::fprintf(stderr, "\n");
     print_table(limit);
-    const std::string md = markdown_table(policies, res, ref, title(limit));
+    const std::string md = markdown_table(names, res, ref, title(limit));
     if (auto path = a.get("markdown")) {
         std::ofstream out(*path);
         if (!(out << md)) throw error(*path + ": cannot write");

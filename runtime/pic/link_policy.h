@@ -2,6 +2,8 @@
 // Which rows a link recomputes, and how the chunks it links were compiled (DESIGN.md, "Compile and
 // link"). The paper's algorithms stay exactly as specified; the designs beyond it are named
 // modifiers joined to an algorithm with '+', e.g. "legolink-16+ctx+hdr+q-0.05".
+#include "pic/kv_format.h"
+
 #include <string>
 
 namespace epic {
@@ -30,16 +32,20 @@ struct link_policy {
     // best chunk first, so every chunk stays one recomputed prefix and one cached rest.
     bool query_prefix = false;
     static constexpr int query_group = 4;
+    // "+kv-q8" / "+kv-q4": the chunks' caches are stored quantized (pic/kv_format.h), so a link sees
+    // their K and V as decoded from that format. f16 (the default) adds nothing to the name.
+    kv_format kv = kv_format::f16;
 
     // The app's default (service, CLI, GUI): the design closest to a full recompute in the QA benchmark
     // at <= 10% of rows recomputed at 8 x 512 tokens (README, "Link designs": on SmolLM2 -6.5 points
     // [-14.5, +1.5] against LegoLink-16's -14.5). The paper's algorithms stay selectable.
     static constexpr const char* app_default_name = "legolink-16+hdr+tail-16";
     static link_policy app_default() { return parse(app_default_name); }
-    // Whether caches compiled for `other` serve this policy too (same sinks, framing and context).
+    // Whether caches compiled for `other` serve this policy too (same sinks, framing, context and
+    // stored format).
     bool same_compile_scheme(const link_policy& other) const {
         return sink_tokens() == other.sink_tokens() && header_framing == other.header_framing &&
-               context_compiled == other.context_compiled;
+               context_compiled == other.context_compiled && kv == other.kv;
     }
 
     // "full", "naive", "legolink" (k=16), "legolink-8", "legolink-0", "cacheblend" (r=0.15),

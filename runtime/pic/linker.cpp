@@ -62,6 +62,11 @@ link_layout make_layout(const link_input& in, const link_policy& policy, const m
         const std::string what = "chunk cache " + std::to_string(i + 1);
         if (!c) throw error(what + " is missing");
         check_cache(*c, m, what);
+        // One link, one stored format: caches of two formats (a format changed between compiles)
+        // would give the chunks unequal precision; the service recompiles under the current one.
+        if (c->options.format != in.chunks[0]->options.format)
+            throw error(what + " is stored as " + std::string(kv_format_name(c->options.format)) + " but chunk cache 1 as " +
+                        std::string(kv_format_name(in.chunks[0]->options.format)) + ": one link never mixes formats");
         if (c->options.n_sink != sinks)
             throw error(what + " was compiled with " + std::to_string(c->options.n_sink) + " sink token(s); " + policy.name() +
                         " needs " + std::to_string(sinks));
