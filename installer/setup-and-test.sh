@@ -18,11 +18,13 @@ cmake -S . -B build-emu -G Ninja -DCMAKE_BUILD_TYPE=Release -DEPIC_CUDA=EMU -DEP
 cmake --build build-emu -j"${EPIC_JOBS:-$(nproc)}"
 # The real-model tests compute on the CPU backend whatever the build, so they already ran above.
 ctest --test-dir build-emu --output-on-failure -j"${EPIC_JOBS:-$(nproc)}" -E real_models
-# The GGUF parser and the hostile-file suite (crafted containers and models, FIFOs) also run under
-# AddressSanitizer: a hostile file must never read or write out of bounds.
+# The GGUF parser, the hostile-file suite (crafted containers and models, FIFOs) and the KV cache codec
+# (edited and damaged blobs) also run under AddressSanitizer: a hostile file must never read or write
+# out of bounds.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DEPIC_ASAN=ON -DEPIC_CUDA=OFF -DEPIC_GUI=OFF -DEPIC_NATIVE=ON
-cmake --build build-asan -j"${EPIC_JOBS:-$(nproc)}" --target gguf_fuzz_test gguf_hostile_test
+cmake --build build-asan -j"${EPIC_JOBS:-$(nproc)}" --target gguf_fuzz_test gguf_hostile_test service_kv_codec_test
 ASAN_OPTIONS=detect_leaks=0 ./build-asan/tests/gguf_fuzz_test --gtest_brief=1
 ASAN_OPTIONS=detect_leaks=0 ./build-asan/tests/gguf_hostile_test --gtest_brief=1
+ASAN_OPTIONS=detect_leaks=0 ./build-asan/tests/service_kv_codec_test --gtest_brief=1
 # The libFuzzer targets (tests/fuzz: GGUF, KV blob, HTML, Markdown), 5 s each, where clang exists.
 if command -v clang++ >/dev/null; then FUZZ_SECONDS=5 bash tests/bench/fuzz.sh; fi

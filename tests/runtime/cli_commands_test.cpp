@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <csignal>
@@ -161,6 +162,37 @@ TEST_F(cli, qa_sets_are_seeded_and_every_needle_is_in_its_documents) {
     EXPECT_EQ(n, 120);
     EXPECT_EQ(needles, 40);
     EXPECT_EQ(confusables, 40);
+}
+
+TEST_F(cli, bench_kv_reports_each_cache_format_and_bench_qa_links_quantized_caches) {
+    const auto r = run("bench kv --model " + model_ + " --chunks 2 --chunk-tokens 40 --search-chunks 1 --runs 1 --formats f16,q8,q4");
+    ASSERT_EQ(r.code, 0) << r.out;
+    // The per-format table: "<format> <bytes per token> <vs f16> ...".
+    std::map<std::string, double> bytes;
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream w(line);
+        std::string name;
+        double b = 0;
+        if (w >> name >> b && (name == "f16" || name == "q8" || name == "q4")) bytes[name] = b;
+    }
+    ASSERT_EQ(bytes.size(), 3u) << r.out;
+    EXPECT_LT(bytes["q8"], 0.7 * bytes["f16"]) << r.out;
+    EXPECT_LT(bytes["q4"], 0.7 * bytes["q8"]) << r.out;
+    EXPECT_NE(run("bench kv --model " + model_ + " --formats f16,q3 --chunks 1 --chunk-tokens 8").code, 0) << "an unknown format";
+    EXPECT_NE(run("bench kv --model " + model_ + " --group 7 --chunks 1 --chunk-tokens 8").code, 0) << "an odd group";
+
+    const fs::path set = dir_ / "set.jsonl";
+    std::ofstream(set) << R"({"kind": "fact", "question": "What is the code?", "answer": "abc", "documents": ["The code is abc.", "Nothing here."]})"
+                       << "\n"
+                       << R"({"kind": "fact", "question": "Who wrote it?", "answer": "Ann", "documents": ["Ann wrote it.", "Bob read it."]})"
+                       << "\n";
+    const auto qa = run("bench qa --model " + model_ + " --set " + set.string() +
+                        " --algos legolink-4,legolink-4+kv-q8,legolink-4+kv-q4 --reference legolink-4 --tokens 2 --kv-parts kv,k");
+    ASSERT_EQ(qa.code, 0) << qa.out;
+    for (const char* m : {"| legolink-4+kv-q8@kv |", "| legolink-4+kv-q4@kv |", "| legolink-4+kv-q4@k |"})
+        EXPECT_NE(qa.out.find(m), std::string::npos) << m << "\n" << qa.out;
+    EXPECT_NE(run("bench qa --model " + model_ + " --set " + set.string() + " --algos legolink-4+kv-q2").code, 0);
 }
 
 TEST_F(cli, info_shows_the_backend_and_an_unusable_cuda_request_is_explained) {
