@@ -276,6 +276,14 @@ struct service::impl {
                 if (was_compiled && !store_failed) {
                     stored_bytes += last_stored_bytes;
                     next_bytes = last_stored_bytes;
+                    if (budget > 0 && stored_bytes > budget) {
+                        // Larger than the estimate: this cache (no question used it yet) goes again, so
+                        // a background fill never leaves the store over its budget.
+                        store->evict(chunk_cache_key(fp, spec.tokens, spec.opts));
+                        *budget_full = true;
+                        lib->set_status(w.document_id, storage::doc_status::ready);
+                        return compiled;
+                    }
                 }
                 if (was_compiled && store_failed) {
                     // No room for caches: the documents are indexed and answerable (their chunks are
