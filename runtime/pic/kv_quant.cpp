@@ -11,17 +11,7 @@
 #define EPIC_KVQ_AVX512 1
 #endif
 #if defined(EPIC_KVQ_AVX2) || defined(EPIC_KVQ_AVX512)
-// GCC 12 reports its own AVX-512 intrinsics (_mm512_undefined_* self-initialisation) as
-// uninitialised once inlined; the warnings sit at header locations, so silence them there only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "core/immintrin_quiet.h"
 #endif
 
 #include <algorithm>

@@ -16,17 +16,7 @@
 #include "core/fp16.h"
 
 #if defined(__F16C__) || defined(__AVX2__) || defined(__AVX512F__)
-// GCC 12 reports its own AVX-512 intrinsics (_mm512_undefined_* self-initialisation) as
-// uninitialised once inlined; the warnings sit at header locations, so silence them there only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "core/immintrin_quiet.h"
 #endif
 
 #include <cstring>
