@@ -63,6 +63,16 @@ struct attention_params {
     float scale = 1.0f; // 1/sqrt(head_dim)
     int kv_first = 0;   // keys of rows < kv_first are not visible (a segment computed on its own)
     int window = 0;     // sliding window: row at position p sees keys p-window+1..p; 0 = unlimited
+    // Attention temperature over linked chunks (APE, arXiv 2502.05431; link_policy "+ape"): a query at
+    // a position >= context_end sees the keys of rows [context_begin, context_end) with its logits
+    // divided by context_temperature (T), and that part's log-sum-exp multiplied by
+    // context_scale x T (S x T) before it competes with the other keys; that is, each such logit
+    // s becomes s / T + (S T - 1) · LSE_j(s_j / T). T = S = 1 is plain attention.
+    int context_begin = 0, context_end = 0;
+    float context_temperature = 1.0f, context_scale = 1.0f;
+    bool context_adjusted() const {
+        return context_end > context_begin && (context_temperature != 1.0f || context_scale != 1.0f);
+    }
 };
 
 class backend {

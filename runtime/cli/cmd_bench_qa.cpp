@@ -123,7 +123,7 @@ std::string markdown_table(const std::vector<std::string>& names, const std::vec
 int cmd_bench_qa(int argc, char** argv) {
     args a(argc, argv, 3, {"verbose"});
     auto known = session_options();
-    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown", "kv-groups", "kv-parts"});
+    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown", "kv-groups", "kv-parts", "oracle"});
     a.allow_only(known);
     const auto items = read_set(a.require("set"));
     session s = open_session(a);
@@ -167,6 +167,12 @@ int cmd_bench_qa(int argc, char** argv) {
     for (const auto& pt : part_list)
         if (pt != "kv" && pt != "k" && pt != "v" && pt != "k8") throw error("--kv-parts: '" + pt + "' is not kv, k, v or k8");
     if (part_list.empty()) throw error("--kv-parts: nothing to quantize");
+    // --oracle gold,others: each method again with the chunks that hold the answer (gold), or every
+    // other chunk (others), recomputed in full: which chunks' cached rows the method's loss comes from.
+    std::vector<std::string> oracles; // [methods] "", gold, others
+    const std::vector<std::string> oracle_list = split_list(a.get_or("oracle", ""));
+    for (const auto& o : oracle_list)
+        if (o != "gold" && o != "others") throw error("--oracle: '" + o + "' is not gold or others");
     {
         std::vector<link_policy> expanded;
         size_t new_ref = 0;
@@ -178,6 +184,15 @@ int cmd_bench_qa(int argc, char** argv) {
                 names.push_back(p.name());
                 groups.push_back(0);
                 parts.push_back("");
+                oracles.push_back("");
+                if (pi != ref && p.algo != link_policy::algorithm::full)
+                    for (const auto& o : oracle_list) {
+                        expanded.push_back(p);
+                        names.push_back(p.name() + "@" + o);
+                        groups.push_back(0);
+                        parts.push_back("");
+                        oracles.push_back(o);
+                    }
                 continue;
             }
             for (int g : group_list)
@@ -188,6 +203,7 @@ int cmd_bench_qa(int argc, char** argv) {
                     names.push_back(p.name() + (a.has("kv-groups") ? "@g" + std::to_string(g) : "") + (a.has("kv-parts") ? "@" + pt : ""));
                     groups.push_back(g);
                     parts.push_back(pt);
+                    oracles.push_back("");
                 }
         }
         policies = std::move(expanded);
@@ -282,6 +298,9 @@ int cmd_bench_qa(int argc, char** argv) {
                 }
                 in.chunks.push_back(&found->second);
             }
+            if (!oracles[pi].empty())
+                for (size_t d = 0; d < it.documents.size(); ++d)
+                    if (answer_contains(it.documents[d], it.answer) == (oracles[pi] == "gold")) in.recompute_whole.push_back((int)d);
             in.question = tmpl.question_segment(*s.tok, m, it.question);
             const auto t0 = clock_type::now();
             link_result r = lk.link(in, p, gp.max_tokens + 1);

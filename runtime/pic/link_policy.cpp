@@ -38,7 +38,7 @@ link_policy link_policy::parse(const std::string& s) {
     link_policy p;
     const std::string bad = "unknown link algorithm '" + s +
                             "' (expected full, naive, legolink-K with K >= 0, or cacheblend-R with 0 < R <= 1, "
-                            "optionally followed by +ctx, +hdr, +tail-J, +q-F, +qc-F (each +q may end in @L), +kv-q8 or +kv-q4; or default)";
+                            "optionally followed by +ctx, +hdr, +tail-J, +q-F, +qc-F (each +q may end in @L), +ape-T[:S], +kv-q8 or +kv-q4; or default)";
     const auto parts = split_plus(s);
     const std::string& base = parts[0];
     // `prefix` alone, or `prefix-<number>` into v.
@@ -73,6 +73,15 @@ link_policy link_policy::parse(const std::string& s) {
             p.tail = (int)v;
             continue;
         }
+        if (m.rfind("ape-", 0) == 0) {
+            const size_t colon = m.find(':');
+            if (!parse_number(m.substr(4, colon == std::string::npos ? std::string::npos : colon - 4), v) || !(v >= 0.05 && v <= 20))
+                throw error(bad);
+            p.ape_temperature = p.ape_scale = v;
+            if (colon != std::string::npos && (!parse_number(m.substr(colon + 1), v) || !(v >= 0.05 && v <= 20))) throw error(bad);
+            p.ape_scale = v;
+            continue;
+        }
         if (m.rfind("q-", 0) == 0 || m.rfind("qc-", 0) == 0) {
             p.query_prefix = m[1] == 'c';
             const size_t from = p.query_prefix ? 3 : 2, at = m.find('@');
@@ -102,6 +111,7 @@ std::string link_policy::name() const {
     if (header_framing) n += "+hdr";
     if (tail > 0) n += "+tail-" + std::to_string(tail);
     if (query > 0) n += (query_prefix ? "+qc-" : "+q-") + number(query) + (query_layer >= 0 ? "@" + std::to_string(query_layer) : "");
+    if (ape()) n += "+ape-" + number(ape_temperature) + (ape_scale != ape_temperature ? ":" + number(ape_scale) : "");
     if (kv != kv_format::f16) {
         n += "+kv-";
         n += kv_format_name(kv);

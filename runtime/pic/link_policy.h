@@ -35,6 +35,12 @@ struct link_policy {
     // "+kv-q8" / "+kv-q4": the chunks' caches are stored quantized (pic/kv_format.h), so a link sees
     // their K and V as decoded from that format. f16 (the default) adds nothing to the name.
     kv_format kv = kv_format::f16;
+    // "+ape-T" / "+ape-T:S": attention temperature over the linked chunks (APE, arXiv 2502.05431): the
+    // question and the answer see the chunks' keys with logits / T and the chunks' log-sum-exp scaled
+    // by S x T (attention_params::context_*); S = T unless given. 1 and 1: plain attention.
+    double ape_temperature = 1.0;
+    double ape_scale = 1.0;
+    bool ape() const { return ape_temperature != 1.0 || ape_scale != 1.0; }
 
     // The app's default (service, CLI, GUI): the design closest to a full recompute in the QA benchmark
     // at <= 10% of rows recomputed at 8 x 512 tokens (README, "Link designs": on SmolLM2 -6.5 points

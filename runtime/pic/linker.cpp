@@ -86,6 +86,8 @@ link_layout make_layout(const link_input& in, const link_policy& policy, const m
         const int first = policy.algo == link_policy::algorithm::legolink && policy.k == 0 ? c->options.n_sink : 0;
         if (first >= c->n_rows()) continue;
         add(link_segment::kind::chunk, c, first, std::span(c->tokens).subspan((size_t)first));
+        if (std::find(in.recompute_whole.begin(), in.recompute_whole.end(), (int)i) != in.recompute_whole.end())
+            lay.segments.back().recompute_whole = true;
     }
     add(link_segment::kind::question, nullptr, 0, in.question);
     if (lay.tokens.empty()) throw error("link: nothing to link (no system prompt, chunks or question)");
@@ -96,7 +98,8 @@ std::vector<int32_t> recompute_rows(const link_layout& layout, const link_policy
     std::vector<char> mark((size_t)layout.n_rows(), 0);
     for (const link_segment& s : layout.segments) {
         int take = 0;
-        if (!s.cache || policy.algo == link_policy::algorithm::full || policy.algo == link_policy::algorithm::cacheblend)
+        if (!s.cache || s.recompute_whole || policy.algo == link_policy::algorithm::full ||
+            policy.algo == link_policy::algorithm::cacheblend)
             take = s.length; // uncached rows, or every row (FR; CacheBlend's layer 0)
         else if (policy.algo == link_policy::algorithm::legolink && s.type == link_segment::kind::chunk)
             take = std::min(policy.k, s.length);
@@ -128,6 +131,17 @@ link_result linker::link(const link_input& in, const link_policy& policy, int ex
     const int N = lay.n_rows();
     res.kv = tf_.new_kv_cache(N + std::max(0, extra_capacity));
     kv_cache& kv = *res.kv;
+    if (policy.ape()) {
+        // The chunks span from the first chunk segment to the question; rows after them attend at
+        // the policy's temperature (the recomputed chunk rows inside it attend as usual).
+        for (const link_segment& sg : lay.segments)
+            if (sg.type == link_segment::kind::chunk) {
+                if (kv.context.end == 0) kv.context.begin = sg.begin;
+                kv.context.end = sg.begin + sg.length;
+            }
+        kv.context.temperature = (float)policy.ape_temperature;
+        kv.context.scale = (float)policy.ape_scale;
+    }
     link_stats& st = res.stats;
     st.n_rows = N;
     // Cached rows arrive layer by layer: every layer's transfers are enqueued now, and each layer's

@@ -17,6 +17,9 @@ struct link_input {
     std::vector<int32_t> system_tokens;    // used when `system` is null: computed fresh (include BOS if wanted)
     std::vector<const chunk_cache*> chunks;
     std::vector<int32_t> question;         // question and chat-turn tokens, never cached
+    // Chunks (indices into `chunks`) whose every row is recomputed on top of the policy's set: a
+    // diagnostic (bench qa --oracle) telling which chunks' cached rows cost a link its accuracy.
+    std::vector<int> recompute_whole;
 };
 
 // Where each segment landed.
@@ -26,6 +29,7 @@ struct link_segment {
     int length = 0;
     const chunk_cache* cache = nullptr; // null: computed fresh
     int cache_first_row = 0;        // rows of the cache skipped (LegoLink-0's sinks)
+    bool recompute_whole = false;   // every row recomputed (link_input::recompute_whole)
 };
 
 struct link_layout {

@@ -1,4 +1,6 @@
-// CPU attention (tiled AVX-512 path and the straight fallback) against float64.
+// CPU attention (tiled AVX-512 path and the straight fallback) against float64, plain and with APE's
+// attention temperature over a context range (checked in APE's own form: two softmaxes merged by their
+// log-sum-exps, the context's scaled by S x T).
 #include "backend/cpu/cpu_backend.h"
 #include "core/fp16.h"
 
@@ -13,6 +15,8 @@ namespace {
 struct attention_case {
     int n_head, n_head_kv, head_dim, n_kv, n_rows, kv_first;
     int window = 0;
+    int context_begin = 0, context_end = 0; // APE: rows after context_end see [begin, end) at temperature T
+    float temperature = 1.0f, scale = 1.0f;
 };
 
 class cpu_attention : public ::testing::TestWithParam<attention_case> {};
@@ -35,6 +39,10 @@ TEST_P(cpu_attention, matches_float64_for_arbitrary_rows) {
     for (auto& p : pos) p = pick(rng);
     pos.back() = c.n_kv - 1;
     attention_params ap{c.n_head, c.n_head_kv, c.head_dim, 1.0f / std::sqrt((float)c.head_dim), c.kv_first, c.window};
+    ap.context_begin = c.context_begin;
+    ap.context_end = c.context_end;
+    ap.context_temperature = c.temperature;
+    ap.context_scale = c.scale;
     cpu_backend be(2);
     be.attention(q.data(), pos.data(), c.n_rows, k.data(), v.data(), c.n_kv, out.data(), ap);
 
@@ -54,12 +62,28 @@ TEST_P(cpu_attention, matches_float64_for_arbitrary_rows) {
                 s.push_back(d * ap.scale);
                 mx = std::max(mx, s.back());
             }
-            double sum = 0.0;
-            for (auto& x : s) sum += x = std::exp(x - mx);
+            // Two parts, each its own softmax (the context's at temperature T), merged with weights
+            // exp(LSE_other) and exp(S T LSE_context); without APE every key is in `other`.
+            const bool ape = c.context_end > c.context_begin && pos[(size_t)i] >= c.context_end;
+            auto in_context = [&](int j) { return ape && j >= c.context_begin && j < c.context_end; };
+            double lse[2] = {-1e300, -1e300}; // [other, context]
+            for (size_t j = 0; j < s.size(); ++j) {
+                const int part = in_context(first + (int)j);
+                const double x = part ? s[j] / c.temperature : s[j];
+                lse[part] = std::max(lse[part], x) + std::log1p(std::exp(-std::abs(lse[part] - x)));
+            }
+            const double w_ctx_log = (double)c.scale * c.temperature * lse[1];
+            const double top = std::max(lse[0], w_ctx_log);
+            const double w0 = std::exp(lse[0] - top), w1 = lse[1] > -1e299 ? std::exp(w_ctx_log - top) : 0.0;
+            for (size_t j = 0; j < s.size(); ++j) {
+                const int part = in_context(first + (int)j);
+                const double x = part ? s[j] / c.temperature : s[j];
+                s[j] = std::exp(x - lse[part]) * (part ? w1 : w0) / (w0 + w1);
+            }
             for (int e = 0; e < c.head_dim; ++e) {
                 double o = 0.0;
                 for (size_t j = 0; j < s.size(); ++j)
-                    o += s[j] / sum * fp16_to_fp32(v[(size_t)(first + (int)j) * kv_row + (size_t)g * c.head_dim + e]);
+                    o += s[j] * fp16_to_fp32(v[(size_t)(first + (int)j) * kv_row + (size_t)g * c.head_dim + e]);
                 const double got = out[(size_t)i * q_row + (size_t)h * c.head_dim + e];
                 num += (got - o) * (got - o);
                 den += o * o;
@@ -75,7 +99,13 @@ INSTANTIATE_TEST_SUITE_P(shapes, cpu_attention,
                                            attention_case{2, 1, 16, 1, 1, 0},
                                            // sliding windows: shorter than a key block, across blocks, with kv_first
                                            attention_case{4, 1, 256, 700, 30, 0, 40}, attention_case{8, 2, 64, 900, 50, 0, 300},
-                                           attention_case{8, 2, 64, 600, 25, 100, 129}, attention_case{8, 4, 8, 90, 9, 3, 7}));
+                                           attention_case{8, 2, 64, 600, 25, 100, 129}, attention_case{8, 4, 8, 90, 9, 3, 7},
+                                           // APE over a context range: sharper and flatter, scaled up and down, on
+                                           // the tiled path and the fallback (head_dim 48), rows before and after it
+                                           attention_case{8, 2, 64, 600, 40, 0, 0, 50, 400, 0.8f, 0.9f},
+                                           attention_case{4, 4, 128, 300, 20, 0, 0, 10, 200, 0.5f, 1.3f},
+                                           attention_case{14, 2, 64, 900, 30, 0, 0, 30, 870, 1.2f, 0.7f},
+                                           attention_case{6, 3, 48, 260, 40, 0, 0, 20, 150, 0.7f, 0.7f}));
 
 TEST(cpu_attention_errors, position_outside_the_sequence_throws) {
     cpu_backend be(1);

@@ -115,6 +115,46 @@ TEST_P(pic_design_test, tail_rows_join_the_head_rows_of_every_chunk) {
     EXPECT_EQ(recompute_rows(lay, link_policy::parse("full+tail-1")), range(0, 32));
 }
 
+TEST_P(pic_design_test, an_oracle_chunk_is_recomputed_whole_on_top_of_the_policy) {
+    const auto c1 = compile(tokens(9)), c2 = compile(tokens(7)); // rows 10, 8
+    link_input in;
+    in.system_tokens = {1, 5};
+    in.chunks = {&c1, &c2};
+    in.question = tokens(3);
+    in.recompute_whole = {1};
+    const link_layout lay = make_layout(in, link_policy::parse("legolink-2"), *mdl_);
+    EXPECT_EQ(recompute_rows(lay, link_policy::parse("legolink-2")), concat_rows({range(0, 2), range(2, 2), range(12, 8), range(20, 3)}));
+}
+
+TEST_P(pic_design_test, attention_temperature_changes_only_the_rows_after_the_chunks) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    const auto c1 = compile(tokens(11)), c2 = compile(tokens(9)); // rows 12, 10
+    link_input in;
+    in.system_tokens = {1, 5, 6};
+    in.chunks = {&c1, &c2};
+    in.question = tokens(4);
+    linker lk(*tf_);
+    const auto plain = lk.link(in, link_policy::parse("legolink-2"), 3);
+    const auto ape = lk.link(in, link_policy::parse("legolink-2+ape-0.5:1.5"), 3);
+    // The chunks span rows 3..24; the question (25..28) and every decoded row attend at T = 0.5.
+    EXPECT_EQ(ape.kv->context.begin, 3);
+    EXPECT_EQ(ape.kv->context.end, 25);
+    EXPECT_FLOAT_EQ(ape.kv->context.temperature, 0.5f);
+    EXPECT_FLOAT_EQ(ape.kv->context.scale, 1.5f);
+    EXPECT_EQ(plain.kv->context.end, 0);
+    // Rows up to the question are computed exactly as without APE (the recomputed chunk heads too)...
+    const int w = plain.kv->row_width(), last = mdl_->config().n_layer - 1;
+    for (int row = 0; row < 25; ++row)
+        for (int e = 0; e < w; ++e)
+            ASSERT_EQ(ape.kv->v(last)[(size_t)row * w + e], plain.kv->v(last)[(size_t)row * w + e]) << "row " << row;
+    // ...and the question's are not.
+    EXPECT_GT(rel(ape.logits, plain.logits), 1e-3);
+    // T = S = 1 is plain attention.
+    EXPECT_FALSE(link_policy::parse("legolink-2+ape-1").ape());
+    const auto one = lk.link(in, link_policy::parse("legolink-2+ape-1:1"));
+    EXPECT_EQ(one.logits, plain.logits);
+}
+
 TEST(query_rows, the_best_scoring_groups_fill_the_budget_exactly) {
     // Layout: system 0..2 (uncached), chunk A 3..12 (10 rows), chunk B 13..20 (8 rows), question 21..22.
     chunk_cache fake;
@@ -216,7 +256,15 @@ TEST(link_policy, names_the_designs_beyond_the_paper) {
     EXPECT_EQ(p.chunk_text("notes/a.md", "Text"), "Document: notes/a.md\nText\n");
     EXPECT_EQ(link_policy::parse("legolink-16").chunk_text("t", "Text"), "Text");
     EXPECT_EQ(link_policy::parse("legolink-16+ctx+qc-0.1").name(), "legolink-16+ctx+qc-0.1");
-    for (const char* bad : {"legolink+", "naive+qc-0", "naive+qc-", "legolink+ctxx", "naive+tail-0", "naive+tail-x", "naive+q-0", "naive+q-1.5", "naive+q-0.1@",
+    const auto ape = link_policy::parse("legolink-16+hdr+ape-0.9");
+    EXPECT_DOUBLE_EQ(ape.ape_temperature, 0.9);
+    EXPECT_DOUBLE_EQ(ape.ape_scale, 0.9);
+    EXPECT_EQ(ape.name(), "legolink-16+hdr+ape-0.9");
+    EXPECT_EQ(link_policy::parse("naive+ape-0.8:1.2").name(), "naive+ape-0.8:1.2");
+    EXPECT_DOUBLE_EQ(link_policy::parse("naive+ape-0.8:1.2").ape_scale, 1.2);
+    EXPECT_TRUE(ape.same_compile_scheme(link_policy::parse("legolink-16+hdr"))); // caches serve both
+    for (const char* bad : {"naive+ape-0", "naive+ape-", "naive+ape-0.9:", "naive+ape-x", "naive+ape-0.9:0", "naive+ape",
+                            "legolink+", "naive+qc-0", "naive+qc-", "legolink+ctxx", "naive+tail-0", "naive+tail-x", "naive+q-0", "naive+q-1.5", "naive+q-0.1@",
                             "naive+q-0.1@-1", "ctx", "+ctx"})
         EXPECT_THROW(link_policy::parse(bad), epic::error) << bad;
 }
