@@ -32,7 +32,7 @@ struct CacheEntryInfo {
     QString key;
     QString fingerprint;
     QString compileOptions;
-    QString format;            // "f16", "q8", "q4"; "?" for options this build does not understand
+    QString format;            // kv_format_name ("f16", "q8", "k8v4", "q4"); "?" for options this build does not understand
     qint64 rows = 0;           // rows (tokens) the cache holds; 0 = not recorded (an older build wrote it)
     quint64 decodedBytes = 0;  // its K and V as linked (f16); 0 = not recorded
     quint64 rawBytes = 0;

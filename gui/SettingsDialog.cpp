@@ -75,6 +75,7 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
     cacheFormat_->addItem(tr("Default (%1)").arg(QString::fromLatin1(epic::kv_format_name(epic::default_cache_format))), "default");
     cacheFormat_->addItem(tr("f16 (as computed)"), "f16");
     cacheFormat_->addItem(tr("q8 (8-bit groups)"), "q8");
+    cacheFormat_->addItem(tr("k8v4 (8-bit keys, 4-bit values)"), "k8v4");
     cacheFormat_->addItem(tr("q4 (4-bit groups)"), "q4");
     cacheFormat_->setCurrentIndex(qMax(0, cacheFormat_->findData(s.cacheFormat)));
     cacheFormat_->setToolTip(tr("How chunk caches are stored on disk. Caches of another format are compiled again "

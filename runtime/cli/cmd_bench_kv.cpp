@@ -1,7 +1,7 @@
 // epic bench kv: the KV store on real compiled chunks of a model.
 //  - compression ratio and compress/decompress MB/s of f16 caches, zstd levels 1/3/9, with and
 //    without byte planes
-//  - per stored format (--formats f16,q8,q4; --group G, --v-axis tokens|channels to measure other
+//  - per stored format (--formats f16,q8,k8v4,q4; --group G, --v-axis tokens|channels to measure other
 //    groupings than the formats' own): bytes per
 //    token and ratio to f16 after zstd, round-trip error of K and V, quantize+compress and
 //    decompress+dequantize MB/s of f16 (one thread), dequantization alone, and loading the n chunk
@@ -86,7 +86,7 @@ int cmd_bench_kv(int argc, char** argv) {
     known.insert({"chunks", "chunk-tokens", "search-chunks", "runs", "dir", "formats", "group", "v-axis", "text"});
     a.allow_only(known);
     std::vector<kv_format> formats;
-    for (const auto& f : split_list(a.get_or("formats", "f16,q8,q4"))) formats.push_back(parse_kv_format(f));
+    for (const auto& f : split_list(a.get_or("formats", "f16,q8,k8v4,q4"))) formats.push_back(parse_kv_format(f));
     const int group = a.get_int("group", kv_quant_group, 2, 4096);
     if (group % 2) throw error("--group must be even (4-bit codes pair rows)");
     const kv_quant_axis v_axis = parse_kv_quant_axis(a.get_or("v-axis", kv_quant_axis_name(kv_quant_v_axis)));
@@ -201,7 +201,7 @@ int cmd_bench_kv(int argc, char** argv) {
                             kv_quant_layout l;
                             l.n_rows = c.n_rows();
                             l.width = c.row_width();
-                            l.bits = kv_format_bits(f);
+                            l.bits = kv_format_bits(f, kv);
                             l.group = group;
                             l.axis = kv ? v_axis : kv_quant_axis::tokens;
                             const size_t i0 = 1 + 6 * (size_t)il + 3 * (size_t)kv;

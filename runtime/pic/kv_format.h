@@ -8,9 +8,11 @@
 
 namespace epic {
 
-enum class kv_format { f16, q8, q4 };
+// k8v4: K at 8 bits, V at 4 (K's rounding is what costs q4 its answers: README, issue 15).
+enum class kv_format { f16, q8, k8v4, q4 };
+inline constexpr kv_format all_kv_formats[] = {kv_format::f16, kv_format::q8, kv_format::k8v4, kv_format::q4};
 
-std::string_view kv_format_name(kv_format f);  // "f16", "q8", "q4"
+std::string_view kv_format_name(kv_format f);  // "f16", "q8", "k8v4", "q4"
 // The inverse of kv_format_name; throws epic::error naming the accepted names otherwise.
 kv_format parse_kv_format(std::string_view name);
 

@@ -242,10 +242,11 @@ void dequantize_avx2(const kv_quant_layout& l, const uint8_t* codes, const uint1
 
 } // namespace
 
-int kv_format_bits(kv_format f) {
+int kv_format_bits(kv_format f, bool value) {
     switch (f) {
     case kv_format::f16: return 16;
     case kv_format::q8: return 8;
+    case kv_format::k8v4: return value ? 4 : 8;
     case kv_format::q4: return 4;
     }
     return 16;

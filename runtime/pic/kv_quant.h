@@ -43,8 +43,8 @@ enum class kv_quant_axis {
 inline constexpr int kv_quant_group = 128;
 inline constexpr kv_quant_axis kv_quant_v_axis = kv_quant_axis::tokens;
 
-// Bits per code of a quantized format (8 or 4); 16 for f16.
-int kv_format_bits(kv_format f);
+// Bits per code of K (value = false) or V (value = true) in a format: 8 or 4; 16 for f16.
+int kv_format_bits(kv_format f, bool value);
 // "tokens" (groups of rows: one scale per channel and group) / "channels" (groups of channels: one
 // scale per row and group), and back (throws epic::error naming the accepted names).
 const char* kv_quant_axis_name(kv_quant_axis a);

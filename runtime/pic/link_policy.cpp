@@ -38,7 +38,7 @@ link_policy link_policy::parse(const std::string& s) {
     link_policy p;
     const std::string bad = "unknown link algorithm '" + s +
                             "' (expected full, naive, legolink-K with K >= 0, or cacheblend-R with 0 < R <= 1, "
-                            "optionally followed by +ctx, +hdr, +tail-J, +q-F, +qc-F (each +q may end in @L), +ape-T[:S], +kv-q8 or +kv-q4; or default)";
+                            "optionally followed by +ctx, +hdr, +tail-J, +q-F, +qc-F (each +q may end in @L), +ape-T[:S], +kv-q8, +kv-k8v4 or +kv-q4; or default)";
     const auto parts = split_plus(s);
     const std::string& base = parts[0];
     // `prefix` alone, or `prefix-<number>` into v.
@@ -66,8 +66,14 @@ link_policy link_policy::parse(const std::string& s) {
         const std::string& m = parts[i];
         if (m == "ctx") { p.context_compiled = true; continue; }
         if (m == "hdr") { p.header_framing = true; continue; }
-        if (m == "kv-q8") { p.kv = kv_format::q8; continue; }
-        if (m == "kv-q4") { p.kv = kv_format::q4; continue; }
+        if (m.rfind("kv-", 0) == 0 && m != "kv-f16") {
+            try {
+                p.kv = parse_kv_format(m.substr(3));
+            } catch (const error&) {
+                throw error(bad);
+            }
+            continue;
+        }
         if (m.rfind("tail-", 0) == 0) {
             if (!parse_number(m.substr(5), v) || v < 1 || v != (int)v || v > 1 << 20) throw error(bad);
             p.tail = (int)v;

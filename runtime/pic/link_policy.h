@@ -32,7 +32,7 @@ struct link_policy {
     // best chunk first, so every chunk stays one recomputed prefix and one cached rest.
     bool query_prefix = false;
     static constexpr int query_group = 4;
-    // "+kv-q8" / "+kv-q4": the chunks' caches are stored quantized (pic/kv_format.h), so a link sees
+    // "+kv-q8" / "+kv-k8v4" / "+kv-q4": the chunks' caches are stored quantized (pic/kv_format.h), so a link sees
     // their K and V as decoded from that format. f16 (the default) adds nothing to the name.
     kv_format kv = kv_format::f16;
     // "+ape-T" / "+ape-T:S": attention temperature over the linked chunks (APE, arXiv 2502.05431): the

@@ -97,12 +97,11 @@ storage::kv_blob chunk_cache_to_blob(const chunk_cache& c, const std::string& ke
         }
         return b;
     }
-    const int bits = kv_format_bits(c.options.format);
     std::vector<uint8_t> codes;
     std::vector<uint16_t> scales, mins;
     for (int il = 0; il < c.n_layer; ++il) {
         for (int kv = 0; kv < 2; ++kv) {
-            const kv_quant_layout l = layout_for(c, rows, bits, group, kv ? v_axis : kv_quant_axis::tokens);
+            const kv_quant_layout l = layout_for(c, rows, kv_format_bits(c.options.format, kv), group, kv ? v_axis : kv_quant_axis::tokens);
             const std::vector<uint16_t>& x = kv ? c.v[(size_t)il] : c.k[(size_t)il]; // [n_rows, width] f16
             if (x.size() != rows * (size_t)l.width) throw error("chunk cache to blob: layer " + std::to_string(il) + " has the wrong size");
             codes.resize(l.code_bytes());
@@ -173,7 +172,7 @@ chunk_cache chunk_cache_from_blob(const storage::kv_blob& b, const std::string& 
                               {(uint64_t)rows, (uint64_t)c.n_head_kv, (uint64_t)c.head_dim}, what);
                 continue;
             }
-            const kv_quant_layout l = layout_for(c, rows, kv_format_bits(format), group, kv ? v_axis : kv_quant_axis::tokens);
+            const kv_quant_layout l = layout_for(c, rows, kv_format_bits(format, kv), group, kv ? v_axis : kv_quant_axis::tokens);
             try {
                 l.check();
             } catch (const error& e) {
@@ -199,7 +198,7 @@ chunk_cache chunk_cache_from_blob(const storage::kv_blob& b, const std::string& 
                 std::memcpy(dst.data(), b.tensor_data(1 + 2 * (size_t)il + (size_t)kv).data(), dst.size() * 2);
                 continue;
             }
-            const kv_quant_layout l = layout_for(c, rows, kv_format_bits(format), group, kv ? v_axis : kv_quant_axis::tokens);
+            const kv_quant_layout l = layout_for(c, rows, kv_format_bits(format, kv), group, kv ? v_axis : kv_quant_axis::tokens);
             const size_t i0 = 1 + 6 * (size_t)il + 3 * (size_t)kv;
             // The blob payload is a byte vector: f16 tensors may sit at odd offsets, so read them
             // through memcpy-safe pointers only when aligned, else copy.

@@ -156,7 +156,7 @@ struct compile_report {
 // One chunk cache as listings show it: the store's entry and what the runtime recorded of it.
 struct cache_entry_info {
     storage::kv_entry entry;
-    std::string format;              // "f16", "q8", "q4" (kv_format_name); "?" when its compile options are not understood
+    std::string format;              // "f16", "q8", "k8v4", "q4" (kv_format_name); "?" when its compile options are not understood
     int64_t rows = 0;                // rows (tokens, sinks included) it holds; 0 = not recorded yet (written by an
                                      // older build; recorded when next loaded)
     uint64_t decoded_bytes = 0;      // its K and V as linked (f16); 0 = not recorded

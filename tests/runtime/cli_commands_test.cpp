@@ -165,7 +165,7 @@ TEST_F(cli, qa_sets_are_seeded_and_every_needle_is_in_its_documents) {
 }
 
 TEST_F(cli, bench_kv_reports_each_cache_format_and_bench_qa_links_quantized_caches) {
-    const auto r = run("bench kv --model " + model_ + " --chunks 2 --chunk-tokens 40 --search-chunks 1 --runs 1 --formats f16,q8,q4");
+    const auto r = run("bench kv --model " + model_ + " --chunks 2 --chunk-tokens 40 --search-chunks 1 --runs 1 --formats f16,q8,k8v4,q4");
     ASSERT_EQ(r.code, 0) << r.out;
     // The per-format table: "<format> <bytes per token> <vs f16> ...".
     std::map<std::string, double> bytes;
@@ -174,11 +174,12 @@ TEST_F(cli, bench_kv_reports_each_cache_format_and_bench_qa_links_quantized_cach
         std::istringstream w(line);
         std::string name;
         double b = 0;
-        if (w >> name >> b && (name == "f16" || name == "q8" || name == "q4")) bytes[name] = b;
+        if (w >> name >> b && (name == "f16" || name == "q8" || name == "k8v4" || name == "q4")) bytes[name] = b;
     }
-    ASSERT_EQ(bytes.size(), 3u) << r.out;
+    ASSERT_EQ(bytes.size(), 4u) << r.out;
     EXPECT_LT(bytes["q8"], 0.7 * bytes["f16"]) << r.out;
-    EXPECT_LT(bytes["q4"], 0.7 * bytes["q8"]) << r.out;
+    EXPECT_LT(bytes["k8v4"], 0.9 * bytes["q8"]) << r.out;
+    EXPECT_LT(bytes["q4"], 0.9 * bytes["k8v4"]) << r.out;
     EXPECT_NE(run("bench kv --model " + model_ + " --formats f16,q3 --chunks 1 --chunk-tokens 8").code, 0) << "an unknown format";
     EXPECT_NE(run("bench kv --model " + model_ + " --group 7 --chunks 1 --chunk-tokens 8").code, 0) << "an odd group";
 
@@ -329,7 +330,7 @@ TEST_F(cli, no_compile_then_ask_and_compile_with_a_cache_format) {
 
     const auto bad = run("compile --kv-format q5" + L);
     EXPECT_EQ(bad.code, 1);
-    EXPECT_NE(bad.out.find("expected f16, q8 or q4"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("expected f16, q8, k8v4 or q4"), std::string::npos) << bad.out;
     EXPECT_EQ(run("compile " + sample + L).code, 1) << "compile takes no paths";
 }
 

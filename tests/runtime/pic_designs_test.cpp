@@ -272,7 +272,7 @@ TEST(link_policy, names_the_designs_beyond_the_paper) {
 TEST(compile_options, the_kv_format_is_part_of_the_options_and_round_trips) {
     for (int sinks : {0, 1, 4})
         for (const std::string ctx : {std::string(), std::string("0123456789abcdef")})
-            for (kv_format f : {kv_format::f16, kv_format::q8, kv_format::q4}) {
+            for (kv_format f : all_kv_formats) {
                 compile_options o(sinks);
                 if (!ctx.empty()) {
                     o.context = ctx;

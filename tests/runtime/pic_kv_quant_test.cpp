@@ -265,6 +265,10 @@ TEST(kv_quant, the_format_is_part_of_the_policy_scheme_and_the_cache_key) {
     EXPECT_EQ(q8.kv, kv_format::q8);
     EXPECT_EQ(q4.kv, kv_format::q4);
     EXPECT_EQ(q4.name(), "legolink-16+hdr+tail-16+kv-q4");
+    EXPECT_EQ(link_policy::parse("legolink-16+kv-k8v4").kv, kv_format::k8v4);
+    EXPECT_EQ(link_policy::parse("legolink-16+kv-k8v4").name(), "legolink-16+kv-k8v4");
+    EXPECT_THROW(link_policy::parse("legolink-16+kv-q3"), epic::error);
+    EXPECT_THROW(link_policy::parse("legolink-16+kv-f16"), epic::error); // f16 is no modifier
     EXPECT_EQ(link_policy::parse(q8.name()).kv, kv_format::q8);
     EXPECT_EQ(f16.name(), "legolink-16+hdr+tail-16");
     EXPECT_FALSE(f16.same_compile_scheme(q8));
@@ -283,8 +287,11 @@ TEST(kv_quant, the_format_is_part_of_the_policy_scheme_and_the_cache_key) {
     EXPECT_NE(k8, k4);
     EXPECT_NE(k16, k4);
     EXPECT_EQ(compile_options::parse(o.to_string(), "x"), o);
-    EXPECT_EQ(kv_format_bits(kv_format::q4), 4);
-    EXPECT_EQ(kv_format_bits(kv_format::q8), 8);
+    EXPECT_EQ(kv_format_bits(kv_format::q4, false), 4);
+    EXPECT_EQ(kv_format_bits(kv_format::q8, true), 8);
+    EXPECT_EQ(kv_format_bits(kv_format::k8v4, false), 8);
+    EXPECT_EQ(kv_format_bits(kv_format::k8v4, true), 4);
+    for (kv_format f : all_kv_formats) EXPECT_EQ(parse_kv_format(kv_format_name(f)), f);
 }
 
 // Measured on SmolLM2-135M, the sample library's Harbor Gauge sheet (105 rows: one group of rows),

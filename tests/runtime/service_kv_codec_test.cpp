@@ -53,11 +53,11 @@ chunk_cache random_cache(std::mt19937& rng, kv_format f, int n_layer = 3, int ro
     return c;
 }
 
-kv_quant_layout layout_of(const chunk_cache& c, kv_quant_axis axis) {
+kv_quant_layout layout_of(const chunk_cache& c, kv_quant_axis axis, bool value) {
     kv_quant_layout l;
     l.n_rows = c.n_rows();
     l.width = c.row_width();
-    l.bits = kv_format_bits(c.options.format);
+    l.bits = kv_format_bits(c.options.format, value);
     l.group = kv_quant_group;
     l.axis = axis;
     return l;
@@ -90,7 +90,7 @@ TEST(kv_codec, each_format_writes_its_tensors_and_decodes_to_what_the_dequantize
     std::mt19937 rng(std::random_device{}());
     const chunk_cache f16 = random_cache(rng, kv_format::f16);
     size_t f16_bytes = 0;
-    for (kv_format f : {kv_format::f16, kv_format::q8, kv_format::q4}) {
+    for (kv_format f : all_kv_formats) {
         SCOPED_TRACE(std::string(kv_format_name(f)));
         chunk_cache c = f16;
         c.options.format = f;
@@ -111,7 +111,7 @@ TEST(kv_codec, each_format_writes_its_tensors_and_decodes_to_what_the_dequantize
             continue;
         }
         ASSERT_EQ(b.tensors.size(), 1u + 6 * 3);
-        const auto kl = layout_of(c, kv_quant_axis::tokens), vl = layout_of(c, kv_quant_v_axis);
+        const auto kl = layout_of(c, kv_quant_axis::tokens, false), vl = layout_of(c, kv_quant_v_axis, true);
         // 45 rows of width 32: K has ceil(45 / G) groups of rows per channel; V the same (per channel)
         // or ceil(32 / G) groups per row (per token).
         const uint64_t kg = (45 + kv_quant_group - 1) / kv_quant_group, vg = (32 + kv_quant_group - 1) / kv_quant_group;
@@ -126,7 +126,8 @@ TEST(kv_codec, each_format_writes_its_tensors_and_decodes_to_what_the_dequantize
             EXPECT_EQ(t.shape, want[i].second) << t.name;
             EXPECT_EQ(t.type, i % 3 == 0 ? storage::kv_dtype::u8 : storage::kv_dtype::f16) << t.name;
         }
-        EXPECT_EQ(kl.code_rows(), f == kv_format::q8 ? 45 : 23);
+        EXPECT_EQ(kl.code_rows(), f == kv_format::q4 ? 23 : 45); // K: 8 bits in q8 and k8v4
+        EXPECT_EQ(vl.code_rows(), f == kv_format::q8 ? 45 : 23); // V: 4 bits in k8v4 and q4
         // Decoded = the dequantizer applied to what the quantizer made of the f16 input.
         for (int il = 0; il < c.n_layer; ++il)
             for (int kv = 0; kv < 2; ++kv) {
@@ -145,8 +146,8 @@ TEST(kv_codec, each_format_writes_its_tensors_and_decodes_to_what_the_dequantize
         // is one group of rows, hence the loose ratios).
         const size_t per_layer = kl.code_bytes() + 4 * kl.scale_count() + vl.code_bytes() + 4 * vl.scale_count();
         EXPECT_EQ(b.payload.size(), 45 * 4 + 3 * per_layer);
-        EXPECT_EQ(per_layer, (f == kv_format::q8 ? 45 + 45 : 23 + 23) * 32 + 4 * (kg * 32 + vs[0] * vs[1]));
-        EXPECT_LT(b.payload.size(), f16_bytes * (f == kv_format::q8 ? 0.6 : 0.35));
+        EXPECT_EQ(per_layer, (uint64_t)(kl.code_rows() + vl.code_rows()) * 32 + 4 * (kg * 32 + vs[0] * vs[1]));
+        EXPECT_LT(b.payload.size(), f16_bytes * (f == kv_format::q8 ? 0.6 : f == kv_format::k8v4 ? 0.47 : 0.35));
     }
     EXPECT_EQ(kv_format_round_trip(f16).k, f16.k); // f16: nothing to do
 }
@@ -275,7 +276,7 @@ TEST(kv_codec, a_flipped_byte_or_a_truncation_in_a_stored_quantized_blob_is_caug
     storage::kv_store_options o;
     o.on_problem = [&](const storage::kv_problem& p) { problems.push_back(p.problem); };
     storage::kv_store store(lib, dir / "kv", o);
-    for (kv_format f : {kv_format::q8, kv_format::q4}) {
+    for (kv_format f : {kv_format::q8, kv_format::k8v4, kv_format::q4}) {
         SCOPED_TRACE(std::string(kv_format_name(f)));
         const chunk_cache c = random_cache(rng, f, 4, 130, 2, 32);
         const std::string key = chunk_cache_key(c);
@@ -328,7 +329,7 @@ TEST_P(kv_quant_link, a_link_over_quantized_caches_stays_close_to_the_f16_link) 
     const link_policy p = link_policy::parse("legolink-2");
     const auto ref = lk.link(in, p);
     EXPECT_EQ(compare_logits(ref.logits, lk.link(in, p).logits).kl, 0.0) << "the link is deterministic";
-    for (kv_format f : {kv_format::q8, kv_format::q4}) {
+    for (kv_format f : {kv_format::q8, kv_format::k8v4, kv_format::q4}) {
         std::vector<chunk_cache> q;
         for (const chunk_cache* c : {&c1, &c2, &c3}) {
             chunk_cache x = *c;
