@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "eval/qa_score.h"
 #include "generate/generator.h"
+#include "library/library.h"
 #include "pic/compiler.h"
 #include "pic/linker.h"
 #include "service/chat_template.h"
@@ -123,9 +124,24 @@ std::string markdown_table(const std::vector<std::string>& names, const std::vec
 int cmd_bench_qa(int argc, char** argv) {
     args a(argc, argv, 3, {"verbose"});
     auto known = session_options();
-    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown", "kv-groups", "kv-parts", "oracle"});
+    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown", "kv-groups", "kv-parts", "oracle", "order"});
     a.allow_only(known);
-    const auto items = read_set(a.require("set"));
+    auto items = read_set(a.require("set"));
+    // --order retrieval lays each question's documents out as the service lays out what it retrieves:
+    // ranked by the library's BM25 (storage::rank_texts), the best nearest the question. --order set
+    // (the default) keeps the set's order.
+    const std::string order = a.get_or("order", "set");
+    if (order != "set" && order != "retrieval") throw error("--order: '" + order + "' is not set or retrieval");
+    if (order == "retrieval")
+        for (qa_item& it : items) {
+            const std::vector<int> rank = storage::rank_texts(it.question, it.documents);
+            qa_item laid = it;
+            for (size_t d = 0; d < rank.size(); ++d) {
+                laid.documents[rank.size() - 1 - d] = it.documents[(size_t)rank[d]];
+                laid.titles[rank.size() - 1 - d] = it.titles[(size_t)rank[d]];
+            }
+            it = std::move(laid);
+        }
     session s = open_session(a);
     const model& m = *s.mdl;
     const chat_template tmpl = a.has("template") ? chat_template_named(*a.get("template")) : chat_template_for(m);
@@ -228,8 +244,9 @@ int cmd_bench_qa(int argc, char** argv) {
     std::vector<method_results> res(policies.size());
     auto title = [&](int answered) {
         char b[512];
-        std::snprintf(b, sizeof b, "model %s (%s template), %d questions, %zu documents each, greedy, %d tokens max, [%s]",
-                      m.config().name.c_str(), tmpl.name.c_str(), answered, items[0].documents.size(), gp.max_tokens,
+        std::snprintf(b, sizeof b, "model %s (%s template), %d questions, %zu documents each%s, greedy, %d tokens max, [%s]",
+                      m.config().name.c_str(), tmpl.name.c_str(), answered, items[0].documents.size(),
+                      order == "retrieval" ? " (retrieval order: best last)" : "", gp.max_tokens,
                       s.be->name().c_str());
         std::string t = b;
         if (std::any_of(policies.begin(), policies.end(), [](const link_policy& p) { return p.kv != kv_format::f16; }))

@@ -38,7 +38,7 @@ link_policy link_policy::parse(const std::string& s) {
     link_policy p;
     const std::string bad = "unknown link algorithm '" + s +
                             "' (expected full, naive, legolink-K with K >= 0, or cacheblend-R with 0 < R <= 1, "
-                            "optionally followed by +ctx, +hdr, +tail-J, +q-F, +qc-F (each +q may end in @L), +ape-T[:S], +kv-q8, +kv-k8v4 or +kv-q4; or default)";
+                            "optionally followed by +ctx, +hdr, +tail-J, +last-N, +q-F, +qc-F (each +q may end in @L), +ape-T[:S], +kv-q8, +kv-k8v4 or +kv-q4; or default)";
     const auto parts = split_plus(s);
     const std::string& base = parts[0];
     // `prefix` alone, or `prefix-<number>` into v.
@@ -72,6 +72,11 @@ link_policy link_policy::parse(const std::string& s) {
             } catch (const error&) {
                 throw error(bad);
             }
+            continue;
+        }
+        if (m.rfind("last-", 0) == 0) {
+            if (!parse_number(m.substr(5), v) || v < 1 || v != (int)v || v > 1 << 20) throw error(bad);
+            p.last = (int)v;
             continue;
         }
         if (m.rfind("tail-", 0) == 0) {
@@ -116,6 +121,7 @@ std::string link_policy::name() const {
     if (context_compiled) n += "+ctx";
     if (header_framing) n += "+hdr";
     if (tail > 0) n += "+tail-" + std::to_string(tail);
+    if (last > 0) n += "+last-" + std::to_string(last);
     if (query > 0) n += (query_prefix ? "+qc-" : "+q-") + number(query) + (query_layer >= 0 ? "@" + std::to_string(query_layer) : "");
     if (ape()) n += "+ape-" + number(ape_temperature) + (ape_scale != ape_temperature ? ":" + number(ape_scale) : "");
     if (kv != kv_format::f16) {

@@ -96,9 +96,13 @@ link_layout make_layout(const link_input& in, const link_policy& policy, const m
 
 std::vector<int32_t> recompute_rows(const link_layout& layout, const link_policy& policy) {
     std::vector<char> mark((size_t)layout.n_rows(), 0);
+    int chunks_left = 0; // chunk segments after the one at hand (for +last-N)
+    for (const link_segment& s : layout.segments) chunks_left += s.type == link_segment::kind::chunk;
     for (const link_segment& s : layout.segments) {
         int take = 0;
-        if (!s.cache || s.recompute_whole || policy.algo == link_policy::algorithm::full ||
+        const bool near_question = s.type == link_segment::kind::chunk && --chunks_left < policy.last &&
+                                   (policy.algo == link_policy::algorithm::legolink || policy.algo == link_policy::algorithm::naive);
+        if (!s.cache || s.recompute_whole || near_question || policy.algo == link_policy::algorithm::full ||
             policy.algo == link_policy::algorithm::cacheblend)
             take = s.length; // uncached rows, or every row (FR; CacheBlend's layer 0)
         else if (policy.algo == link_policy::algorithm::legolink && s.type == link_segment::kind::chunk)

@@ -80,4 +80,9 @@ private:
     sqlite::database db_;
 };
 
+// The library's retrieval (chunks_fts's tokenizer, build_fts_query, BM25) over a few texts in memory:
+// indices into `texts`, best first; texts that match no word of the question follow in their order.
+// For laying documents out as the service lays out what it retrieves (bench qa --order retrieval).
+std::vector<int> rank_texts(std::string_view question, const std::vector<std::string>& texts);
+
 } // namespace epic::storage

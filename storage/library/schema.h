@@ -10,4 +10,8 @@ namespace epic::storage {
 std::span<const sqlite::migration> library_migrations();
 int library_schema_version();
 
+// The FTS5 tokenizer of chunks_fts (schema step 1; a test keeps the two equal). rank_texts uses it
+// too, so a handful of texts rank as the library would rank them.
+inline constexpr const char* chunks_fts_tokenizer = "porter unicode61 remove_diacritics 2";
+
 } // namespace epic::storage

@@ -1,6 +1,7 @@
 // library::search: BM25 retrieval over chunks_fts with a query built only from quoted words.
 #include "library/fts_query.h"
 #include "library/library.h"
+#include "library/schema.h"
 #include "sqlite/statement.h"
 
 namespace epic::storage {
@@ -30,6 +31,31 @@ std::vector<search_hit> library::search(std::string_view question, int top_n) {
         out.push_back(std::move(h));
     }
     return out;
+}
+
+std::vector<int> rank_texts(std::string_view question, const std::vector<std::string>& texts) {
+    std::vector<int> order;
+    std::vector<char> ranked(texts.size(), 0);
+    const std::string query = build_fts_query(question);
+    if (!query.empty() && !texts.empty()) {
+        sqlite::database db(":memory:");
+        db.exec(std::string("CREATE VIRTUAL TABLE t USING fts5(text, tokenize='") + chunks_fts_tokenizer + "')");
+        for (size_t i = 0; i < texts.size(); ++i) {
+            auto ins = db.prepare("INSERT INTO t(rowid, text) VALUES (?1, ?2)");
+            ins.bind_int64(1, (int64_t)i).bind_text(2, texts[i]);
+            ins.step();
+        }
+        auto st = db.prepare("SELECT rowid FROM t WHERE t MATCH ?1 ORDER BY bm25(t), rowid");
+        st.bind_text(1, query);
+        while (st.step()) {
+            const int i = (int)st.column_int64(0);
+            order.push_back(i);
+            ranked[(size_t)i] = 1;
+        }
+    }
+    for (size_t i = 0; i < texts.size(); ++i)
+        if (!ranked[i]) order.push_back((int)i);
+    return order;
 }
 
 } // namespace epic::storage

@@ -27,7 +27,8 @@ database::database(std::filesystem::path path, open_options options)
         exec("PRAGMA foreign_keys = ON");
         if (!options.read_only) {
             auto st = prepare("PRAGMA journal_mode = WAL");
-            if (st.step() && st.column_text(0) != "wal")
+            // (An in-memory database, ":memory:", has no journal file and stays "memory".)
+            if (st.step() && st.column_text(0) != "wal" && !(name_ == ":memory:" && st.column_text(0) == "memory"))
                 throw storage_error(name_ + ": cannot switch to WAL journal (got " + st.column_text(0) + ")");
             // NORMAL is durable across application crashes in WAL mode; only a power cut can lose the
             // last transactions, never corrupt the file.

@@ -155,6 +155,28 @@ TEST_P(pic_design_test, attention_temperature_changes_only_the_rows_after_the_ch
     EXPECT_EQ(one.logits, plain.logits);
 }
 
+TEST_P(pic_design_test, the_chunks_nearest_the_question_are_recomputed_whole) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    const auto c1 = compile(tokens(9)), c2 = compile(tokens(7)), c3 = compile(tokens(5)); // rows 10, 8, 6
+    link_input in;
+    in.system_tokens = {1, 5};
+    in.chunks = {&c1, &c2, &c3};
+    in.question = tokens(3);
+    const link_layout lay = make_layout(in, link_policy::parse("legolink-2"), *mdl_);
+    const auto sys = range(0, 2), q = range(26, 3);
+    EXPECT_EQ(recompute_rows(lay, link_policy::parse("legolink-2+last-1")), concat_rows({sys, range(2, 2), range(12, 2), range(20, 6), q}));
+    EXPECT_EQ(recompute_rows(lay, link_policy::parse("naive+last-2")), concat_rows({sys, range(12, 14), q}));
+    EXPECT_EQ(recompute_rows(lay, link_policy::parse("naive+last-9")), range(0, 29));
+    // Every chunk recomputed is a full recompute.
+    linker lk(*tf_);
+    EXPECT_LT(rel(lk.link(in, link_policy::parse("naive+last-3")).logits, lk.link(in, link_policy::parse("full")).logits), 1e-5);
+    const auto p = link_policy::parse("legolink-16+hdr+last-1");
+    EXPECT_EQ(p.last, 1);
+    EXPECT_EQ(p.name(), "legolink-16+hdr+last-1");
+    EXPECT_TRUE(p.same_compile_scheme(link_policy::parse("legolink-16+hdr")));
+    for (const char* bad : {"naive+last-0", "naive+last-", "naive+last-1.5", "naive+last"}) EXPECT_THROW(link_policy::parse(bad), epic::error) << bad;
+}
+
 TEST(query_rows, the_best_scoring_groups_fill_the_budget_exactly) {
     // Layout: system 0..2 (uncached), chunk A 3..12 (10 rows), chunk B 13..20 (8 rows), question 21..22.
     chunk_cache fake;

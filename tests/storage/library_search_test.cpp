@@ -1,6 +1,7 @@
 // Library index: BM25 retrieval with hostile questions, document removal cascades.
 #include "library/fts_query.h"
 #include "library/library.h"
+#include "library/schema.h"
 #include "sqlite/statement.h"
 #include "storage_error.h"
 #include "support/shared_models.h"
@@ -129,6 +130,30 @@ TEST(library_search, bm25_ranks_the_chunk_with_the_rare_word_first) {
     const auto c = lib.chunk(hits[0].chunk_id);
     ASSERT_TRUE(c);
     EXPECT_EQ(c->text, texts[best]);
+}
+
+TEST(rank_texts, ranks_texts_as_the_library_ranks_them_and_keeps_the_rest_in_order) {
+    const std::vector<std::string> texts = {"Bob read a report on tides.", "Nothing relevant at all.",
+                                            "The Harbor Gauge is led by Ann. Harbor gauges measure water.",
+                                            "Harbor news, and more harbor news.", "Gauge calibration notes.", "Tea and cake."};
+    const std::string question = "Who leads the Harbor Gauge?";
+    const std::vector<int> rank = rank_texts(question, texts);
+    // The library's own search over the same texts, one document each, names the same order.
+    epic::test::scratch_dir dir;
+    library lib(dir / "library.db");
+    for (size_t i = 0; i < texts.size(); ++i) add_document(lib, "doc" + std::to_string(i), {texts[i]});
+    const auto hits = lib.search(question, 10);
+    ASSERT_EQ(hits.size(), 3u); // texts 2, 3 and 4 hold a word of the question
+    for (size_t i = 0; i < hits.size(); ++i) EXPECT_EQ("doc" + std::to_string(rank[i]), hits[i].document_path) << i;
+    EXPECT_EQ(rank[0], 2);
+    // The texts that match nothing follow in their own order.
+    EXPECT_EQ(std::vector<int>(rank.begin() + 3, rank.end()), (std::vector<int>{0, 1, 5}));
+    EXPECT_EQ(rank_texts("?!", texts), (std::vector<int>{0, 1, 2, 3, 4, 5})) << "no words: the given order";
+    EXPECT_TRUE(rank_texts(question, {}).empty());
+}
+
+TEST(rank_texts, uses_the_tokenizer_of_the_library_index) {
+    EXPECT_NE(library_migrations()[0].sql.find(std::string("tokenize='") + chunks_fts_tokenizer + "'"), std::string_view::npos);
 }
 
 TEST(library, remove_document_removes_chunks_fts_rows_and_links) {
