@@ -273,6 +273,8 @@ TEST(link_policy, names_the_designs_beyond_the_paper) {
     EXPECT_EQ(link_policy::parse(p.name()).name(), p.name());
     EXPECT_EQ(link_policy::parse("default").name(), link_policy::app_default_name);
     EXPECT_EQ(link_policy::app_default().name(), link_policy::app_default_name); // the name is canonical
+    // Libraries compiled for the previous default keep their caches.
+    EXPECT_TRUE(link_policy::app_default().same_compile_scheme(link_policy::parse("legolink-16+hdr+tail-16")));
     EXPECT_EQ(link_policy::parse("naive+q-0.1").query_layer_for(30), 7);
     EXPECT_EQ(link_policy::parse("naive+q-0.1@40").query_layer_for(30), 29);
     EXPECT_EQ(p.chunk_text("notes/a.md", "Text"), "Document: notes/a.md\nText\n");
