@@ -179,14 +179,18 @@ struct service::impl {
         }();
         store_failed = false;
         last_stored_bytes = 0;
+        const storage::kv_blob blob = chunk_cache_to_blob(c, key);
         try {
-            last_stored_bytes = store->put(chunk_cache_to_blob(c, key), mdl->fingerprint(), opts.to_string()).compressed_bytes;
+            last_stored_bytes = store->put(blob, mdl->fingerprint(), opts.to_string()).compressed_bytes;
             record_shape(key, c);
         } catch (const storage_error& e) {
             // A full disk or a read-only library: the answer does not need the file, only later asks do.
             problems.push_back(std::string(e.what()) + "; the cache was used without being stored");
             store_failed = true;
         }
+        // A quantized format: this answer links what loading the stored cache gives, as every later
+        // answer will, not the f16 rows it was quantized from.
+        if (opts.format != kv_format::f16) c = chunk_cache_from_blob(blob, key);
         if (compile_s) *compile_s += since(t0);
         if (compiled) *compiled = true;
         return c;

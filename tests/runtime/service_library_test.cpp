@@ -316,6 +316,7 @@ TEST_F(service_test, a_cache_format_change_recompiles_lazily_and_a_link_never_mi
     // Asking again loads the q8 caches; no f16 cache was read by either ask (hits unchanged).
     const ask_result b = s->ask("Which document mentions zebra3?", options());
     ASSERT_TRUE(b.error.empty()) << b.error;
+    EXPECT_EQ(b.answer, a.answer) << "the compiling ask linked the q8 round trip, as the loading one";
     EXPECT_EQ(b.timing.chunks_compiled, 0);
     EXPECT_EQ(b.timing.chunks_loaded, (int)b.sources.size());
     EXPECT_FALSE(b.answer.empty());
@@ -415,6 +416,26 @@ TEST_F(service_test, compile_on_demand_compiles_what_asks_retrieve_and_compile_p
     const ask_result b = s->ask("zebra1 harbor", options());
     ASSERT_TRUE(b.error.empty()) << b.error;
     EXPECT_EQ(b.timing.chunks_compiled, 0);
+}
+
+TEST_F(service_test, a_question_that_compiles_a_quantized_cache_links_what_loading_it_gives) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    service_params sp = params();
+    sp.compile_on_add = false;
+    sp.cache_format = kv_format::q4; // the coarsest format: its rounding moves a random model's answer
+    auto s = open_with(sp);
+    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+    for (const char* q : {"Which document mentions zebra3?", "zebra1 harbor", "zebra5 river", "zebra0", "zebra2 harbor", "zebra4",
+                          "Which document mentions zebra1?", "river harbor", "zebra3 zebra4", "Document 2"}) {
+        for (const auto& e : s->cache_entries()) ASSERT_TRUE(s->evict(e.cache_key)); // every chunk compiled by the ask
+        const ask_result first = s->ask(q, options(64));
+        EXPECT_GT(first.timing.chunks_compiled, 0) << q;
+        ASSERT_TRUE(first.error.empty()) << first.error;
+        const ask_result again = s->ask(q, options(64));
+        ASSERT_TRUE(again.error.empty()) << again.error;
+        EXPECT_EQ(again.timing.chunks_compiled, 0) << q;
+        EXPECT_EQ(again.answer, first.answer) << q;
+    }
 }
 
 TEST_F(service_test, compile_pending_fills_the_store_up_to_the_budget_and_evicts_nothing) {
