@@ -127,10 +127,10 @@ int cmd_bench_qa(int argc, char** argv) {
     known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown", "kv-groups", "kv-parts", "oracle", "order"});
     a.allow_only(known);
     auto items = read_set(a.require("set"));
-    // --order retrieval lays each question's documents out as the service lays out what it retrieves:
-    // ranked by the library's BM25 (storage::rank_texts), the best nearest the question. --order set
-    // (the default) keeps the set's order.
-    const std::string order = a.get_or("order", "set");
+    // Each question's documents are laid out as the service lays out what it retrieves (--order
+    // retrieval, the default): ranked by the library's BM25 (storage::rank_texts), the best nearest the
+    // question, which designs such as +last-N rely on. --order set keeps the set's order.
+    const std::string order = a.get_or("order", "retrieval");
     if (order != "set" && order != "retrieval") throw error("--order: '" + order + "' is not set or retrieval");
     if (order == "retrieval")
         for (qa_item& it : items) {
@@ -246,7 +246,7 @@ int cmd_bench_qa(int argc, char** argv) {
         char b[512];
         std::snprintf(b, sizeof b, "model %s (%s template), %d questions, %zu documents each%s, greedy, %d tokens max, [%s]",
                       m.config().name.c_str(), tmpl.name.c_str(), answered, items[0].documents.size(),
-                      order == "retrieval" ? " (retrieval order: best last)" : "", gp.max_tokens,
+                      order == "retrieval" ? " (retrieval order: best last)" : " (the set's order)", gp.max_tokens,
                       s.be->name().c_str());
         std::string t = b;
         if (std::any_of(policies.begin(), policies.end(), [](const link_policy& p) { return p.kv != kv_format::f16; }))

@@ -43,7 +43,7 @@ commands:
   link        [--model M] --chunk FILE [--chunk FILE ...] --question TEXT [--algo A] [--tokens N] [--system TEXT]
               compile each file as one chunk, link them with algorithm A, answer
               (A: full, naive, legolink-K, legolink-0, cacheblend-R, each optionally followed by the
-               designs +ctx +hdr +tail-J +q-F +qc-F (README, "Link designs"); default: the app's, "default")
+               designs +ctx +hdr +tail-J +last-N +q-F +qc-F +ape-T (README, "Link designs"); default: the app's, "default")
   bench       prefill|decode [--model M] [--tokens N] [--threads N] [--runs R]
   bench       link [--model M] [--chunks n] [--chunk-tokens L] [--question-tokens q] [--algos A,B,...]
               [--source random|generated] [--continuation T] [--runs R] [--resident [--gpu-cache-mib N]]

@@ -194,11 +194,14 @@ TEST_F(cli, bench_kv_reports_each_cache_format_and_bench_qa_links_quantized_cach
     for (const char* m : {"| legolink-4+kv-q8@kv |", "| legolink-4+kv-q4@kv |", "| legolink-4+kv-q4@k |"})
         EXPECT_NE(qa.out.find(m), std::string::npos) << m << "\n" << qa.out;
     EXPECT_NE(run("bench qa --model " + model_ + " --set " + set.string() + " --algos legolink-4+kv-q2").code, 0);
-    // Laid out in retrieval order, with the answer's chunk recomputed by the oracle.
-    const auto ordered = run("bench qa --model " + model_ + " --set " + set.string() +
-                             " --algos full,naive+last-1 --oracle gold --order retrieval --tokens 2");
+    // Laid out in retrieval order (the default, as the service lays out), with the answer's chunk
+    // recomputed by the oracle; or in the set's order.
+    const auto ordered = run("bench qa --model " + model_ + " --set " + set.string() + " --algos full,naive+last-1 --oracle gold --tokens 2");
     ASSERT_EQ(ordered.code, 0) << ordered.out;
     EXPECT_NE(ordered.out.find("retrieval order"), std::string::npos) << ordered.out;
+    const auto as_set = run("bench qa --model " + model_ + " --set " + set.string() + " --algos full --order set --tokens 2");
+    ASSERT_EQ(as_set.code, 0) << as_set.out;
+    EXPECT_NE(as_set.out.find("the set's order"), std::string::npos) << as_set.out;
     EXPECT_NE(ordered.out.find("| naive+last-1@gold |"), std::string::npos) << ordered.out;
     EXPECT_NE(run("bench qa --model " + model_ + " --set " + set.string() + " --order random").code, 0);
     EXPECT_NE(run("bench qa --model " + model_ + " --set " + set.string() + " --oracle silver").code, 0);
