@@ -96,12 +96,13 @@ link_layout make_layout(const link_input& in, const link_policy& policy, const m
 
 std::vector<int32_t> recompute_rows(const link_layout& layout, const link_policy& policy) {
     std::vector<char> mark((size_t)layout.n_rows(), 0);
-    int chunks_left = 0; // chunk segments after the one at hand (for +last-N)
-    for (const link_segment& s : layout.segments) chunks_left += s.type == link_segment::kind::chunk;
+    const bool takes_last = policy.algo == link_policy::algorithm::legolink || policy.algo == link_policy::algorithm::naive;
+    int chunks_after = 0; // +last-N: chunk segments after the one at hand
+    for (const link_segment& s : layout.segments) chunks_after += s.type == link_segment::kind::chunk;
     for (const link_segment& s : layout.segments) {
         int take = 0;
-        const bool near_question = s.type == link_segment::kind::chunk && --chunks_left < policy.last &&
-                                   (policy.algo == link_policy::algorithm::legolink || policy.algo == link_policy::algorithm::naive);
+        if (s.type == link_segment::kind::chunk) --chunks_after;
+        const bool near_question = takes_last && s.type == link_segment::kind::chunk && chunks_after < policy.last;
         if (!s.cache || s.recompute_whole || near_question || policy.algo == link_policy::algorithm::full ||
             policy.algo == link_policy::algorithm::cacheblend)
             take = s.length; // uncached rows, or every row (FR; CacheBlend's layer 0)
