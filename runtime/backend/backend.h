@@ -56,6 +56,16 @@ struct rope_params {
     bool neox = false;                    // pairs (i, i + n_rot/2) (Gemma, HF layout) instead of (2i, 2i+1) (llama GGUF)
 };
 
+// Attention temperature over linked chunks (APE, arXiv 2502.05431; link_policy "+ape"): a query at a
+// position >= end sees the keys of rows [begin, end) with its logits divided by temperature (T), and
+// that part's log-sum-exp multiplied by scale x T (S x T) before it competes with the other keys; that
+// is, each such logit s becomes s / T + (S T - 1) · LSE_j(s_j / T). T = S = 1 is plain attention.
+struct context_attention {
+    int begin = 0, end = 0;
+    float temperature = 1.0f, scale = 1.0f;
+    bool adjusted() const { return end > begin && (temperature != 1.0f || scale != 1.0f); }
+};
+
 struct attention_params {
     int n_head = 0;
     int n_head_kv = 0;
@@ -63,16 +73,7 @@ struct attention_params {
     float scale = 1.0f; // 1/sqrt(head_dim)
     int kv_first = 0;   // keys of rows < kv_first are not visible (a segment computed on its own)
     int window = 0;     // sliding window: row at position p sees keys p-window+1..p; 0 = unlimited
-    // Attention temperature over linked chunks (APE, arXiv 2502.05431; link_policy "+ape"): a query at
-    // a position >= context_end sees the keys of rows [context_begin, context_end) with its logits
-    // divided by context_temperature (T), and that part's log-sum-exp multiplied by
-    // context_scale x T (S x T) before it competes with the other keys; that is, each such logit
-    // s becomes s / T + (S T - 1) · LSE_j(s_j / T). T = S = 1 is plain attention.
-    int context_begin = 0, context_end = 0;
-    float context_temperature = 1.0f, context_scale = 1.0f;
-    bool context_adjusted() const {
-        return context_end > context_begin && (context_temperature != 1.0f || context_scale != 1.0f);
-    }
+    context_attention context; // APE over a link's chunks; default: plain attention
 };
 
 class backend {

@@ -26,12 +26,9 @@ public:
 
     // Number of rows (from 0) holding valid data: the sequence length so far.
     int n_rows = 0;
-    // How rows after a link's chunks attend to them (attention_params::context_*): set by the
-    // linker under "+ape", kept for every row decoded after it. Default: plain attention.
-    struct context_attention {
-        int begin = 0, end = 0;
-        float temperature = 1.0f, scale = 1.0f;
-    } context;
+    // How rows after a link's chunks attend to them: set by the linker under "+ape", kept for every
+    // row decoded after it. Default: plain attention.
+    context_attention context;
     size_t bytes() const;
 
 private:

@@ -158,10 +158,7 @@ void transformer::attend(int il, forward_state& s, kv_cache& kv) {
     ap.scale = c.attention_scale();
     ap.kv_first = s.attend_from;
     ap.window = c.is_swa(il) ? c.sliding_window : 0;
-    ap.context_begin = kv.context.begin;
-    ap.context_end = kv.context.end;
-    ap.context_temperature = kv.context.temperature;
-    ap.context_scale = kv.context.scale;
+    ap.context = kv.context;
     be_.attention(s.q->as<float>(), s.pos_d->as<int32_t>(), s.n, kv.k(il), kv.v(il), kv.n_rows, s.att->as<float>(), ap);
 }
 

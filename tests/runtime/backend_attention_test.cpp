@@ -39,10 +39,7 @@ TEST_P(cpu_attention, matches_float64_for_arbitrary_rows) {
     for (auto& p : pos) p = pick(rng);
     pos.back() = c.n_kv - 1;
     attention_params ap{c.n_head, c.n_head_kv, c.head_dim, 1.0f / std::sqrt((float)c.head_dim), c.kv_first, c.window};
-    ap.context_begin = c.context_begin;
-    ap.context_end = c.context_end;
-    ap.context_temperature = c.temperature;
-    ap.context_scale = c.scale;
+    ap.context = {c.context_begin, c.context_end, c.temperature, c.scale};
     cpu_backend be(2);
     be.attention(q.data(), pos.data(), c.n_rows, k.data(), v.data(), c.n_kv, out.data(), ap);
 

@@ -39,16 +39,16 @@ void attention_rows_reference(const float* q, const int32_t* pos, int i, int h, 
     const int first = first_key(p, pos[i]), n_keys = pos[i] + 1;
     float max_s = -INFINITY;
     for (int j = first; j < n_keys; ++j) score[j] = dot_f32_f16(qh, k + (size_t)j * kv_row + (size_t)g * p.head_dim, p.head_dim) * p.scale;
-    if (p.context_adjusted() && pos[i] >= p.context_end) {
+    if (p.context.adjusted() && pos[i] >= p.context.end) {
         // APE: the context part's logits at temperature T, its log-sum-exp scaled by S x T.
-        const int cb = std::max(first, p.context_begin), ce = std::min(n_keys, p.context_end);
-        const float inv_t = 1.0f / p.context_temperature;
+        const int cb = std::max(first, p.context.begin), ce = std::min(n_keys, p.context.end);
+        const float inv_t = 1.0f / p.context.temperature;
         float cmax = -INFINITY;
         for (int j = cb; j < ce; ++j) cmax = std::max(cmax, score[j] * inv_t);
         double csum = 0.0;
         for (int j = cb; j < ce; ++j) csum += std::exp((double)(score[j] * inv_t - cmax));
         const float lse = cb < ce ? cmax + (float)std::log(csum) : 0.0f;
-        const float shift = (p.context_scale * p.context_temperature - 1.0f) * lse;
+        const float shift = (p.context.scale * p.context.temperature - 1.0f) * lse;
         for (int j = cb; j < ce; ++j) score[j] = score[j] * inv_t + shift;
     }
     for (int j = first; j < n_keys; ++j) max_s = std::max(max_s, score[j]);
@@ -228,12 +228,12 @@ void cpu_backend::attention(const float* q, const int32_t* pos, int n, const uin
             s.score = s.l + query_block * group;
             attention_tile_avx512(q, pos, qb * query_block, std::min(n, (qb + 1) * query_block), g, k, v, out, p, s);
         });
-        if (!p.context_adjusted()) return;
+        if (!p.context.adjusted()) return;
         // APE rows (the question and the answer after a link: a few rows) again by the reference path,
         // which applies the context temperature; the tiles computed them as plain attention.
         std::vector<int> rows;
         for (int i = 0; i < n; ++i)
-            if (pos[i] >= p.context_end) rows.push_back(i);
+            if (pos[i] >= p.context.end) rows.push_back(i);
         for (auto& sc : scratch_)
             if (sc.size() < (size_t)n_kv) sc.resize((size_t)n_kv);
         pool_.parallel_for((int64_t)rows.size() * p.n_head, [&](int64_t task, int thread) {

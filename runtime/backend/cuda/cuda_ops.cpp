@@ -114,7 +114,7 @@ void cuda_backend::attention(const float* q, const int32_t* pos, int n, const ui
     if (p.n_head <= 0 || p.n_head_kv <= 0 || p.n_head % p.n_head_kv != 0)
         throw error("attention: " + std::to_string(p.n_head) + " query heads cannot be grouped over " +
                     std::to_string(p.n_head_kv) + " KV heads");
-    if (p.context_adjusted())
+    if (p.context.adjusted())
         throw error("attention: the attention temperature over linked chunks (+ape) runs on the CPU backend only "
                     "(EPIC_DEVICE=cpu)");
     if (!attention_head_dim_supported(p.head_dim))
