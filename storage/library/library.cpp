@@ -107,7 +107,7 @@ sqlite::database open_existing(const std::filesystem::path& db_file, sqlite::ope
 // The tables every query relies on. Checked once at open so that a damaged file says so in words
 // instead of failing later with SQL in the message.
 void check_tables(sqlite::database& db) {
-    for (const char* table : {"documents", "chunks", "chunks_fts", "kv_entries", "chunk_kv"}) {
+    for (const char* table : {"documents", "chunks", "chunks_fts", "kv_entries", "chunk_kv", "chunk_vectors", "vector_generation"}) {
         auto st = db.prepare("SELECT 1 FROM sqlite_master WHERE name = ?1 AND type = 'table'");
         st.bind_text(1, table);
         if (!st.step())
@@ -119,7 +119,7 @@ void check_tables(sqlite::database& db) {
 } // namespace
 
 library::library(const std::filesystem::path& db_file, sqlite::open_options options)
-    : db_(open_existing(db_file, options)) {
+    : db_(open_existing(db_file, options)), read_only_(options.read_only) {
     if (options.read_only) {
         const int v = sqlite::schema_version(db_);
         if (v > library_schema_version() || v < library_schema_version())

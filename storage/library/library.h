@@ -3,11 +3,13 @@
 // One library = one SQLite file. Each process (or thread) opens its own library object; SQLite's WAL
 // and busy timeout arbitrate between them.
 #include "library/records.h"
+#include "library/vector_index.h"
 #include "sqlite/database.h"
 
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -22,6 +24,9 @@ public:
     // (naming the file) when it cannot be opened, was written by a newer build, is missing (with
     // options.create false) or empty where a library was expected, or lacks one of its tables.
     explicit library(const std::filesystem::path& db_file, sqlite::open_options options = {});
+    ~library();
+    library(library&&) noexcept;
+    library& operator=(library&&) noexcept;
 
     sqlite::database& db() { return db_; }
 
@@ -76,8 +81,41 @@ public:
     // each is quoted, so FTS5 operators in user text are plain words. No words -> empty result.
     std::vector<search_hit> search(std::string_view question, int top_n);
 
+    // --- chunk vectors (schema 4): dense retrieval ----------------------------------------------------
+    // `embedder` names the embedding model (its fingerprint): vectors of two models never mix, and a
+    // new model finds every chunk missing. Vectors are unit length (the inner product is the cosine).
+    // Stores (replaces) the chunk's vector, with its checksum. Throws storage_error for an empty or
+    // non-finite vector, or a chunk that does not exist.
+    void put_chunk_vector(std::int64_t chunk_id, std::string_view embedder, std::span<const float> v);
+    // Chunks without a vector under `embedder` (all documents, or one), by document then ordinal: what
+    // still needs embedding. A damaged vector that a search found and removed is missing again.
+    std::vector<std::int64_t> chunks_missing_vector(std::string_view embedder, std::int64_t document_id = 0);
+    std::int64_t vector_count(std::string_view embedder);
+    // The top_n chunks by inner product with `query` (dim floats), best first (score: the cosine).
+    // The embedder's vectors are read once into memory and re-read only when the table changed (from
+    // any process). A stored vector of another dimension or with a wrong checksum is not ranked: it
+    // is removed (a read-only library only skips it) and counted in *damaged, so it gets re-embedded.
+    std::vector<search_hit> dense_search(std::string_view embedder, std::span<const float> query, int top_n,
+                                         int* damaged = nullptr);
+    // BM25 and dense retrieval fused by reciprocal rank (fuse_reciprocal_rank over each one's top
+    // `candidates`), top_n best first; score: the fused score.
+    std::vector<search_hit> hybrid_search(std::string_view question, std::string_view embedder,
+                                          std::span<const float> query, int top_n, int candidates = 50,
+                                          int* damaged = nullptr);
+
 private:
+    // One embedder's vectors as of one vector_generation: searched until the table changes.
+    struct vector_cache {
+        std::string embedder;
+        std::int64_t generation = -1;
+        vector_index index{0};
+    };
+    // The hits of these chunk ids, in this order, with these scores (ids of deleted chunks skipped).
+    std::vector<search_hit> hits_of(std::span<const std::int64_t> ids, std::span<const double> scores);
+
     sqlite::database db_;
+    bool read_only_ = false;
+    std::unique_ptr<vector_cache> vectors_; // the last searched embedder's vectors, in memory
 };
 
 // The library's retrieval (chunks_fts's tokenizer, build_fts_query, BM25) over a few texts in memory:

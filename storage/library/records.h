@@ -64,7 +64,7 @@ struct search_hit {
     std::string text;
     int page_begin = 0;
     int page_end = 0;
-    double score = 0;  // BM25, higher is better (SQLite's bm25() negated)
+    double score = 0;  // higher is better: BM25 (SQLite's bm25() negated), cosine (dense) or fused (hybrid)
 };
 
 } // namespace epic::storage

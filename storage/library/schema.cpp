@@ -91,10 +91,34 @@ ALTER TABLE kv_entries ADD COLUMN n_rows INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE kv_entries ADD COLUMN decoded_bytes INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<sqlite::migration, 3> steps{{
+// Schema 4: each chunk's embedding under an embedding model (dense retrieval). `embedder` is the
+// model's fingerprint, so two models' vectors never mix and a new model re-embeds lazily; `vector` is
+// dim float32 (little-endian, unit length) and `checksum` its XXH64, so a damaged row is recognised
+// and recomputed rather than ranked. Vectors vanish with their chunk.
+constexpr std::string_view schema_4 = R"sql(
+CREATE TABLE chunk_vectors (
+    chunk_id  INTEGER NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    embedder  TEXT NOT NULL,
+    dim       INTEGER NOT NULL,
+    vector    BLOB NOT NULL,
+    checksum  INTEGER NOT NULL,
+    PRIMARY KEY (chunk_id, embedder)
+) WITHOUT ROWID;
+CREATE INDEX chunk_vectors_by_embedder ON chunk_vectors(embedder, chunk_id);
+-- Bumped by every change to chunk_vectors (cascaded deletes included), from any connection: one cheap
+-- read tells a process whether the vectors it holds in memory for search are still the table's.
+CREATE TABLE vector_generation (n INTEGER NOT NULL);
+INSERT INTO vector_generation (n) VALUES (0);
+CREATE TRIGGER chunk_vectors_ai AFTER INSERT ON chunk_vectors BEGIN UPDATE vector_generation SET n = n + 1; END;
+CREATE TRIGGER chunk_vectors_ad AFTER DELETE ON chunk_vectors BEGIN UPDATE vector_generation SET n = n + 1; END;
+CREATE TRIGGER chunk_vectors_au AFTER UPDATE ON chunk_vectors BEGIN UPDATE vector_generation SET n = n + 1; END;
+)sql";
+
+constexpr std::array<sqlite::migration, 4> steps{{
     {1, schema_1},
     {2, schema_2},
     {3, schema_3},
+    {4, schema_4},
 }};
 
 } // namespace
