@@ -53,6 +53,14 @@ void backend::geglu(const float*, const float*, float*, size_t) {
     throw error("the " + name() + " backend has no GELU-gated FFN yet");
 }
 
+void backend::layer_norm(const float*, const float*, const float*, float*, int, int, float) {
+    throw error("the " + name() + " backend has no LayerNorm (needed by the embedding model) yet");
+}
+
+void backend::gelu(const float*, float*, size_t) {
+    throw error("the " + name() + " backend has no exact GELU (needed by the embedding model) yet");
+}
+
 namespace {
 
 // Where a "cuda" request comes from, so the message says what to change.

@@ -140,7 +140,8 @@ public:
     virtual void scatter_f16(const float* src, const int32_t* rows, int n, int width, uint16_t* dst) = 0;
     // out[n, n_head, head_dim]: query row i, at position pos[i], attends over keys/values of rows
     // max(kv_first, pos[i]-window+1)..pos[i] of k/v ([n_kv, n_head_kv, head_dim] f16), exact causal
-    // rule, grouped-query heads.
+    // rule, grouped-query heads. Bidirectional attention (an encoder such as BERT) is the case where
+    // every query is given position n_kv - 1 (window 0, kv_first 0): each then sees all n_kv keys.
     virtual void attention(const float* q, const int32_t* pos, int n, const uint16_t* k, const uint16_t* v, int n_kv,
                            float* out, const attention_params& p) = 0;
     // out[i] = silu(gate[i]) * up[i]
@@ -154,6 +155,13 @@ public:
     virtual void scale(float* x, size_t n, float s);
     // out[i] = gelu_tanh(gate[i]) * up[i] (Gemma's FFN). Default: not supported (throws epic::error).
     virtual void geglu(const float* gate, const float* up, float* out, size_t n);
+    // y[n, dim] = (x[n, dim] - mean) / sqrt(var + eps) * w[dim] + b[dim], mean and biased variance
+    // over each row: LayerNorm with bias (BERT's post-norm blocks). w and b are backend memory; y may
+    // be x. Default: not supported (throws epic::error).
+    virtual void layer_norm(const float* x, const float* w, const float* b, float* y, int n, int dim, float eps);
+    // out[i] = 0.5 x[i] (1 + erf(x[i] / sqrt(2))), i < n: the exact GELU (BERT's hidden_act "gelu"; geglu
+    // uses the tanh approximation). out may be x. Default: not supported (throws epic::error).
+    virtual void gelu(const float* x, float* out, size_t n);
     // dst[i, :] = src[rows[i], :], width floats per row (select rows of an activation matrix).
     virtual void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) = 0;
 };

@@ -68,6 +68,10 @@ public:
     void add_bias(float* y, const float* b, int n, int width) override { cpu_.add_bias(y, b, n, width); }
     void scale(float* x, size_t n, float s) override { cpu_.scale(x, n, s); }
     void geglu(const float* gate, const float* up, float* out, size_t n) override { cpu_.geglu(gate, up, out, n); }
+    void layer_norm(const float* x, const float* w, const float* b, float* y, int n, int dim, float eps) override {
+        cpu_.layer_norm(x, w, b, y, n, dim, eps);
+    }
+    void gelu(const float* x, float* out, size_t n) override { cpu_.gelu(x, out, n); }
     void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) override {
         cpu_.gather_rows(src, rows, n, width, dst);
     }

@@ -35,6 +35,8 @@ public:
     void add_bias(float* y, const float* b, int n, int width) override;
     void scale(float* x, size_t n, float s) override;
     void geglu(const float* gate, const float* up, float* out, size_t n) override;
+    void layer_norm(const float* x, const float* w, const float* b, float* y, int n, int dim, float eps) override;
+    void gelu(const float* x, float* out, size_t n) override;
     void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) override;
 
 private:

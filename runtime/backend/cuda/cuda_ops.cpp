@@ -13,8 +13,10 @@
 #include "convert_f16.cuh"
 #include "gather_rows.cuh"
 #include "geglu.cuh"
+#include "gelu.cuh"
 #include "get_rows.cuh"
 #include "kernel_status.cuh"
+#include "layer_norm.cuh"
 #include "rms_norm.cuh"
 #include "rope.cuh"
 #include "scale.cuh"
@@ -149,6 +151,12 @@ void cuda_backend::scale(float* x, size_t n, float s) { launched(launch_scale(x,
 void cuda_backend::geglu(const float* gate, const float* up, float* out, size_t n) {
     launched(launch_geglu(gate, up, out, n, stream_), "geglu");
 }
+
+void cuda_backend::layer_norm(const float* x, const float* w, const float* b, float* y, int n, int dim, float eps) {
+    launched(launch_layer_norm(x, w, b, y, n, dim, eps, stream_), "layer_norm");
+}
+
+void cuda_backend::gelu(const float* x, float* out, size_t n) { launched(launch_gelu(x, out, n, stream_), "gelu"); }
 
 void cuda_backend::gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) {
     launched(launch_gather_rows(src, rows, n, width, dst, stream_), "gather_rows");
