@@ -2,6 +2,7 @@
 
 #include "backend/settings.h"
 #include "core/paths.h"
+#include "embed/embedder_files.h"
 
 #include <QDir>
 #include <QSettings>
@@ -33,6 +34,7 @@ void AppSettings::load(QSettings& s) {
     legolinkK = s.value("link/legolinkK", d.legolinkK).toInt();
     cacheblendRatio = s.value("link/cacheblendRatio", d.cacheblendRatio).toDouble();
     retrievedChunks = s.value("retrieval/chunks", d.retrievedChunks).toInt();
+    retrievalMode = s.value("retrieval/mode", d.retrievalMode).toString();
     chunkTokens = s.value("library/chunkTokens", d.chunkTokens).toInt();
     contextTokens = s.value("model/contextTokens", d.contextTokens).toInt();
     cacheBudgetMb = s.value("cache/budgetMb", d.cacheBudgetMb).toInt();
@@ -57,6 +59,7 @@ void AppSettings::save(QSettings& s) const {
     s.setValue("link/legolinkK", legolinkK);
     s.setValue("link/cacheblendRatio", cacheblendRatio);
     s.setValue("retrieval/chunks", retrievedChunks);
+    s.setValue("retrieval/mode", retrievalMode);
     s.setValue("library/chunkTokens", chunkTokens);
     s.setValue("model/contextTokens", contextTokens);
     s.setValue("cache/budgetMb", cacheBudgetMb);
@@ -89,10 +92,20 @@ epic::kv_format AppSettings::kvFormat() const {
     }
 }
 
+epic::retrieval_mode AppSettings::retrieval() const {
+    if (retrievalMode == "default") return epic::default_retrieval_mode;
+    try {
+        return epic::parse_retrieval_mode(retrievalMode.toStdString());
+    } catch (const std::exception&) {
+        return epic::default_retrieval_mode; // a settings file of a newer version
+    }
+}
+
 bool AppSettings::sameServiceAs(const AppSettings& o) const {
     return libraryDir == o.libraryDir && modelPath == o.modelPath && device == o.device && threads == o.threads &&
            chunkTokens == o.chunkTokens && contextTokens == o.contextTokens && cacheBudgetMb == o.cacheBudgetMb &&
-           policyName() == o.policyName() && kvFormat() == o.kvFormat() && compileOnAdd == o.compileOnAdd;
+           policyName() == o.policyName() && kvFormat() == o.kvFormat() && compileOnAdd == o.compileOnAdd &&
+           retrieval() == o.retrieval();
 }
 
 epic::service_params AppSettings::serviceParams(bool withModel) const {
@@ -108,6 +121,13 @@ epic::service_params AppSettings::serviceParams(bool withModel) const {
     p.cache_budget_bytes = (uint64_t)std::max(0, cacheBudgetMb) * 1024ull * 1024ull;
     p.cache_format = kvFormat();
     p.compile_on_add = compileOnAdd;
+    p.retrieval = retrieval();
+    try {
+        p.embedder_dir = epic::find_embedder_dir(epic::app_paths_from(epic::path_environment_from_process()),
+                                                 epic::find_resources(epic::current_executable(), epic::build_source_dir()));
+    } catch (const std::exception&) {
+        // No usable HOME: no embedding model either; questions search by words.
+    }
     // Documents are compiled for the chosen policy's scheme (askOptions reports a bad name).
     try {
         p.policy = epic::link_policy::parse(policyName().toStdString());

@@ -18,6 +18,9 @@ public:
     int legolinkK = 16;
     double cacheblendRatio = 0.15;
     int retrievedChunks = 8;
+    // How questions find chunks: "default" (epic::default_retrieval_mode) or bm25 | dense | hybrid.
+    // Dense and hybrid use the embedding model in the models folder (get-models.sh minilm).
+    QString retrievalMode = "default";
     int chunkTokens = 512;
     int contextTokens = 0;  // 0: the model's trained context length (service_params::context_tokens)
     int cacheBudgetMb = 0;       // 0 = no limit
@@ -49,6 +52,8 @@ public:
     QString policyName() const;
     // cacheFormat resolved: "default" and anything not understood are epic::default_cache_format.
     epic::kv_format kvFormat() const;
+    // retrievalMode resolved the same way.
+    epic::retrieval_mode retrieval() const;
     // Settings that need the services reopened when they change (model, library, chunking, budget).
     bool sameServiceAs(const AppSettings& other) const;
 

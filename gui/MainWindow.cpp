@@ -604,6 +604,10 @@ void MainWindow::updateStatus() {
                                   .arg(p.tokensPerSecond, 0, 'f', 0));
         ingestBar_->setRange(0, (int)qMax<qint64>(1, p.chunksTotal));
         ingestBar_->setValue((int)p.chunksDone);
+    } else if (p.phase == "embedding") {
+        ingestLabel_->setText(tr("Indexing meaning: %1/%2 chunks").arg(p.chunksDone).arg(p.chunksTotal));
+        ingestBar_->setRange(0, (int)qMax<qint64>(1, p.chunksTotal));
+        ingestBar_->setValue((int)p.chunksDone);
     } else if (p.phase == "extracting") {
         ingestLabel_->setText(tr("Reading: %1/%2 documents").arg(p.documentsDone).arg(p.documentsTotal));
         ingestBar_->setRange(0, (int)qMax<qint64>(1, p.documentsTotal));

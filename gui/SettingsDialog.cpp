@@ -62,6 +62,14 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
     chunks_ = new QSpinBox(this);
     chunks_->setRange(1, 64);
     chunks_->setValue(s.retrievedChunks);
+    retrieval_ = new QComboBox(this);
+    retrieval_->addItem(tr("Default (%1)").arg(QString::fromLatin1(epic::retrieval_mode_name(epic::default_retrieval_mode).data())), "default");
+    retrieval_->addItem(tr("Words and meaning (hybrid)"), "hybrid");
+    retrieval_->addItem(tr("Meaning (embedding model)"), "dense");
+    retrieval_->addItem(tr("Words (BM25)"), "bm25");
+    retrieval_->setCurrentIndex(qMax(0, retrieval_->findData(s.retrievalMode)));
+    retrieval_->setToolTip(tr("Meaning finds passages that answer a question in other words; it needs the embedding "
+                              "model (all-MiniLM-L6-v2, 90 MB) in the models folder, else questions search by words"));
     chunkTokens_ = new QSpinBox(this);
     chunkTokens_->setRange(16, 4096);
     chunkTokens_->setValue(s.chunkTokens);
@@ -139,6 +147,7 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
     lf->addRow(tr("LegoLink k"), k_);
     lf->addRow(tr("CacheBlend r"), ratio_);
     lf->addRow(tr("Retrieved chunks"), chunks_);
+    lf->addRow(tr("Search by"), retrieval_);
 
     auto* sampleBox = new QGroupBox(tr("Sampling"), this);
     auto* sf = new QFormLayout(sampleBox);
@@ -180,6 +189,7 @@ AppSettings SettingsDialog::settings() const {
     s.legolinkK = k_->value();
     s.cacheblendRatio = ratio_->value();
     s.retrievedChunks = chunks_->value();
+    s.retrievalMode = retrieval_->currentData().toString();
     s.chunkTokens = chunkTokens_->value();
     s.cacheBudgetMb = budget_->value();
     s.cacheFormat = cacheFormat_->currentData().toString();

@@ -21,6 +21,7 @@ public:
     QLineEdit* libraryEdit() const { return library_; }
     QComboBox* algorithmBox() const { return algorithm_; }
     QComboBox* cacheFormatBox() const { return cacheFormat_; }
+    QComboBox* retrievalBox() const { return retrieval_; }
     QComboBox* compileModeBox() const { return compileMode_; }
     QSpinBox* idleCompileBox() const { return idleCompile_; }
 
@@ -39,6 +40,7 @@ private:
     QSpinBox* chunkTokens_;
     QSpinBox* budget_;
     QComboBox* cacheFormat_;
+    QComboBox* retrieval_;
     QComboBox* compileMode_;  // data: true = compile when added, false = on demand
     QSpinBox* idleCompile_;
     QSpinBox* maxTokens_;

@@ -46,6 +46,7 @@ int cmd_bench(int argc, char** argv) {
     if (what == "link") return cmd_bench_link(argc, argv);
     if (what == "qa") return cmd_bench_qa(argc, argv);
     if (what == "kv") return cmd_bench_kv(argc, argv);
+    if (what == "retrieval") return cmd_bench_retrieval(argc, argv);
     args a(argc, argv, 3, {});
     auto known = session_options();
     known.insert({"tokens", "runs"});
@@ -100,7 +101,7 @@ int cmd_bench(int argc, char** argv) {
                     s.be->name().c_str());
         return 0;
     }
-    throw error("unknown benchmark '" + what + "' (expected prefill, decode or link)");
+    throw error("unknown benchmark '" + what + "' (expected prefill, decode, link, qa, kv or retrieval)");
 }
 
 } // namespace epic::cli

@@ -5,6 +5,8 @@
 #include "cli/printable.h"
 #include "cli/session.h"
 #include "core/error.h"
+#include "core/paths.h"
+#include "embed/embedder_files.h"
 #include "kvstore/kv_store.h"
 #include "library/records.h"
 #include "service/service.h"
@@ -22,7 +24,7 @@ namespace epic::cli {
 namespace {
 
 const std::set<std::string> library_options = {"library", "model", "threads", "device", "chunk-tokens", "budget-mb",
-                                                "gpu-cache-mib"};
+                                                "gpu-cache-mib", "retrieval", "embedder"};
 // The commands that compile or link caches also take the format they are stored in.
 std::set<std::string> compiling_options(std::initializer_list<std::string> more) {
     std::set<std::string> known = library_options;
@@ -46,6 +48,10 @@ service_params params_from(const args& a, bool need_model, bool create_library) 
     // GPU hot tier of chunk caches: absent = automatic, 0 = off.
     if (a.has("gpu-cache-mib")) p.gpu_cache_budget_bytes = (int64_t)(a.get_double("gpu-cache-mib", 0.0, 0.0, 1e9) * 1024 * 1024);
     if (a.has("kv-format")) p.cache_format = parse_kv_format(a.require("kv-format"));
+    if (a.has("retrieval")) p.retrieval = parse_retrieval_mode(a.require("retrieval"));
+    p.embedder_dir = a.has("embedder") ? std::filesystem::path(a.require("embedder"))
+                                       : find_embedder_dir(app_paths_from(path_environment_from_process()),
+                                                           find_resources(current_executable(), build_source_dir()));
     return p;
 }
 

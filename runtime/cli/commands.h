@@ -13,6 +13,7 @@ int cmd_link(int argc, char** argv);
 int cmd_bench_link(int argc, char** argv);
 int cmd_bench_qa(int argc, char** argv);
 int cmd_bench_kv(int argc, char** argv);
+int cmd_bench_retrieval(int argc, char** argv);
 int cmd_add(int argc, char** argv);
 int cmd_compile(int argc, char** argv);
 int cmd_ask(int argc, char** argv);

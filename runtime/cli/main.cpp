@@ -29,8 +29,11 @@ commands:
                                              answer from the library; prints the answer, then its sources
                                              (--gpu-cache-mib: GPU hot tier of chunk caches; default auto, 0 off;
                                               --ctx: rows one ask may link, default the model's context length)
-              --kv-format f16|q8|q4: how chunk caches are stored (default f16); caches of another format are
-              stale: compiled again when needed, never linked with this one
+              --kv-format f16|q8|k8v4|q4: how chunk caches are stored (default f16); caches of another format
+              are stale: compiled again when needed, never linked with this one
+              --retrieval bm25|dense|hybrid (add and ask; default hybrid): words (BM25), meaning (the embedding
+              model's vectors) or both fused; dense and hybrid need the embedding model (get-models.sh minilm;
+              --embedder DIR), else questions search by words and say so
   docs        ls|rm [--library DIR] [ID...]         list or remove documents
   cache       ls|stats|evict|pin|unpin|verify|gc [--library DIR] [KEY...] [--budget-mb N]
                                              ls and stats show each format, bytes on disk per token and the
@@ -52,6 +55,10 @@ commands:
   bench       qa [--model M] --set FILE.jsonl [--algos A,B,...] [--limit N] [--tokens N] [--verbose]
               question-answering accuracy (exact / contains), rows recomputed, time to first token
               (seeded sets: epic-make-qa-set in a build tree, tools/make_qa_set)
+  bench       retrieval --set FILE.jsonl [--docs DIR] [--modes bm25,dense,hybrid] [--embedder DIR]
+              [--search-chunks 10000,100000]   recall@1/4/8 and MRR per retrieval, ms per query
+                                             (tests/bench/retrieval/sample-library.jsonl with --docs
+                                              resources/sample-library; QA sets pool their documents)
   bench       kv [--model M] [--chunks 8] [--chunk-tokens 512] [--search-chunks 10000]
               KV blob compression, load from disk (cold/warm) vs recompute, retrieval latency
   make-model  --out FILE [--shape tiny|tiny-gemma3|tinyllama|llama2-7b] [--type f32|f16|bf16|q8_0|q4_0|q4_K|q5_K|q6_K]

@@ -15,6 +15,14 @@ bool embedder_present(const std::filesystem::path& dir) {
     return true;
 }
 
+std::filesystem::path find_embedder_dir(const app_paths& paths, const std::optional<resource_locations>& resources) {
+    const std::filesystem::path user = paths.models_dir() / default_embedder_folder;
+    if (embedder_present(user)) return user;
+    if (resources && !resources->models_in_tree.empty() && embedder_present(resources->models_in_tree / default_embedder_folder))
+        return resources->models_in_tree / default_embedder_folder;
+    return user;
+}
+
 std::string embedder_fingerprint(const std::filesystem::path& dir) {
     storage::xxh64_stream h;
     std::vector<char> buf(1 << 20);

@@ -73,6 +73,7 @@ struct service::impl {
     service_params params;
     std::unique_ptr<storage::library> lib;
     std::unique_ptr<storage::kv_store> store;
+    std::unique_ptr<retriever> ret;       // over lib
     std::shared_ptr<shared_model> shared; // null: no model
     const model* mdl = nullptr;           // shared's, for brevity
     const tokenizer* tok = nullptr;
@@ -336,6 +337,7 @@ std::unique_ptr<service> service::open(const service_params& params, std::string
             raw->problems.push_back(pr.problem + (pr.removed ? "; removed, recompiled" : "; recompiled (the bad file could not be removed)"));
         };
         p->store = std::make_unique<storage::kv_store>(*p->lib, params.library_dir / "kv", so);
+        p->ret = std::make_unique<retriever>(*p->lib, params.retrieval, params.embedder_dir, params.backend.n_threads);
         if (params.loaded_model) p->shared = params.loaded_model;
         else if (!params.model_path.empty()) p->shared = shared_model::load(params.model_path, params.backend, service_working_set(params));
         if (p->shared) {
@@ -362,6 +364,7 @@ std::shared_ptr<shared_model> service::loaded_model() const { return impl_->shar
 std::string service::chat_template_name() const { return impl_->mdl ? impl_->tmpl.name : std::string(); }
 const model* service::get_model() const { return impl_->mdl; }
 std::string service::model_fingerprint() const { return impl_->mdl ? impl_->mdl->fingerprint() : std::string(); }
+retrieval_mode service::retrieval() const { return impl_->ret->mode(); }
 storage::library& service::library() { return *impl_->lib; }
 
 add_report service::add(const std::vector<std::filesystem::path>& paths, const std::function<void(const add_progress&)>& progress,
@@ -396,6 +399,20 @@ add_report service::add(const std::vector<std::filesystem::path>& paths, const s
             storage::gc_options go;
             go.drop_unlinked_entries = true;
             impl_->store->gc(go);
+        }
+        // Vectors for dense retrieval: quick next to compiling (a few ms a chunk), so always at add.
+        if (!rep.cancelled && impl_->ret->has_embedder()) {
+            add_progress ap;
+            ap.phase = "embedding";
+            rep.chunks_embedded = impl_->ret->embed_missing(
+                [&](size_t done, size_t total) {
+                    if (!progress) return;
+                    ap.chunks_done = done;
+                    ap.chunks_total = total;
+                    progress(ap);
+                },
+                cancel);
+            if (cancel && cancel->load()) rep.cancelled = true;
         }
         // Compile on demand: the documents are indexed and answerable; questions compile what they
         // retrieve, compile_pending the rest.
@@ -445,7 +462,7 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         impl& m = *impl_;
         const auto t_start = clock_type::now();
         auto t0 = clock_type::now();
-        const auto hits = m.lib->search(question, std::max(0, options.top_n));
+        const auto hits = m.ret->search(question, std::max(0, options.top_n), &m.problems);
         res.timing.retrieve_seconds = since(t0);
 
         // The model's context bounds one ask: the instructions, the question and the answer first, then

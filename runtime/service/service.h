@@ -9,6 +9,7 @@
 #include "pic/kv_format.h"
 #include "pic/link_policy.h"
 #include "pic/linker.h"
+#include "service/retriever.h"
 
 #include <atomic>
 #include <cstdint>
@@ -73,6 +74,11 @@ struct service_params {
     // time a question retrieves it (then stored and linked), and compile_pending() compiles the rest.
     // The disk budget then bounds the store by use rather than by the size of the library.
     bool compile_on_add = true;
+    // How questions find their chunks (service/retriever.h). Dense and hybrid need the embedding
+    // model's folder (embedder_dir, installer/get-models.sh minilm): chunks are embedded when added
+    // (and any missing vector before a search), else questions search by words and say so.
+    retrieval_mode retrieval = default_retrieval_mode;
+    std::filesystem::path embedder_dir;
 };
 
 service_params service_default_params();
@@ -90,7 +96,7 @@ struct answer_source {
     std::string document_title;
     int page_begin = 0;
     int page_end = 0;
-    double score = 0.0;   // BM25
+    double score = 0.0;   // the retrieval's: BM25, cosine (dense) or fused rank score (hybrid)
     std::string text;     // the chunk text (the GUI shows it on demand)
 };
 
@@ -123,7 +129,7 @@ struct ask_result {
 };
 
 struct add_progress {
-    std::string phase;               // "extracting" or "compiling"
+    std::string phase;               // "extracting", "embedding" (chunks_done of chunks_total) or "compiling"
     std::string current;             // file being worked on
     size_t documents_done = 0;
     size_t documents_total = 0;
@@ -136,6 +142,7 @@ struct add_report {
     std::string error;               // a failure of the whole operation (database, model); per-file errors below
     size_t added = 0, updated = 0, unchanged = 0, failed = 0, skipped = 0;
     size_t chunks_compiled = 0;
+    size_t chunks_embedded = 0;
     bool cancelled = false;
     std::vector<std::pair<std::string, std::string>> failures; // (path, error)
     std::vector<std::pair<std::string, std::string>> skips;    // (path, why): paths given that are not documents
@@ -208,6 +215,9 @@ public:
     // The model this service runs on, for another service to share (params.loaded_model); null without one.
     std::shared_ptr<shared_model> loaded_model() const;
     std::string model_fingerprint() const;
+    // The retrieval questions use: the mode asked for, or bm25 when it needs the embedding model and
+    // there is none.
+    retrieval_mode retrieval() const;
 
     add_report add(const std::vector<std::filesystem::path>& paths, const std::function<void(const add_progress&)>& progress = {},
                    const std::atomic<bool>* cancel = nullptr);

@@ -60,7 +60,11 @@ std::vector<std::pair<std::int64_t, float>> vector_index::top(std::span<const fl
     return out;
 }
 
-std::vector<std::pair<std::int64_t, double>> fuse_reciprocal_rank(std::span<const std::vector<std::int64_t>> rankings, int k) {
+std::vector<std::pair<std::int64_t, double>> fuse_reciprocal_rank(std::span<const std::vector<std::int64_t>> rankings, int k,
+                                                                 std::span<const double> weights) {
+    if (!weights.empty() && weights.size() != rankings.size())
+        throw storage_error("fuse_reciprocal_rank: " + std::to_string(weights.size()) + " weights for " +
+                            std::to_string(rankings.size()) + " lists");
     struct fused {
         double score = 0.0;
         std::size_t best_rank = SIZE_MAX;
@@ -70,7 +74,7 @@ std::vector<std::pair<std::int64_t, double>> fuse_reciprocal_rank(std::span<cons
     for (std::size_t l = 0; l < rankings.size(); ++l)
         for (std::size_t r = 0; r < rankings[l].size(); ++r) {
             fused& f = items[rankings[l][r]];
-            f.score += 1.0 / (double)(k + (int)r + 1);
+            f.score += (weights.empty() ? 1.0 : weights[l]) / (double)(k + (int)r + 1);
             if (r < f.best_rank) {
                 f.best_rank = r;
                 f.best_list = l;

@@ -37,8 +37,9 @@ private:
 // 1 / (k + rank), rank counted from 1; items are ordered by the sum over the lists, best first. Ties go
 // to the item with the better best rank in any list, then the earlier list, then the smaller id, so the
 // fused order is deterministic. k = 60 as in the paper (and GPT4All's LocalDocs).
-// Returns (item, fused score) pairs.
+// Returns (item, fused score) pairs. weights: one per list (a list's terms are multiplied by its
+// weight), or empty for 1 each.
 std::vector<std::pair<std::int64_t, double>> fuse_reciprocal_rank(std::span<const std::vector<std::int64_t>> rankings,
-                                                                 int k = 60);
+                                                                 int k = 60, std::span<const double> weights = {});
 
 } // namespace epic::storage

@@ -6,6 +6,7 @@
 #include "storage_error.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 namespace epic::storage {
@@ -116,15 +117,17 @@ std::vector<search_hit> library::dense_search(std::string_view embedder, std::sp
 }
 
 std::vector<search_hit> library::hybrid_search(std::string_view question, std::string_view embedder,
-                                               std::span<const float> query, int top_n, int candidates, int* damaged) {
+                                               std::span<const float> query, int top_n, int candidates, int* damaged,
+                                               double bm25_weight) {
     if (top_n <= 0) return {};
     const int n = std::max(top_n, candidates);
-    std::vector<std::vector<std::int64_t>> lists(2);
+    std::vector<std::vector<std::int64_t>> lists(2); // [bm25, dense] chunk ids, best first
     for (const auto& h : search(question, n)) lists[0].push_back(h.chunk_id);
     for (const auto& h : dense_search(embedder, query, n, damaged)) lists[1].push_back(h.chunk_id);
     std::vector<std::int64_t> ids;
     std::vector<double> scores;
-    for (const auto& [id, score] : fuse_reciprocal_rank(lists)) {
+    const double weights[] = {bm25_weight, 1.0};
+    for (const auto& [id, score] : fuse_reciprocal_rank(lists, 60, weights)) {
         if ((int)ids.size() == top_n) break;
         ids.push_back(id);
         scores.push_back(score);

@@ -83,6 +83,13 @@ TEST(reciprocal_rank_fusion, sums_one_over_k_plus_rank_and_breaks_ties_determini
     EXPECT_EQ(t[0].first, 5); // both 1/61 + 1/62 and best rank 1: list 0 holds 5 first
     EXPECT_EQ(t[1].first, 6);
     EXPECT_EQ(fuse_reciprocal_rank(tie, 60), t);
+    // Weighted: the second list counts double the first, so its first item wins the tie.
+    const double weights[] = {0.5, 1.0};
+    const auto w = fuse_reciprocal_rank(tie, 60, weights);
+    EXPECT_EQ(w[0].first, 6);
+    EXPECT_NEAR(w[0].second, 0.5 / 62 + 1.0 / 61, 1e-15);
+    const double one[] = {1.0};
+    EXPECT_THROW(fuse_reciprocal_rank(tie, 60, one), storage_error);
 }
 
 TEST(library_vectors, dense_search_ranks_by_inner_product_and_keeps_embedders_apart) {
@@ -214,12 +221,19 @@ TEST(library_vectors, hybrid_search_fuses_bm25_and_dense_ranks) {
                                   {"the chief executive officer of Tidewater", "office plants are watered weekly",
                                    "the cafeteria opens at noon", "who runs the parking garage"});
     const auto chunks = lib.chunks_of(doc);
-    // Dense: the query vector equals chunk 0's (the CEO passage shares no word with "who runs the company").
+    // Dense: the query vector equals chunk 0's (the CEO passage shares no word with "who runs the
+    // company"); chunk 3 (the word match) is the next nearest, chunks 1 and 2 point away.
     const auto q = random_unit(rng, 16);
     lib.put_chunk_vector(chunks[0].id, "m", q);
-    for (size_t i = 1; i < chunks.size(); ++i) {
+    auto near = random_unit(rng, 16);
+    for (size_t i = 0; i < near.size(); ++i) near[i] = 0.9f * q[i] + 0.1f * near[i];
+    double norm = 0;
+    for (float x : near) norm += (double)x * x;
+    for (float& x : near) x = (float)(x / std::sqrt(norm));
+    lib.put_chunk_vector(chunks[3].id, "m", near);
+    for (size_t i = 1; i <= 2; ++i) {
         auto v = random_unit(rng, 16);
-        if (dot64(v, q) > 0) for (float& x : v) x = -x; // every other chunk further from the query
+        if (dot64(v, q) > 0) for (float& x : v) x = -x;
         lib.put_chunk_vector(chunks[i].id, "m", v);
     }
     const std::string question = "who runs the company";

@@ -1,0 +1,235 @@
+// epic bench retrieval: recall@1/@4/@8 and MRR of BM25, dense and hybrid retrieval on question sets
+// with the document that answers each, and the time per query; --search-chunks N times dense and
+// hybrid search over N synthetic chunks (the query-time goal at 10,000 and 100,000 chunks).
+#include "cli/args.h"
+#include "cli/bench_util.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "core/paths.h"
+#include "core/read_file.h"
+#include "embed/embedder_files.h"
+#include "ingest/ingestor.h"
+#include "library/library.h"
+#include "service/retriever.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+namespace epic::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+
+std::string lower(std::string s) {
+    for (char& c : s) c = (char)std::tolower((unsigned char)c);
+    return s;
+}
+
+// One question and the documents that answer it (paths relative to the library's root folder).
+struct retrieval_item {
+    std::string kind, question;
+    std::set<std::string> gold; // relative paths
+    // QA-set items: the question searches only its own documents (relative paths), as bench qa lays
+    // them out; their project briefs reuse names across items, so a pooled search would be ambiguous.
+    std::set<std::string> own;
+};
+
+// Reads either layout: the hand-written sets ({"question", "document", "kind"}, documents under
+// --docs) or the QA sets of tools/make_qa_set ({"question", "answer", "documents", "titles"}), whose
+// documents are pooled into one folder (a file per distinct document) so each question searches all
+// of them once, but each question ranks only its own (the chunks of other items are skipped); its gold
+// documents are those of its own that contain the answer.
+std::vector<retrieval_item> read_items(const std::string& set, const fs::path& pool_dir, fs::path* docs_root) {
+    std::istringstream in(read_file_text(set));
+    std::vector<retrieval_item> items;
+    std::map<std::string, std::string> pooled; // text -> relative file name
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        try {
+            const json j = json::parse(line);
+            retrieval_item it;
+            it.question = j["question"].str;
+            it.kind = j.obj.count("kind") ? j["kind"].str : std::string("all");
+            if (j.obj.count("document")) {
+                it.gold.insert(j["document"].str);
+            } else {
+                const std::string answer = lower(j["answer"].str);
+                for (const auto& d : j["documents"].arr) {
+                    auto p = pooled.find(d.str);
+                    if (p == pooled.end()) {
+                        const std::string name = "doc" + std::to_string(pooled.size()) + ".txt";
+                        std::ofstream(pool_dir / name, std::ios::binary) << d.str;
+                        p = pooled.emplace(d.str, name).first;
+                    }
+                    it.own.insert(p->second);
+                    if (lower(d.str).find(answer) != std::string::npos) it.gold.insert(p->second);
+                }
+                *docs_root = pool_dir;
+            }
+            if (it.question.empty() || it.gold.empty()) throw error("no question, or no document answers it");
+            items.push_back(std::move(it));
+        } catch (const std::exception& e) {
+            throw error(set + ": line " + std::to_string(n) + ": " + e.what());
+        }
+    }
+    if (items.empty()) throw error(set + ": no questions");
+    return items;
+}
+
+struct mode_scores {
+    std::map<std::string, std::vector<int>> ranks; // kind -> [questions] 1-based rank of the first gold hit (0: none in the top 8)
+    std::vector<double> seconds;
+};
+
+void print_table(const std::vector<std::pair<std::string, mode_scores>>& modes, std::FILE* out) {
+    std::fprintf(out, "| retrieval | questions | n | recall@1 | recall@4 | recall@8 | MRR | ms / query (median) |\n");
+    std::fprintf(out, "|---|---|---|---|---|---|---|---|\n");
+    for (const auto& [name, s] : modes)
+        for (const auto& [kind, r] : s.ranks) {
+            auto recall = [&](int k) {
+                return 100.0 * (double)std::count_if(r.begin(), r.end(), [k](int x) { return x > 0 && x <= k; }) / (double)r.size();
+            };
+            double mrr = 0;
+            for (int x : r) mrr += x > 0 ? 1.0 / x : 0.0;
+            std::fprintf(out, "| %s | %s | %zu | %.1f | %.1f | %.1f | %.3f | %.1f |\n", name.c_str(), kind.c_str(), r.size(), recall(1),
+                         recall(4), recall(8), mrr / (double)r.size(), 1e3 * median(s.seconds));
+        }
+}
+
+// Dense and hybrid search over n synthetic chunks with random unit vectors: the query time the
+// library's size costs (the embedding of the question not included: it does not grow with the library).
+void time_search(int n, int dim) {
+    const fs::path dir = fs::temp_directory_path() / ("epic-bench-retrieval-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    {
+        storage::library lib(dir / "library.db");
+        std::mt19937 rng(1);
+        std::normal_distribution<float> g;
+        static const char* words[] = {"gauge", "harbor", "tide", "salt", "sensor", "buoy", "current", "depth", "logger", "office"};
+        const int per_doc = 100;
+        std::vector<float> v((size_t)dim);
+        for (int d = 0; d * per_doc < n; ++d) {
+            const auto id = lib.ensure_document("/bench/doc" + std::to_string(d) + ".txt", "txt");
+            std::vector<storage::chunk_record> chunks;
+            for (int c = 0; c < per_doc && d * per_doc + c < n; ++c) {
+                storage::chunk_record ch;
+                for (int w = 0; w < 60; ++w) ch.text += std::string(words[rng() % 10]) + " ";
+                ch.text += "serial" + std::to_string(d * per_doc + c);
+                ch.char_end = (int64_t)ch.text.size();
+                chunks.push_back(std::move(ch));
+            }
+            storage::document_meta meta;
+            meta.content_hash = "bench" + std::to_string(d);
+            meta.kind = "txt";
+            lib.replace_chunks(id, meta, chunks);
+            lib.db().exec("BEGIN"); // one transaction per document's vectors, not one per vector
+            for (const auto& ch : lib.chunks_of(id)) {
+                double norm = 0;
+                for (float& x : v) {
+                    x = g(rng);
+                    norm += (double)x * x;
+                }
+                for (float& x : v) x = (float)(x / std::sqrt(norm));
+                lib.put_chunk_vector(ch.id, "bench", v);
+            }
+            lib.db().exec("COMMIT");
+        }
+        std::vector<double> dense, hybrid;
+        double first = 0;
+        for (int q = 0; q < 30; ++q) {
+            for (float& x : v) x = g(rng);
+            const std::string question = std::string("what is the ") + words[rng() % 10] + " of serial" + std::to_string(rng() % n);
+            auto t0 = clock_type::now();
+            (void)lib.dense_search("bench", v, 8);
+            (q == 0 ? first : (dense.emplace_back(), dense.back())) = seconds_since(t0);
+            t0 = clock_type::now();
+            (void)lib.hybrid_search(question, "bench", v, 8);
+            hybrid.push_back(seconds_since(t0));
+        }
+        std::printf("search over %d chunks (%d dims, top 8, 30 queries): dense median %.1f ms (the first, reading the vectors "
+                    "into memory: %.0f ms), hybrid median %.1f ms\n",
+                    n, dim, 1e3 * median(dense), 1e3 * first, 1e3 * median(hybrid));
+    }
+    fs::remove_all(dir);
+}
+
+} // namespace
+
+int cmd_bench_retrieval(int argc, char** argv) {
+    args a(argc, argv, 3, {});
+    a.allow_only({"set", "docs", "modes", "embedder", "chunk-words", "markdown", "search-chunks", "threads"});
+    if (auto n = a.get("search-chunks")) {
+        for (const auto& v : split_list(*n)) time_search(std::stoi(v), 384);
+        if (!a.has("set")) return 0;
+    }
+    const fs::path work = fs::temp_directory_path() / ("epic-bench-retrieval-set-" + std::to_string(::getpid()));
+    fs::remove_all(work);
+    fs::create_directories(work / "pool");
+    fs::path docs = a.get_or("docs", "");
+    const auto items = read_items(a.require("set"), work / "pool", &docs);
+    if (docs.empty()) throw error("--docs: the folder the set's document paths are relative to (e.g. resources/sample-library)");
+    docs = fs::weakly_canonical(docs);
+    fs::path embedder = a.get_or("embedder", "");
+    if (embedder.empty()) embedder = find_embedder_dir(app_paths_from(path_environment_from_process()),
+                                                        find_resources(current_executable(), build_source_dir()));
+    if (!embedder_present(embedder))
+        throw error(embedder.string() + ": no embedding model here (installer/get-models.sh minilm, or --embedder DIR)");
+
+    storage::library lib(work / "library.db");
+    storage::ingest_options io;
+    io.chunking.target_tokens = a.get_int("chunk-words", io.chunking.target_tokens, 16, 1 << 14);
+    const std::vector<fs::path> paths{docs};
+    const auto ir = storage::add_paths(lib, paths, io);
+    std::printf("library: %lld chunks of %zu documents (%zu failed) from %s\n", (long long)lib.chunk_count(), ir.added,
+                ir.failed, docs.c_str());
+    std::vector<std::pair<std::string, mode_scores>> results;
+    const int threads = a.get_int("threads", 0, 0, 1024);
+    for (const auto& name : split_list(a.get_or("modes", "bm25,dense,hybrid"))) {
+        retriever r(lib, parse_retrieval_mode(name), embedder, threads);
+        const auto t0 = clock_type::now();
+        const size_t embedded = r.embed_missing();
+        if (embedded > 0) std::printf("embedded %zu chunks in %.1f s\n", embedded, seconds_since(t0));
+        mode_scores s;
+        for (const auto& it : items) {
+            const auto q0 = clock_type::now();
+            const auto hits = r.search(it.question, it.own.empty() ? 8 : (int)lib.chunk_count());
+            s.seconds.push_back(seconds_since(q0));
+            int rank = 0, seen = 0;
+            for (size_t i = 0; i < hits.size() && rank == 0 && seen < 8; ++i) {
+                const std::string rel = fs::path(hits[i].document_path).lexically_relative(docs).generic_string();
+                if (!it.own.empty() && !it.own.count(rel)) continue;
+                ++seen;
+                if (it.gold.count(rel)) rank = seen;
+            }
+            s.ranks[it.kind].push_back(rank);
+            s.ranks["all"].push_back(rank);
+        }
+        results.emplace_back(name, std::move(s));
+    }
+    print_table(results, stdout);
+    if (auto md = a.get("markdown")) {
+        std::FILE* f = std::fopen(md->c_str(), "w");
+        if (!f) throw error(*md + ": cannot be written");
+        print_table(results, f);
+        std::fclose(f);
+    }
+    fs::remove_all(work);
+    return 0;
+}
+
+} // namespace epic::cli

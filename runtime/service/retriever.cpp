@@ -1,0 +1,102 @@
+#include "service/retriever.h"
+
+#include "core/error.h"
+#include "embed/embedder_files.h"
+#include "embed/sentence_embedder.h"
+#include "library/library.h"
+
+#include <map>
+
+namespace epic {
+
+std::string_view retrieval_mode_name(retrieval_mode m) {
+    switch (m) {
+    case retrieval_mode::bm25: return "bm25";
+    case retrieval_mode::dense: return "dense";
+    case retrieval_mode::hybrid: return "hybrid";
+    }
+    return "bm25";
+}
+
+retrieval_mode parse_retrieval_mode(std::string_view name) {
+    for (retrieval_mode m : {retrieval_mode::bm25, retrieval_mode::dense, retrieval_mode::hybrid})
+        if (retrieval_mode_name(m) == name) return m;
+    throw error("retrieval '" + std::string(name) + "' is not bm25, dense or hybrid");
+}
+
+retriever::retriever(storage::library& lib, retrieval_mode mode, const std::filesystem::path& embedder_dir, int threads)
+    : lib_(lib), requested_(mode) {
+    if (mode == retrieval_mode::bm25 || embedder_dir.empty()) return;
+    if (embedder_present(embedder_dir)) embedder_ = sentence_embedder::open(embedder_dir, threads);
+    else missing_dir_ = embedder_dir;
+}
+
+retriever::~retriever() = default;
+
+retrieval_mode retriever::mode() const { return embedder_ ? requested_ : retrieval_mode::bm25; }
+
+std::string retriever::embedder_fingerprint() const { return embedder_ ? embedder_->fingerprint() : std::string(); }
+
+std::string retriever::chunk_text(std::string_view title, std::string_view text) {
+    std::string s;
+    if (!title.empty()) {
+        s.append(title);
+        s += '\n';
+    }
+    s.append(text);
+    return s;
+}
+
+size_t retriever::embed_missing(const std::function<void(size_t, size_t)>& progress, const std::atomic<bool>* cancel,
+                                std::int64_t document_id) {
+    if (!embedder_) return 0;
+    const std::vector<std::int64_t> ids = lib_.chunks_missing_vector(embedder_->fingerprint(), document_id);
+    std::map<std::int64_t, std::string> titles; // document id -> title (or file name)
+    size_t done = 0;
+    for (std::int64_t id : ids) {
+        if (cancel && cancel->load()) break;
+        const auto c = lib_.chunk(id);
+        if (!c) continue; // removed meanwhile by another process
+        auto t = titles.find(c->document_id);
+        if (t == titles.end()) {
+            const auto d = lib_.document(c->document_id);
+            std::string title = d ? d->title : std::string();
+            if (title.empty() && d) title = std::filesystem::path(d->path).filename().string();
+            t = titles.emplace(c->document_id, std::move(title)).first;
+        }
+        lib_.put_chunk_vector(id, embedder_->fingerprint(), embedder_->embed(chunk_text(t->second, c->text)));
+        ++done;
+        if (progress) progress(done, ids.size());
+    }
+    return done;
+}
+
+size_t retriever::chunks_missing() const {
+    return embedder_ ? lib_.chunks_missing_vector(embedder_->fingerprint()).size() : 0;
+}
+
+std::vector<storage::search_hit> retriever::search(const std::string& question, int top_n, std::vector<std::string>* notes) {
+    if (!missing_dir_.empty() && !told_no_embedder_) {
+        told_no_embedder_ = true;
+        if (notes)
+            notes->push_back("retrieval " + std::string(retrieval_mode_name(requested_)) + " needs the embedding model, not found at " +
+                             missing_dir_.string() + " (installer/get-models.sh minilm); searching by words (BM25) only");
+    }
+    if (mode() == retrieval_mode::bm25) return lib_.search(question, top_n);
+    const std::string& fp = embedder_->fingerprint();
+    const std::vector<float> q = embedder_->embed(question);
+    for (int attempt = 0;; ++attempt) {
+        if (const size_t n = embed_missing(); n > 0 && notes)
+            notes->push_back("embedded " + std::to_string(n) + " chunk" + (n == 1 ? "" : "s") + " that had no vector for search");
+        int damaged = 0;
+        auto hits = mode() == retrieval_mode::dense ? lib_.dense_search(fp, q, top_n, &damaged)
+                                                    : lib_.hybrid_search(question, fp, q, top_n, 50, &damaged);
+        if (damaged > 0 && notes)
+            notes->push_back(std::to_string(damaged) + " damaged chunk vector" + (damaged == 1 ? "" : "s") +
+                             " removed from the library" + (attempt == 0 ? "; embedded again" : ""));
+        // The damaged rows are gone: one more pass embeds them again and ranks every chunk.
+        if (damaged == 0 || attempt == 1) return hits;
+    }
+}
+
+} // namespace epic
