@@ -313,8 +313,9 @@ void FirstRunDialog::startDownload() {
     useChosen_->setEnabled(false);
     pickFile_->setEnabled(false);
     for (QAbstractButton* b : choices_->buttons()) b->setEnabled(false);
-    output_->appendPlainText(QString("$ EPIC_MODELS_DIR=%1 bash %2 %3").arg(loc_.modelsDir, loc_.getModelsScript, name));
-    process_->start("bash", {loc_.getModelsScript, name});
+    // The embedding model (90 MB) comes along: questions then find passages by meaning, not only words.
+    output_->appendPlainText(QString("$ EPIC_MODELS_DIR=%1 bash %2 %3 minilm").arg(loc_.modelsDir, loc_.getModelsScript, name));
+    process_->start("bash", {loc_.getModelsScript, name, "minilm"});
 }
 
 void FirstRunDialog::cancelDownload() {

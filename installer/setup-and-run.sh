@@ -38,11 +38,18 @@ if [ -z "$model" ]; then
     [ -f "$model" ] || "$epic" make-model --shape tiny --out "$model"
   fi
 fi
+# The embedding model: questions find passages by meaning as well as by words (hybrid retrieval).
+embedder=()
+if [ -f installer/get-models.sh ] && bash installer/get-models.sh minilm; then
+  embedder=(--embedder "${EPIC_MODELS_DIR:-models}/all-minilm-l6-v2")
+else
+  echo "setup-and-run: no embedding model; questions search by words only"
+fi
 library="${EPIC_LIBRARY:-demo-library}"
 echo "== model: $model"
 "$epic" info --model "$model" | sed -n '1,4p'
 echo "== adding the sample library to $library"
-"$epic" add --library "$library" --model "$model" --chunk-tokens 256 resources/sample-library
+"$epic" add --library "$library" --model "$model" "${embedder[@]}" --chunk-tokens 256 resources/sample-library
 question="${EPIC_QUESTION:-What is the telephone extension of Ingrid Solberg?}"
 echo "== asking: $question"
-"$epic" ask --library "$library" --model "$model" --tokens 48 "$question"
+"$epic" ask --library "$library" --model "$model" "${embedder[@]}" --tokens 48 "$question"

@@ -14,6 +14,7 @@
 #include "service/retriever.h"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -120,7 +121,14 @@ void time_search(int n, int dim) {
         storage::library lib(dir / "library.db");
         std::mt19937 rng(1);
         std::normal_distribution<float> g;
-        static const char* words[] = {"gauge", "harbor", "tide", "salt", "sensor", "buoy", "current", "depth", "logger", "office"};
+        // Text shaped like prose: function words (in every chunk, as in real text) between content
+        // words drawn from a Zipf distribution over 30,000 words, so BM25's postings are as long as a
+        // real library's rather than one list per word spanning every chunk.
+        static const char* function_words[] = {"the", "of", "and", "a", "to", "in", "is", "it", "that", "for"};
+        std::vector<double> zipf(30000);
+        for (size_t r = 0; r < zipf.size(); ++r) zipf[r] = 1.0 / std::pow((double)r + 1.0, 1.07);
+        std::discrete_distribution<int> content(zipf.begin(), zipf.end());
+        auto content_word = [&] { return "w" + std::to_string(content(rng)); };
         const int per_doc = 100;
         std::vector<float> v((size_t)dim);
         for (int d = 0; d * per_doc < n; ++d) {
@@ -128,7 +136,8 @@ void time_search(int n, int dim) {
             std::vector<storage::chunk_record> chunks;
             for (int c = 0; c < per_doc && d * per_doc + c < n; ++c) {
                 storage::chunk_record ch;
-                for (int w = 0; w < 60; ++w) ch.text += std::string(words[rng() % 10]) + " ";
+                for (int w = 0; w < 300; ++w)
+                    ch.text += (w % 5 < 2 ? std::string(function_words[rng() % 10]) : content_word()) + " ";
                 ch.text += "serial" + std::to_string(d * per_doc + c);
                 ch.char_end = (int64_t)ch.text.size();
                 chunks.push_back(std::move(ch));
@@ -153,7 +162,8 @@ void time_search(int n, int dim) {
         double first = 0;
         for (int q = 0; q < 30; ++q) {
             for (float& x : v) x = g(rng);
-            const std::string question = std::string("what is the ") + words[rng() % 10] + " of serial" + std::to_string(rng() % n);
+            const std::string question = "what is the " + content_word() + " of the " + content_word() + " " + content_word() +
+                                         " in serial" + std::to_string(rng() % n);
             auto t0 = clock_type::now();
             (void)lib.dense_search("bench", v, 8);
             (q == 0 ? first : (dense.emplace_back(), dense.back())) = seconds_since(t0);
