@@ -16,6 +16,10 @@ bool is_word_byte(unsigned char c) {
 } // namespace
 
 std::string build_fts_query(std::string_view raw_question, std::size_t max_terms) {
+    return fts_or_query(fts_query_words(raw_question, max_terms));
+}
+
+std::vector<std::string> fts_query_words(std::string_view raw_question, std::size_t max_terms) {
     // Invalid UTF-8 would reach the tokenizer as is; repair it so every query is well-formed text.
     const std::string repaired = repair_utf8(raw_question);
     const std::string_view question = repaired;
@@ -33,6 +37,10 @@ std::string build_fts_query(std::string_view raw_question, std::size_t max_terms
                        [](unsigned char c) { return c < 0x80 ? static_cast<char>(std::tolower(c)) : static_cast<char>(c); });
         if (std::find(words.begin(), words.end(), folded) == words.end()) words.push_back(std::move(folded));
     }
+    return words;
+}
+
+std::string fts_or_query(const std::vector<std::string>& words) {
     std::string out;
     for (const auto& w : words) {
         if (!out.empty()) out += " OR ";

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -119,12 +120,17 @@ private:
         std::int64_t generation = -1;
         vector_index index{0};
     };
+    // The BM25 query of a question, without the words in more than half of the chunks (search.cpp).
+    std::string selective_fts_query(std::string_view question);
     // The hits of these chunk ids, in this order, with these scores (ids of deleted chunks skipped).
     std::vector<search_hit> hits_of(std::span<const std::int64_t> ids, std::span<const double> scores);
 
     sqlite::database db_;
     bool read_only_ = false;
     std::unique_ptr<vector_cache> vectors_; // the last searched embedder's vectors, in memory
+    // Chunks per query word (FTS5's vocabulary), valid while the library holds doc_freq_chunks_ chunks.
+    std::map<std::string, std::int64_t, std::less<>> doc_freq_;
+    std::int64_t doc_freq_chunks_ = -1;
 };
 
 // The library's retrieval (chunks_fts's tokenizer, build_fts_query, BM25) over a few texts in memory:

@@ -6,10 +6,45 @@
 
 namespace epic::storage {
 
+namespace {
+
+// The question's words without those in more than half of the chunks ("the", "of", "what"...):
+// FTS5's BM25 gives such a word an IDF of 1e-6, so it cannot change the order of the chunks that
+// match the other words, yet scoring it means walking a posting list as long as the library (at
+// 100,000 chunks of prose, most of a query's time: README, "Retrieval"). Document frequencies come
+// from the index's vocabulary (fts5vocab), looked up by the word as typed: a word the tokenizer
+// changes (a stem, a folded accent) is not found there and is kept. A question of nothing but such
+// words keeps them all. Counting a common word's chunks walks its posting list too, so the counts
+// are kept while the number of chunks stays what it was.
+} // namespace
+
+std::string library::selective_fts_query(std::string_view question) {
+    const std::vector<std::string> words = fts_query_words(question);
+    if (words.size() < 2) return fts_or_query(words);
+    auto count = db_.prepare("SELECT count(*) FROM chunks");
+    const std::int64_t n = count.step() ? count.column_int64(0) : 0;
+    if (n != doc_freq_chunks_) {
+        doc_freq_.clear();
+        doc_freq_chunks_ = n;
+    }
+    std::vector<std::string> kept;
+    for (const auto& w : words) {
+        auto it = doc_freq_.find(w);
+        if (it == doc_freq_.end()) {
+            db_.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, 'chunks_fts', 'row')");
+            auto df = db_.prepare("SELECT doc FROM temp.chunks_vocab WHERE term = ?1");
+            df.bind_text(1, w);
+            it = doc_freq_.emplace(w, df.step() ? df.column_int64(0) : 0).first;
+        }
+        if (2 * it->second <= n) kept.push_back(w);
+    }
+    return fts_or_query(kept.empty() ? words : kept);
+}
+
 std::vector<search_hit> library::search(std::string_view question, int top_n) {
     std::vector<search_hit> out;
     if (top_n <= 0) return out;
-    const std::string query = build_fts_query(question);
+    const std::string query = selective_fts_query(question);
     if (query.empty()) return out;
     // bm25() is smaller for better matches; ORDER BY rank uses it directly, and the chunk id breaks
     // ties so equal scores come back in a stable order.

@@ -200,3 +200,41 @@ TEST(library, replace_chunks_is_all_or_nothing_on_cancel) {
     EXPECT_EQ(lib.document(id)->content_hash, "h:/docs/a.txt");
     EXPECT_TRUE(lib.search("second", 5).empty());
 }
+
+TEST(library_search, words_in_most_chunks_are_left_out_of_the_query_without_changing_the_order) {
+    epic::test::scratch_dir dir;
+    std::vector<std::string> texts;
+    std::mt19937 rng(std::random_device{}());
+    const char* filler[] = {"harbor", "gauge", "tide", "salt", "buoy", "sensor"};
+    for (int i = 0; i < 12; ++i) {
+        std::string t = "the report of the station";
+        for (int w = 0; w < 6; ++w) t += std::string(" ") + filler[rng() % 6];
+        if (i == 4) t += " zebra";
+        if (i == 7) t += " zebra zebra quagga";
+        texts.push_back(t);
+    }
+    std::vector<std::int64_t> order_full;
+    {
+        library lib(dir / "lib.db");
+        add_document(lib, "/d/a.txt", texts);
+        // The order of the chunks that match the rare words is BM25's with every word in the query.
+        auto st = lib.db().prepare("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1 ORDER BY bm25(chunks_fts), rowid");
+        st.bind_text(1, build_fts_query("the zebra of the quagga"));
+        while (st.step()) order_full.push_back(st.column_int64(0));
+        const auto hits = lib.search("the zebra of the quagga", 12);
+        // "the" and "of" are in every chunk: only the two chunks with a rare word come back, in BM25's order.
+        ASSERT_EQ(hits.size(), 2u);
+        EXPECT_EQ(hits[0].chunk_id, order_full[0]);
+        EXPECT_EQ(hits[1].chunk_id, order_full[1]);
+        EXPECT_NE(hits[0].text.find("quagga"), std::string::npos);
+        // A question of nothing but common words still finds chunks.
+        EXPECT_EQ(lib.search("the of", 5).size(), 5u);
+    }
+    // A read-only library searches the same way.
+    epic::storage::sqlite::open_options ro;
+    ro.read_only = true;
+    library lib(dir / "lib.db", ro);
+    const auto hits = lib.search("the zebra of the quagga", 12);
+    ASSERT_EQ(hits.size(), 2u);
+    EXPECT_EQ(hits[0].chunk_id, order_full[0]);
+}
