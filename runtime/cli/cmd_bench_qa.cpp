@@ -40,33 +40,22 @@ struct qa_item {
 };
 
 std::vector<qa_item> read_set(const std::string& path) {
-    std::istringstream in(read_file_text(path));
     std::vector<qa_item> items;
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) {
-        ++n;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        try {
-            const json j = json::parse(line);
-            qa_item it;
-            it.kind = j["kind"].str;
-            it.question = j["question"].str;
-            it.answer = j["answer"].str;
-            for (const auto& d : j["documents"].arr) it.documents.push_back(d.str);
-            if (it.question.empty() || it.answer.empty() || it.documents.empty()) throw error("empty field");
-            if (j.obj.count("titles")) {
-                for (const auto& t : j["titles"].arr) it.titles.push_back(t.str);
-                if (it.titles.size() != it.documents.size()) throw error("titles and documents differ in number");
-            } else {
-                for (size_t d = 0; d < it.documents.size(); ++d) it.titles.push_back("Document " + std::to_string(d + 1));
-            }
-            items.push_back(std::move(it));
-        } catch (const std::exception& e) {
-            throw error(path + ": line " + std::to_string(n) + ": " + e.what());
+    for_each_json_line(path, [&](const json& j) {
+        qa_item it;
+        it.kind = j["kind"].str;
+        it.question = j["question"].str;
+        it.answer = j["answer"].str;
+        for (const auto& d : j["documents"].arr) it.documents.push_back(d.str);
+        if (it.question.empty() || it.answer.empty() || it.documents.empty()) throw error("empty field");
+        if (j.obj.count("titles")) {
+            for (const auto& t : j["titles"].arr) it.titles.push_back(t.str);
+            if (it.titles.size() != it.documents.size()) throw error("titles and documents differ in number");
+        } else {
+            for (size_t d = 0; d < it.documents.size(); ++d) it.titles.push_back("Document " + std::to_string(d + 1));
         }
-    }
-    if (items.empty()) throw error(path + ": no questions");
+        items.push_back(std::move(it));
+    });
     return items;
 }
 

@@ -7,7 +7,6 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/paths.h"
-#include "core/read_file.h"
 #include "embed/embedder_files.h"
 #include "ingest/ingestor.h"
 #include "library/library.h"
@@ -52,42 +51,31 @@ struct retrieval_item {
 // of them once, but each question ranks only its own (the chunks of other items are skipped); its gold
 // documents are those of its own that contain the answer.
 std::vector<retrieval_item> read_items(const std::string& set, const fs::path& pool_dir, fs::path* docs_root) {
-    std::istringstream in(read_file_text(set));
     std::vector<retrieval_item> items;
     std::map<std::string, std::string> pooled; // text -> relative file name
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) {
-        ++n;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        try {
-            const json j = json::parse(line);
-            retrieval_item it;
-            it.question = j["question"].str;
-            it.kind = j.obj.count("kind") ? j["kind"].str : std::string("all");
-            if (j.obj.count("document")) {
-                it.gold.insert(j["document"].str);
-            } else {
-                const std::string answer = lower(j["answer"].str);
-                for (const auto& d : j["documents"].arr) {
-                    auto p = pooled.find(d.str);
-                    if (p == pooled.end()) {
-                        const std::string name = "doc" + std::to_string(pooled.size()) + ".txt";
-                        std::ofstream(pool_dir / name, std::ios::binary) << d.str;
-                        p = pooled.emplace(d.str, name).first;
-                    }
-                    it.own.insert(p->second);
-                    if (lower(d.str).find(answer) != std::string::npos) it.gold.insert(p->second);
+    for_each_json_line(set, [&](const json& j) {
+        retrieval_item it;
+        it.question = j["question"].str;
+        it.kind = j.obj.count("kind") ? j["kind"].str : std::string("all");
+        if (j.obj.count("document")) {
+            it.gold.insert(j["document"].str);
+        } else {
+            const std::string answer = lower(j["answer"].str);
+            for (const auto& d : j["documents"].arr) {
+                auto p = pooled.find(d.str);
+                if (p == pooled.end()) {
+                    const std::string name = "doc" + std::to_string(pooled.size()) + ".txt";
+                    std::ofstream(pool_dir / name, std::ios::binary) << d.str;
+                    p = pooled.emplace(d.str, name).first;
                 }
-                *docs_root = pool_dir;
+                it.own.insert(p->second);
+                if (lower(d.str).find(answer) != std::string::npos) it.gold.insert(p->second);
             }
-            if (it.question.empty() || it.gold.empty()) throw error("no question, or no document answers it");
-            items.push_back(std::move(it));
-        } catch (const std::exception& e) {
-            throw error(set + ": line " + std::to_string(n) + ": " + e.what());
+            *docs_root = pool_dir;
         }
-    }
-    if (items.empty()) throw error(set + ": no questions");
+        if (it.question.empty() || it.gold.empty()) throw error("no question, or no document answers it");
+        items.push_back(std::move(it));
+    });
     return items;
 }
 
@@ -181,8 +169,8 @@ void time_search(int n, int dim) {
 } // namespace
 
 int cmd_bench_retrieval(int argc, char** argv) {
-    args a(argc, argv, 3, {});
-    a.allow_only({"set", "docs", "modes", "embedder", "chunk-words", "markdown", "search-chunks", "threads"});
+    args a(argc, argv, 3, {"misses"});
+    a.allow_only({"set", "docs", "modes", "embedder", "chunk-words", "markdown", "search-chunks", "threads", "misses", "bm25-weight"});
     if (auto n = a.get("search-chunks")) {
         for (const auto& v : split_list(*n)) time_search(std::stoi(v), 384);
         if (!a.has("set")) return 0;
@@ -211,6 +199,7 @@ int cmd_bench_retrieval(int argc, char** argv) {
     const int threads = a.get_int("threads", 0, 0, 1024);
     for (const auto& name : split_list(a.get_or("modes", "bm25,dense,hybrid"))) {
         retriever r(lib, parse_retrieval_mode(name), embedder, threads);
+        if (a.has("bm25-weight")) r.set_bm25_weight(a.get_double("bm25-weight", 0.5, 0.0, 100.0));
         const auto t0 = clock_type::now();
         const size_t embedded = r.embed_missing();
         if (embedded > 0) std::printf("embedded %zu chunks in %.1f s\n", embedded, seconds_since(t0));
@@ -225,6 +214,13 @@ int cmd_bench_retrieval(int argc, char** argv) {
                 if (!it.own.empty() && !it.own.count(rel)) continue;
                 ++seen;
                 if (it.gold.count(rel)) rank = seen;
+            }
+            if (rank == 0 && a.has("misses")) {
+                std::string top;
+                for (size_t i = 0; i < hits.size() && i < 3; ++i)
+                    top += " " + fs::path(hits[i].document_path).lexically_relative(docs).generic_string();
+                std::fprintf(stderr, "[%s] not in the top 8: %s (want %s; top 3:%s)\n", name.c_str(), it.question.c_str(),
+                             it.gold.begin()->c_str(), top.c_str());
             }
             s.ranks[it.kind].push_back(rank);
             s.ranks["all"].push_back(rank);

@@ -152,4 +152,21 @@ std::string json_quote(std::string_view s) {
     return out + "\"";
 }
 
+void for_each_json_line(const std::string& path, const std::function<void(const json&)>& on_line) {
+    std::istringstream in(read_file_text(path));
+    std::string line;
+    int n = 0, used = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        try {
+            on_line(json::parse(line));
+            ++used;
+        } catch (const std::exception& e) {
+            throw error(path + ": line " + std::to_string(n) + ": " + e.what());
+        }
+    }
+    if (used == 0) throw error(path + ": no lines");
+}
+
 } // namespace epic

@@ -25,7 +25,7 @@ retrieval_mode parse_retrieval_mode(std::string_view name) {
 }
 
 retriever::retriever(storage::library& lib, retrieval_mode mode, const std::filesystem::path& embedder_dir, int threads)
-    : lib_(lib), requested_(mode) {
+    : lib_(lib), requested_(mode), bm25_weight_(storage::hybrid_bm25_weight) {
     if (mode == retrieval_mode::bm25 || embedder_dir.empty()) return;
     if (embedder_present(embedder_dir)) embedder_ = sentence_embedder::open(embedder_dir, threads);
     else missing_dir_ = embedder_dir;
@@ -90,7 +90,7 @@ std::vector<storage::search_hit> retriever::search(const std::string& question, 
             notes->push_back("embedded " + std::to_string(n) + " chunk" + (n == 1 ? "" : "s") + " that had no vector for search");
         int damaged = 0;
         auto hits = mode() == retrieval_mode::dense ? lib_.dense_search(fp, q, top_n, &damaged)
-                                                    : lib_.hybrid_search(question, fp, q, top_n, 50, &damaged);
+                                                    : lib_.hybrid_search(question, fp, q, top_n, 50, &damaged, bm25_weight_);
         if (damaged > 0 && notes)
             notes->push_back(std::to_string(damaged) + " damaged chunk vector" + (damaged == 1 ? "" : "s") +
                              " removed from the library" + (attempt == 0 ? "; embedded again" : ""));

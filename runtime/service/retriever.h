@@ -55,6 +55,9 @@ public:
     // ranking; what they did is appended to *notes for the user.
     std::vector<storage::search_hit> search(const std::string& question, int top_n, std::vector<std::string>* notes = nullptr);
 
+    // BM25's weight in hybrid's fusion (storage::hybrid_bm25_weight unless set: for benchmarks).
+    void set_bm25_weight(double w) { bm25_weight_ = w; }
+
     // The text a chunk is embedded from: its document's title line, then its text (the title names
     // what a brief or a sheet is about, which a chunk's text often never repeats).
     static std::string chunk_text(std::string_view title, std::string_view text);
@@ -65,6 +68,7 @@ private:
     std::unique_ptr<sentence_embedder> embedder_;
     std::filesystem::path missing_dir_; // an embedding model folder given but absent: said once
     bool told_no_embedder_ = false;
+    double bm25_weight_;
 };
 
 } // namespace epic

@@ -41,6 +41,19 @@ std::string library::selective_fts_query(std::string_view question) {
     return fts_or_query(kept.empty() ? words : kept);
 }
 
+search_hit library::read_hit(const sqlite::statement& st, double score) {
+    search_hit h;
+    h.chunk_id = st.column_int64(0);
+    h.document_id = st.column_int64(1);
+    h.document_path = st.column_text(2);
+    h.document_title = st.column_text(3);
+    h.text = st.column_text(4);
+    h.page_begin = static_cast<int>(st.column_int64(5));
+    h.page_end = static_cast<int>(st.column_int64(6));
+    h.score = score;
+    return h;
+}
+
 std::vector<search_hit> library::search(std::string_view question, int top_n) {
     std::vector<search_hit> out;
     if (top_n <= 0) return out;
@@ -48,23 +61,12 @@ std::vector<search_hit> library::search(std::string_view question, int top_n) {
     if (query.empty()) return out;
     // bm25() is smaller for better matches; ORDER BY rank uses it directly, and the chunk id breaks
     // ties so equal scores come back in a stable order.
-    auto st = db_.prepare(
-        "SELECT c.id, c.document_id, d.path, d.title, c.text, c.page_begin, c.page_end, bm25(chunks_fts) AS score "
-        "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
-        "WHERE chunks_fts MATCH ?1 ORDER BY score, c.id LIMIT ?2");
+    auto st = db_.prepare("SELECT " + std::string(hit_columns) +
+                          ", bm25(chunks_fts) AS score "
+                          "FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.document_id "
+                          "WHERE chunks_fts MATCH ?1 ORDER BY score, c.id LIMIT ?2");
     st.bind_text(1, query).bind_int64(2, top_n);
-    while (st.step()) {
-        search_hit h;
-        h.chunk_id = st.column_int64(0);
-        h.document_id = st.column_int64(1);
-        h.document_path = st.column_text(2);
-        h.document_title = st.column_text(3);
-        h.text = st.column_text(4);
-        h.page_begin = static_cast<int>(st.column_int64(5));
-        h.page_end = static_cast<int>(st.column_int64(6));
-        h.score = -st.column_double(7);
-        out.push_back(std::move(h));
-    }
+    while (st.step()) out.push_back(read_hit(st, -st.column_double(hit_column_count)));
     return out;
 }
 

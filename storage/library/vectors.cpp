@@ -139,21 +139,10 @@ std::vector<search_hit> library::hits_of(std::span<const std::int64_t> ids, std:
     std::vector<search_hit> out;
     out.reserve(ids.size());
     for (size_t i = 0; i < ids.size(); ++i) {
-        auto st = db_.prepare(
-            "SELECT c.id, c.document_id, d.path, d.title, c.text, c.page_begin, c.page_end "
-            "FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1");
+        auto st = db_.prepare("SELECT " + std::string(hit_columns) +
+                              " FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?1");
         st.bind_int64(1, ids[i]);
-        if (!st.step()) continue;
-        search_hit h;
-        h.chunk_id = st.column_int64(0);
-        h.document_id = st.column_int64(1);
-        h.document_path = st.column_text(2);
-        h.document_title = st.column_text(3);
-        h.text = st.column_text(4);
-        h.page_begin = static_cast<int>(st.column_int64(5));
-        h.page_end = static_cast<int>(st.column_int64(6));
-        h.score = scores[i];
-        out.push_back(std::move(h));
+        if (st.step()) out.push_back(read_hit(st, scores[i]));
     }
     return out;
 }
