@@ -1,15 +1,10 @@
 #include "embed/safetensors.h"
 
 #include "core/error.h"
-#include "kvstore/atomic_file.h"
-#include "storage_error.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <optional>
-#include <sys/mman.h>
 
 namespace epic {
 namespace {
@@ -76,31 +71,15 @@ json parse_json_bounded(const std::string& text, const std::string& file, const 
 std::unique_ptr<safetensors_file> safetensors_file::open(const std::string& path) {
     std::unique_ptr<safetensors_file> f(new safetensors_file());
     f->path_ = path;
-    // Never blocks (a FIFO), refuses all but regular files; the runtime's errors are epic::error.
-    std::optional<storage::regular_file> opened;
-    try {
-        opened.emplace(path);
-    } catch (const storage_error& e) {
-        throw error(e.what());
-    }
-    const size_t size = (size_t)opened->size();
+    f->mapping_ = mapped_file::open(path);
+    const size_t size = f->mapping_.size();
     if (size < 8)
         throw error(path + ": truncated: " + std::to_string(size) +
                     " bytes, but a safetensors file starts with an 8-byte header length");
-    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, opened->fd(), 0);
-    const int map_errno = errno;
-    // The mapping keeps the file alive once `opened` closes it.
-    if (m == MAP_FAILED)
-        throw error(path + ": cannot memory-map " + std::to_string(size) + " bytes: " + std::strerror(map_errno));
-    f->mapping_ = m;
-    f->base_ = static_cast<const uint8_t*>(m);
+    f->base_ = f->mapping_.data();
     f->size_ = size;
     f->parse(); // on throw, the unique_ptr unmaps
     return f;
-}
-
-safetensors_file::~safetensors_file() {
-    if (mapping_) ::munmap(mapping_, size_);
 }
 
 void safetensors_file::parse() {

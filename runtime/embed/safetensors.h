@@ -11,6 +11,7 @@
 // each tensor's data to its element size (so an F32 tensor can be read as floats in place). Errors
 // are epic::error naming the file and, where there is one, the tensor.
 #include "core/json.h"
+#include "core/mapped_file.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -40,7 +41,6 @@ public:
     // Maps and validates `path`. Throws epic::error("<path>: <problem>") on any malformation, and at
     // once, without blocking, for anything but a regular file.
     static std::unique_ptr<safetensors_file> open(const std::string& path);
-    ~safetensors_file();
     safetensors_file(const safetensors_file&) = delete;
     safetensors_file& operator=(const safetensors_file&) = delete;
 
@@ -63,7 +63,7 @@ private:
     void parse();
 
     std::string path_;
-    void* mapping_ = nullptr;
+    mapped_file mapping_;
     const uint8_t* base_ = nullptr;
     size_t size_ = 0;
     std::vector<safetensors_tensor> tensors_;

@@ -1,15 +1,10 @@
 #include "gguf/gguf_file.h"
 
 #include "core/error.h"
-#include "kvstore/atomic_file.h"
-#include "storage_error.h"
 #include "gguf/gguf_cursor.h"
 #include "gguf/gguf_read_value.h"
 
-#include <cerrno>
 #include <cstring>
-#include <optional>
-#include <sys/mman.h>
 
 namespace epic {
 namespace {
@@ -39,25 +34,12 @@ int64_t gguf_tensor_info::n_elements() const {
 std::unique_ptr<gguf_file> gguf_file::open(const std::string& path) {
     std::unique_ptr<gguf_file> f(new gguf_file());
     f->path_ = path;
-    // Never blocks (a FIFO), refuses all but regular files; the runtime's errors are epic::error.
-    std::optional<storage::regular_file> opened;
-    try {
-        opened.emplace(path);
-    } catch (const storage_error& e) {
-        throw error(e.what());
-    }
-    const storage::regular_file& file = *opened;
-    const size_t size = (size_t)file.size();
+    f->mapping_ = mapped_file::open(path);
+    const size_t size = f->mapping_.size();
     if (size < header_bytes)
         throw error(path + ": truncated: the GGUF header needs " + std::to_string(header_bytes) +
                     " bytes, file has " + std::to_string(size));
-    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, file.fd(), 0);
-    const int map_errno = errno;
-    // The mapping keeps the file alive once `file` closes it.
-    if (m == MAP_FAILED) throw error(path + ": cannot memory-map " + std::to_string(size) + " bytes: " +
-                                     std::strerror(map_errno));
-    f->mapping_ = m;
-    f->base_ = static_cast<const uint8_t*>(m);
+    f->base_ = f->mapping_.data();
     f->size_ = size;
     f->parse(); // on throw, the unique_ptr unmaps
     return f;
@@ -71,10 +53,6 @@ std::unique_ptr<gguf_file> gguf_file::from_bytes(std::vector<uint8_t> bytes, con
     f->size_ = f->owned_bytes_.size();
     f->parse();
     return f;
-}
-
-gguf_file::~gguf_file() {
-    if (mapping_) ::munmap(mapping_, size_);
 }
 
 void gguf_file::parse() {

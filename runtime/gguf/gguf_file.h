@@ -2,6 +2,7 @@
 // A GGUF (v2/v3) file, memory-mapped read-only. Every count, length, offset and shape is checked
 // against the file size before use: a truncated or hostile file throws epic::error naming the file
 // and the problem, never reads out of bounds.
+#include "core/mapped_file.h"
 #include "core/tensor_type.h"
 #include "gguf/gguf_value.h"
 
@@ -40,7 +41,6 @@ public:
     // plain vector, so tensor data pointers are only as aligned as the allocator makes them (16 bytes).
     static std::unique_ptr<gguf_file> from_bytes(std::vector<uint8_t> bytes, const std::string& name);
 
-    ~gguf_file();
     gguf_file(const gguf_file&) = delete;
     gguf_file& operator=(const gguf_file&) = delete;
 
@@ -75,7 +75,7 @@ private:
     const uint8_t* base_ = nullptr;
     size_t size_ = 0;
     size_t data_offset_ = 0;
-    void* mapping_ = nullptr;           // mmap base when mapped
+    mapped_file mapping_;               // when opened from a file
     std::vector<uint8_t> owned_bytes_;  // when parsed from memory
     std::vector<gguf_kv> kv_;
     std::vector<gguf_tensor_info> tensors_;
