@@ -38,7 +38,7 @@ std::string lower(std::string s) {
 
 // One question and the documents that answer it (paths relative to the library's root folder).
 struct retrieval_item {
-    std::string kind, question;
+    std::string kind, question, answer;
     std::set<std::string> gold; // relative paths
     // QA-set items: the question searches only its own documents (relative paths), as bench qa lays
     // them out; their project briefs reuse names across items, so a pooled search would be ambiguous.
@@ -57,6 +57,7 @@ std::vector<retrieval_item> read_items(const std::string& set, const fs::path& p
         retrieval_item it;
         it.question = j["question"].str;
         it.kind = j.obj.count("kind") ? j["kind"].str : std::string("all");
+        if (j.obj.count("answer")) it.answer = j["answer"].str;
         if (j.obj.count("document")) {
             it.gold.insert(j["document"].str);
         } else {
@@ -170,7 +171,7 @@ void time_search(int n, int dim) {
 
 int cmd_bench_retrieval(int argc, char** argv) {
     args a(argc, argv, 3, {"misses"});
-    a.allow_only({"set", "docs", "modes", "embedder", "chunk-words", "markdown", "search-chunks", "threads", "misses", "bm25-weight"});
+    a.allow_only({"set", "docs", "modes", "embedder", "chunk-words", "markdown", "search-chunks", "threads", "misses", "bm25-weight", "qa-out"});
     if (auto n = a.get("search-chunks")) {
         for (const auto& v : split_list(*n)) time_search(std::stoi(v), 384);
         if (!a.has("set")) return 0;
@@ -204,6 +205,13 @@ int cmd_bench_retrieval(int argc, char** argv) {
         const size_t embedded = r.embed_missing();
         if (embedded > 0) std::printf("embedded %zu chunks in %.1f s\n", embedded, seconds_since(t0));
         mode_scores s;
+        // --qa-out P: each question with the chunks this mode retrieved, best last (as the service lays
+        // them out), as a question set for epic bench qa --order set: the answers each retrieval leads to.
+        std::ofstream qa_out;
+        if (auto p = a.get("qa-out")) {
+            qa_out.open(*p + "-" + name + ".jsonl");
+            if (!qa_out) throw error(*p + "-" + name + ".jsonl: cannot be written");
+        }
         for (const auto& it : items) {
             const auto q0 = clock_type::now();
             const auto hits = r.search(it.question, it.own.empty() ? 8 : (int)lib.chunk_count());
@@ -214,6 +222,22 @@ int cmd_bench_retrieval(int argc, char** argv) {
                 if (!it.own.empty() && !it.own.count(rel)) continue;
                 ++seen;
                 if (it.gold.count(rel)) rank = seen;
+            }
+            if (qa_out.is_open() && !it.answer.empty() && it.own.empty()) {
+                std::string docs_json, titles_json;
+                for (size_t i = std::min<size_t>(hits.size(), 8); i-- > 0;) {
+                    docs_json += (docs_json.empty() ? "" : ", ") + json_quote(hits[i].text);
+                    const std::string title = hits[i].document_title.empty() ? fs::path(hits[i].document_path).filename().string()
+                                                                             : hits[i].document_title;
+                    titles_json += (titles_json.empty() ? "" : ", ") + json_quote(title);
+                }
+                if (docs_json.empty()) { // nothing retrieved: the model answers without documents, as the app would
+                    docs_json = json_quote("No document matched the question.");
+                    titles_json = json_quote("Search");
+                }
+                qa_out << "{\"kind\": " << json_quote(it.kind) << ", \"question\": " << json_quote(it.question)
+                       << ", \"answer\": " << json_quote(it.answer) << ", \"documents\": [" << docs_json << "], \"titles\": ["
+                       << titles_json << "]}\n";
             }
             if (rank == 0 && a.has("misses")) {
                 std::string top;
