@@ -5,6 +5,7 @@
 
 #include "LibraryModel.h"
 #include "SettingsDialog.h"
+#include "embed/embedder_files.h"
 #include "sqlite/database.h"
 #include "sqlite/statement.h"
 #include "sqlite/transaction.h"
@@ -123,6 +124,35 @@ TEST_F(GuiCompile, TheCacheFormatAndCompileModeAreSettingsOfTheServices) {
         loaded.load(q);
     }
     EXPECT_EQ(loaded.kvFormat(), default_cache_format);
+}
+
+TEST_F(GuiCompile, HowQuestionsSearchIsASettingOfTheServices) {
+    app();
+    AppSettings s;
+    EXPECT_EQ(s.retrievalMode, "default");
+    EXPECT_EQ(s.retrieval(), default_retrieval_mode);
+    SettingsDialog d(s);
+    EXPECT_EQ(d.retrievalBox()->currentData().toString(), "default");
+    d.retrievalBox()->setCurrentIndex(d.retrievalBox()->findData("bm25"));
+    const AppSettings edited = d.settings();
+    EXPECT_EQ(edited.retrievalMode, "bm25");
+    EXPECT_EQ(edited.serviceParams(false).retrieval, retrieval_mode::bm25);
+    EXPECT_FALSE(edited.sameServiceAs(s)) << "another retrieval needs the services reopened";
+    // The embedding model is looked for where get-models.sh puts it.
+    EXPECT_EQ(edited.serviceParams(false).embedder_dir.filename(), default_embedder_folder);
+    {
+        QSettings q(settingsFile_, QSettings::IniFormat);
+        edited.save(q);
+    }
+    AppSettings loaded;
+    {
+        QSettings q(settingsFile_, QSettings::IniFormat);
+        loaded.load(q);
+        EXPECT_EQ(loaded.retrieval(), retrieval_mode::bm25);
+        q.setValue("retrieval/mode", "telepathy");
+        loaded.load(q);
+    }
+    EXPECT_EQ(loaded.retrieval(), default_retrieval_mode) << "a newer version's mode falls back to the default";
 }
 
 TEST_F(GuiCompile, AddingOnlyIndexesAndIdleTimeCompilesTheRest) {
