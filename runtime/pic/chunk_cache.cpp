@@ -9,56 +9,6 @@
 #include <cstring>
 
 namespace epic {
-namespace {
-
-constexpr uint32_t magic = 0x4b435045; // "EPCK"
-constexpr uint32_t format_version = 2; // 2: compile options as their string (context-compiled chunks)
-
-class writer {
-public:
-    template <class T> void put(const T& v) {
-        const auto* p = reinterpret_cast<const uint8_t*>(&v);
-        out.insert(out.end(), p, p + sizeof(T));
-    }
-    void put_bytes(const void* p, size_t n) {
-        const auto* b = static_cast<const uint8_t*>(p);
-        out.insert(out.end(), b, b + n);
-    }
-    void put_string(const std::string& s) {
-        put<uint32_t>((uint32_t)s.size());
-        put_bytes(s.data(), s.size());
-    }
-    std::vector<uint8_t> out;
-};
-
-class reader {
-public:
-    reader(std::span<const uint8_t> b, const std::string& what) : b_(b), what_(what) {}
-    template <class T> T get() {
-        T v;
-        std::memcpy(&v, need(sizeof(T)), sizeof(T));
-        return v;
-    }
-    const uint8_t* need(size_t n) {
-        if (n > b_.size() - pos_) throw error(what_ + ": chunk cache truncated at byte " + std::to_string(pos_));
-        const uint8_t* p = b_.data() + pos_;
-        pos_ += n;
-        return p;
-    }
-    std::string get_string() {
-        const uint32_t n = get<uint32_t>();
-        const auto* p = need(n);
-        return std::string(reinterpret_cast<const char*>(p), n);
-    }
-    bool at_end() const { return pos_ == b_.size(); }
-
-private:
-    std::span<const uint8_t> b_;
-    std::string what_;
-    size_t pos_ = 0;
-};
-
-} // namespace
 
 std::string compile_options::to_string() const {
     std::string s = "sink=" + std::to_string(n_sink);
@@ -113,57 +63,6 @@ std::string context_fingerprint(std::span<const int32_t> prefix_tokens) {
 }
 
 size_t chunk_cache::kv_bytes() const { return 2 * (size_t)n_layer * (size_t)n_rows() * (size_t)row_width() * 2; }
-
-std::vector<uint8_t> chunk_cache::serialize() const {
-    writer w;
-    w.put(magic);
-    w.put(format_version);
-    w.put_string(model_fingerprint);
-    w.put_string(options.to_string());
-    w.put<int32_t>(n_layer);
-    w.put<int32_t>(n_head_kv);
-    w.put<int32_t>(head_dim);
-    w.put<int32_t>(n_rows());
-    w.put_bytes(tokens.data(), tokens.size() * sizeof(int32_t));
-    for (int il = 0; il < n_layer; ++il) {
-        w.put_bytes(k[(size_t)il].data(), k[(size_t)il].size() * 2);
-        w.put_bytes(v[(size_t)il].data(), v[(size_t)il].size() * 2);
-    }
-    return std::move(w.out);
-}
-
-chunk_cache chunk_cache::deserialize(std::span<const uint8_t> bytes, const std::string& what) {
-    reader r(bytes, what);
-    if (r.get<uint32_t>() != magic) throw error(what + ": not a chunk cache (bad magic)");
-    const uint32_t version = r.get<uint32_t>();
-    if (version != format_version) throw error(what + ": chunk cache format " + std::to_string(version) + " is not supported");
-    chunk_cache c;
-    c.model_fingerprint = r.get_string();
-    c.options = compile_options::parse(r.get_string(), what);
-    c.n_layer = r.get<int32_t>();
-    c.n_head_kv = r.get<int32_t>();
-    c.head_dim = r.get<int32_t>();
-    const int32_t n_rows = r.get<int32_t>();
-    if (c.n_layer <= 0 || c.n_layer > 1024 || c.n_head_kv <= 0 || c.n_head_kv > 1024 || c.head_dim <= 0 ||
-        c.head_dim > 4096 || n_rows <= 0 || c.options.n_sink < 0 || c.options.n_sink > n_rows)
-        throw error(what + ": chunk cache header has implausible sizes");
-    const size_t per_layer = (size_t)n_rows * (size_t)c.row_width();
-    const size_t expect = (size_t)n_rows * 4 + 2 * 2 * per_layer * (size_t)c.n_layer;
-    (void)r.need(0);
-    if (bytes.size() < expect) throw error(what + ": chunk cache truncated (" + std::to_string(bytes.size()) + " bytes)");
-    c.tokens.resize((size_t)n_rows);
-    std::memcpy(c.tokens.data(), r.need(c.tokens.size() * 4), c.tokens.size() * 4);
-    c.k.resize((size_t)c.n_layer);
-    c.v.resize((size_t)c.n_layer);
-    for (int il = 0; il < c.n_layer; ++il) {
-        c.k[(size_t)il].resize(per_layer);
-        std::memcpy(c.k[(size_t)il].data(), r.need(per_layer * 2), per_layer * 2);
-        c.v[(size_t)il].resize(per_layer);
-        std::memcpy(c.v[(size_t)il].data(), r.need(per_layer * 2), per_layer * 2);
-    }
-    if (!r.at_end()) throw error(what + ": chunk cache has trailing bytes");
-    return c;
-}
 
 std::string chunk_cache_key(const std::string& model_fingerprint, std::span<const int32_t> chunk_tokens,
                             const compile_options& options) {

@@ -53,11 +53,6 @@ struct chunk_cache {
     bool has_tensors() const { return !k.empty() || !v.empty(); }
     int32_t row_width() const { return n_head_kv * head_dim; }
     size_t kv_bytes() const; // bytes of K and V
-
-    // A self-describing byte string (header + tensors) and back. deserialize throws epic::error
-    // naming `what` on anything inconsistent (sizes, counts, truncation).
-    std::vector<uint8_t> serialize() const;
-    static chunk_cache deserialize(std::span<const uint8_t> bytes, const std::string& what);
 };
 
 // The key under which a chunk's cache is stored: model fingerprint + tokens + compile options.

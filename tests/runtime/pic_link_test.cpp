@@ -170,24 +170,9 @@ TEST_P(pic_test, decoding_after_an_exact_link_equals_decoding_after_prefill) {
     EXPECT_EQ(after_link.tokens, after_prefill.tokens);
 }
 
-TEST_P(pic_test, caches_serialize_and_reject_corruption_and_other_models) {
+// (Stored caches, their corruption and truncation: service_kv_codec_test and the kv_store tests.)
+TEST_P(pic_test, caches_of_other_models_are_refused_and_keys_name_the_scheme) {
     const auto c = compile(tokens(9));
-    const auto bytes = c.serialize();
-    const auto back = chunk_cache::deserialize(bytes, "blob");
-    EXPECT_EQ(back.tokens, c.tokens);
-    EXPECT_EQ(back.k, c.k);
-    EXPECT_EQ(back.v, c.v);
-    EXPECT_EQ(back.model_fingerprint, c.model_fingerprint);
-    auto truncated = bytes;
-    truncated.resize(bytes.size() - 3);
-    EXPECT_THROW(chunk_cache::deserialize(truncated, "blob"), epic::error);
-    auto bad_magic = bytes;
-    bad_magic[0] ^= 0xff;
-    EXPECT_THROW(chunk_cache::deserialize(bad_magic, "blob"), epic::error);
-    for (size_t cut = 0; cut < 64; ++cut) {
-        std::vector<uint8_t> head(bytes.begin(), bytes.begin() + (ptrdiff_t)cut);
-        EXPECT_THROW(chunk_cache::deserialize(head, "blob"), epic::error);
-    }
     chunk_cache other = c;
     other.model_fingerprint = "0000000000000000";
     link_input in;
