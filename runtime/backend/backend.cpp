@@ -33,12 +33,6 @@ backend_params backend_default_params() { return backend_params{}; }
 
 void backend::check_fits(const model_config&, int, int) const {}
 
-void backend::add_bias(float*, const float*, int, int) {
-    throw error("the " + name() + " backend cannot add projection biases yet");
-}
-
-void backend::scale(float*, size_t, float) { throw error("the " + name() + " backend cannot scale activations yet"); }
-
 std::unique_ptr<device_buffer> backend::alloc_host_staging(size_t bytes) {
     return std::make_unique<host_staging_buffer>(bytes);
 }
@@ -48,18 +42,6 @@ void backend::upload_async(void* dst, const void* src_host, size_t bytes) { uplo
 void backend::copy_async(void* dst, const void* src, size_t bytes) { copy(dst, src, bytes); }
 
 std::unique_ptr<transfer_fence> backend::record_transfer_fence() { return std::make_unique<completed_fence>(); }
-
-void backend::geglu(const float*, const float*, float*, size_t) {
-    throw error("the " + name() + " backend has no GELU-gated FFN yet");
-}
-
-void backend::layer_norm(const float*, const float*, const float*, float*, int, int, float) {
-    throw error("the " + name() + " backend has no LayerNorm (needed by the embedding model) yet");
-}
-
-void backend::gelu(const float*, float*, size_t) {
-    throw error("the " + name() + " backend has no exact GELU (needed by the embedding model) yet");
-}
 
 namespace {
 

@@ -149,19 +149,18 @@ public:
     // y[i] += x[i]
     virtual void add(float* y, const float* x, size_t n) = 0;
     // y[i, j] += b[j] for rows i < n, columns j < width (Qwen2's q/k/v biases). b is backend memory.
-    // Default: not supported (throws epic::error).
-    virtual void add_bias(float* y, const float* b, int n, int width);
-    // x[i] *= s (Gemma's embedding scale). Default: not supported (throws epic::error).
-    virtual void scale(float* x, size_t n, float s);
-    // out[i] = gelu_tanh(gate[i]) * up[i] (Gemma's FFN). Default: not supported (throws epic::error).
-    virtual void geglu(const float* gate, const float* up, float* out, size_t n);
+    virtual void add_bias(float* y, const float* b, int n, int width) = 0;
+    // x[i] *= s (Gemma's embedding scale).
+    virtual void scale(float* x, size_t n, float s) = 0;
+    // out[i] = gelu_tanh(gate[i]) * up[i] (Gemma's FFN).
+    virtual void geglu(const float* gate, const float* up, float* out, size_t n) = 0;
     // y[n, dim] = (x[n, dim] - mean) / sqrt(var + eps) * w[dim] + b[dim], mean and biased variance
     // over each row: LayerNorm with bias (BERT's post-norm blocks). w and b are backend memory; y may
-    // be x. Default: not supported (throws epic::error).
-    virtual void layer_norm(const float* x, const float* w, const float* b, float* y, int n, int dim, float eps);
+    // be x.
+    virtual void layer_norm(const float* x, const float* w, const float* b, float* y, int n, int dim, float eps) = 0;
     // out[i] = 0.5 x[i] (1 + erf(x[i] / sqrt(2))), i < n: the exact GELU (BERT's hidden_act "gelu"; geglu
-    // uses the tanh approximation). out may be x. Default: not supported (throws epic::error).
-    virtual void gelu(const float* x, float* out, size_t n);
+    // uses the tanh approximation). out may be x.
+    virtual void gelu(const float* x, float* out, size_t n) = 0;
     // dst[i, :] = src[rows[i], :], width floats per row (select rows of an activation matrix).
     virtual void gather_rows(const float* src, const int32_t* rows, int n, int width, float* dst) = 0;
 };

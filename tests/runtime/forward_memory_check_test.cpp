@@ -72,6 +72,11 @@ public:
     void swiglu(const float*, const float*, float*, size_t) override { unused(); }
     void add(float*, const float*, size_t) override { unused(); }
     void gather_rows(const float*, const int32_t*, int, int, float*) override { unused(); }
+    void add_bias(float*, const float*, int, int) override { unused(); }
+    void scale(float*, size_t, float) override { unused(); }
+    void geglu(const float*, const float*, float*, size_t) override { unused(); }
+    void layer_norm(const float*, const float*, const float*, float*, int, int, float) override { unused(); }
+    void gelu(const float*, float*, size_t) override { unused(); }
 
 private:
     [[noreturn]] static void unused() { throw error("small_device: op not expected in this test"); }
