@@ -1,11 +1,7 @@
 #include "LibraryWorker.h"
 
 #include "kvstore/kv_store.h"
-#include "library/library.h"
 #include "library/records.h"
-
-#include <QHash>
-#include <QSet>
 
 LibraryWorker::LibraryWorker(QObject* parent) : QObject(parent) {}
 LibraryWorker::~LibraryWorker() = default;
@@ -97,22 +93,6 @@ QVector<CacheEntryInfo> LibraryWorker::listCache(CacheSummaryInfo* summary, QStr
         summary->formats.push_back(fi);
     }
 
-    // Which document each cache serves, through the library's chunk -> cache links (one document is
-    // enough to offer "recompile" and "remove document" on the row).
-    QHash<QString, QPair<qint64, QString>> owner;
-    QSet<QString> fingerprints;
-    for (const auto& i : entries) fingerprints.insert(QString::fromStdString(i.entry.model_fingerprint));
-    epic::storage::library& lib = service_->library();
-    for (const auto& d : lib.documents()) {
-        for (const auto& c : lib.chunks_of(d.id)) {
-            for (const QString& fp : std::as_const(fingerprints)) {
-                if (auto key = lib.chunk_kv(c.id, fp.toStdString())) {
-                    const QString k = QString::fromStdString(*key);
-                    if (!owner.contains(k)) owner.insert(k, {d.id, QString::fromStdString(d.title.empty() ? d.path : d.title)});
-                }
-            }
-        }
-    }
     QVector<CacheEntryInfo> out;
     out.reserve((qsizetype)entries.size());
     for (const auto& info : entries) {
@@ -129,10 +109,10 @@ QVector<CacheEntryInfo> LibraryWorker::listCache(CacheSummaryInfo* summary, QStr
         i.hits = e.hits;
         i.lastUsedMs = e.last_used;
         i.pinned = e.pinned;
-        const auto it = owner.constFind(i.key);
-        if (it != owner.constEnd()) {
-            i.documentId = it->first;
-            i.documentTitle = it->second;
+        // Which document the cache serves (one is enough to offer "recompile" and "remove document").
+        if (info.document_id != 0) {
+            i.documentId = info.document_id;
+            i.documentTitle = QString::fromStdString(info.document_name);
         }
         out.push_back(i);
     }

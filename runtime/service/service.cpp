@@ -630,6 +630,8 @@ std::vector<cache_entry_info> service::cache_entry_infos(std::string* err) {
     try {
         std::unordered_map<std::string, storage::kv_entry_shape> shapes;
         for (auto& sh : impl_->lib->kv_entry_shapes()) shapes.emplace(sh.cache_key, std::move(sh));
+        std::unordered_map<std::string, storage::kv_entry_owner> owners;
+        for (auto& o : impl_->lib->kv_entry_owners()) owners.emplace(o.cache_key, std::move(o));
         for (auto& e : impl_->store->entries()) {
             cache_entry_info i;
             try {
@@ -640,6 +642,10 @@ std::vector<cache_entry_info> service::cache_entry_infos(std::string* err) {
             if (const auto it = shapes.find(e.cache_key); it != shapes.end() && it->second.rows > 0 && it->second.decoded_bytes > 0) {
                 i.rows = it->second.rows;
                 i.decoded_bytes = (uint64_t)it->second.decoded_bytes;
+            }
+            if (const auto it = owners.find(e.cache_key); it != owners.end()) {
+                i.document_id = it->second.document_id;
+                i.document_name = it->second.document_name;
             }
             i.entry = std::move(e);
             out.push_back(std::move(i));

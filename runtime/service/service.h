@@ -167,6 +167,8 @@ struct cache_entry_info {
     int64_t rows = 0;                // rows (tokens, sinks included) it holds; 0 = not recorded yet (written by an
                                      // older build; recorded when next loaded)
     uint64_t decoded_bytes = 0;      // its K and V as linked (f16); 0 = not recorded
+    int64_t document_id = 0;         // a document it serves (0: none linked), and its title or path
+    std::string document_name;
     // Bytes on disk per row; 0 when rows are not recorded.
     double bytes_per_token() const { return rows > 0 ? (double)entry.compressed_bytes / (double)rows : 0.0; }
     // Decoded (f16) bytes over bytes on disk: what format and zstd save together; 0 when not recorded.

@@ -7,6 +7,7 @@
 #include "storage_error.h"
 
 #include <chrono>
+#include <unordered_set>
 
 namespace epic::storage {
 namespace {
@@ -291,6 +292,21 @@ bool library::record_kv_shape(std::string_view cache_key, std::int64_t rows, std
     st.bind_text(1, cache_key).bind_int64(2, rows).bind_int64(3, decoded_bytes);
     st.run();
     return db_.changes() > 0;
+}
+
+std::vector<kv_entry_owner> library::kv_entry_owners() {
+    // Rows come in document then chunk order, so the first row of each key is its owner.
+    auto st = db_.prepare(
+        "SELECT k.cache_key, d.id, CASE WHEN d.title = '' THEN d.path ELSE d.title END FROM chunk_kv k "
+        "JOIN chunks c ON c.id = k.chunk_id JOIN documents d ON d.id = c.document_id ORDER BY d.id, c.ordinal");
+    std::vector<kv_entry_owner> out;
+    std::unordered_set<std::string> seen;
+    while (st.step()) {
+        std::string key = st.column_text(0);
+        if (!seen.insert(key).second) continue;
+        out.push_back({std::move(key), st.column_int64(1), st.column_text(2)});
+    }
+    return out;
 }
 
 std::vector<kv_entry_shape> library::kv_entry_shapes() {

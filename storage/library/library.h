@@ -86,6 +86,9 @@ public:
     // call on every load, which is how entries of older builds get theirs). False: no such entry.
     bool record_kv_shape(std::string_view cache_key, std::int64_t rows, std::int64_t decoded_bytes);
     std::vector<kv_entry_shape> kv_entry_shapes();
+    // For each linked KV entry, one document it serves (the first by document id, then chunk order):
+    // one join, for cache listings to offer "recompile" and "remove document" on the row.
+    std::vector<kv_entry_owner> kv_entry_owners();
 
     // --- retrieval ---------------------------------------------------------------------------------
     // BM25 full-text search, best first. Any question text is valid: it is tokenised into words and

@@ -56,6 +56,13 @@ struct kv_entry_shape {
     std::int64_t decoded_bytes = 0;  // bytes of its tensors once decoded; 0 = not recorded
 };
 
+// A document a KV entry serves (through a chunk's link), for listings.
+struct kv_entry_owner {
+    std::string cache_key;
+    std::int64_t document_id = 0;
+    std::string document_name; // its title, else its path
+};
+
 struct search_hit {
     std::int64_t chunk_id = 0;
     std::int64_t document_id = 0;

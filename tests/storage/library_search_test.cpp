@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 using namespace epic::storage;
@@ -237,4 +238,24 @@ TEST(library_search, words_in_most_chunks_are_left_out_of_the_query_without_chan
     const auto hits = lib.search("the zebra of the quagga", 12);
     ASSERT_EQ(hits.size(), 2u);
     EXPECT_EQ(hits[0].chunk_id, order_full[0]);
+}
+
+TEST(library, kv_entry_owners_name_the_first_document_a_cache_serves) {
+    epic::test::scratch_dir dir;
+    library lib(dir / "lib.db");
+    const auto a = add_document(lib, "/d/a.txt", {"alpha one", "alpha two"});
+    const auto b = add_document(lib, "/d/b.txt", {"beta one"});
+    for (const char* key : {"k-shared", "k-b", "k-unlinked"})
+        lib.db().exec(std::string("INSERT INTO kv_entries (cache_key, model_fingerprint, blob_path, raw_bytes, compressed_bytes, checksum) "
+                                  "VALUES ('") + key + "', 'm', 'x', 1, 1, '0')");
+    const auto ca = lib.chunks_of(a), cb = lib.chunks_of(b);
+    lib.link_chunk_kv(cb[0].id, "m", "k-shared"); // the same text in two documents: one cache
+    lib.link_chunk_kv(ca[1].id, "m", "k-shared");
+    lib.link_chunk_kv(cb[0].id, "m2", "k-b");
+    std::map<std::string, kv_entry_owner> owners;
+    for (auto& o : lib.kv_entry_owners()) owners.emplace(o.cache_key, o);
+    ASSERT_EQ(owners.size(), 2u) << "an entry no chunk links has no owner";
+    EXPECT_EQ(owners["k-shared"].document_id, a); // the first document by id
+    EXPECT_EQ(owners["k-shared"].document_name, "/d/a.txt"); // its title (the fixture titles documents by path)
+    EXPECT_EQ(owners["k-b"].document_id, b);
 }
