@@ -258,18 +258,33 @@ struct service::impl {
         uint64_t next_bytes = 0; // expected size of the next cache: the last one's
         const auto t0 = clock_type::now();
         size_t tokens_done = 0, compiled = 0;
+        // Every document this run will compile shows "compiling" from the start, not "ready" while it
+        // waits its turn; each is ready again once its chunks are done, and whatever a cancel, a full
+        // budget or a full disk leaves is ready too (indexed and answerable: its chunks are compiled
+        // when asked about).
+        for (const auto& w : work) lib->set_status(w.document_id, storage::doc_status::compiling);
+        struct ready_again {
+            storage::library& lib;
+            const std::vector<pending>& work;
+            ~ready_again() {
+                for (const auto& w : work) {
+                    try {
+                        lib.change_status(w.document_id, storage::doc_status::compiling, storage::doc_status::ready);
+                    } catch (const std::exception&) {
+                        // The database failed under us; the error that stopped the run is reported.
+                    }
+                }
+            }
+        } restore{*lib, work};
         for (const auto& w : work) {
-            lib->set_status(w.document_id, storage::doc_status::compiling);
             pr.current = w.path;
             for (int64_t cid : w.chunk_ids) {
                 if (cancel && cancel->load()) {
                     *cancelled = true;
-                    lib->set_status(w.document_id, storage::doc_status::ready);
                     return compiled;
                 }
                 if (budget > 0 && (stored_bytes >= budget || stored_bytes + next_bytes > budget)) {
                     *budget_full = true;
-                    lib->set_status(w.document_id, storage::doc_status::ready);
                     return compiled;
                 }
                 auto chunk = lib->chunk(cid);
@@ -286,14 +301,12 @@ struct service::impl {
                         // a background fill never leaves the store over its budget.
                         store->evict(chunk_cache_key(fp, spec.tokens, spec.opts));
                         *budget_full = true;
-                        lib->set_status(w.document_id, storage::doc_status::ready);
                         return compiled;
                     }
                 }
                 if (was_compiled && store_failed) {
                     // No room for caches: the documents are indexed and answerable (their chunks are
                     // compiled when asked about); compiling the rest now would only be thrown away.
-                    lib->set_status(w.document_id, storage::doc_status::ready);
                     problems.push_back("compiling stopped: chunk caches cannot be stored; they will be compiled when asked about");
                     return compiled;
                 }

@@ -124,6 +124,30 @@ protected:
     std::string model_path_;
 };
 
+TEST_F(service_test, documents_waiting_for_their_caches_show_compiling_not_ready) {
+    SCOPED_TRACE("seed " + std::to_string(seed_));
+    auto s = open();
+    // At the first compile progress, every document is still compiling or waiting to be: none is
+    // "ready" before its chunks are. A second service on the library reads what the GUI would.
+    auto reader = open();
+    size_t checked = 0, ready_early = 0;
+    std::atomic<bool> cancel{false};
+    const add_report r = s->add({dir_ / "docs"}, [&](const add_progress& p) {
+        if (p.phase != "compiling" || p.chunks_done != 1) return;
+        for (const auto& d : reader->documents()) {
+            ++checked;
+            ready_early += d.status == storage::doc_status::ready;
+        }
+        cancel = true; // stop after the first chunk: what is left must be ready again (answerable)
+    }, &cancel);
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_TRUE(r.cancelled);
+    EXPECT_EQ(checked, 6u);
+    EXPECT_EQ(ready_early, 0u);
+    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
+    EXPECT_GT(s->chunks_pending(), 0u);
+}
+
 TEST_F(service_test, add_then_ask_streams_an_answer_with_sources_and_reuses_caches) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     auto s = open();
