@@ -25,17 +25,33 @@ retrieval_mode parse_retrieval_mode(std::string_view name) {
 }
 
 retriever::retriever(storage::library& lib, retrieval_mode mode, const std::filesystem::path& embedder_dir, int threads)
-    : lib_(lib), requested_(mode), bm25_weight_(storage::hybrid_bm25_weight) {
+    : lib_(lib), requested_(mode), threads_(threads), bm25_weight_(storage::hybrid_bm25_weight) {
     if (mode == retrieval_mode::bm25 || embedder_dir.empty()) return;
-    if (embedder_present(embedder_dir)) embedder_ = sentence_embedder::open(embedder_dir, threads);
-    else missing_dir_ = embedder_dir;
+    if (embedder_present(embedder_dir)) dir_ = embedder_dir;
+    else why_words_ = "retrieval " + std::string(retrieval_mode_name(mode)) + " needs the embedding model, not found at " +
+                      embedder_dir.string() + " (installer/get-models.sh minilm); searching by words (BM25) only";
 }
 
 retriever::~retriever() = default;
 
-retrieval_mode retriever::mode() const { return embedder_ ? requested_ : retrieval_mode::bm25; }
+sentence_embedder* retriever::embedder() {
+    if (!embedder_ && !dir_.empty()) {
+        try {
+            embedder_ = sentence_embedder::open(dir_, threads_);
+        } catch (const std::exception& e) {
+            // A damaged model folder costs dense search, not the library: questions search by words.
+            why_words_ = std::string(e.what()) + "; searching by words (BM25) only";
+            dir_.clear();
+        }
+    }
+    return embedder_.get();
+}
 
-std::string retriever::embedder_fingerprint() const { return embedder_ ? embedder_->fingerprint() : std::string(); }
+bool retriever::has_embedder() { return embedder() != nullptr; }
+
+retrieval_mode retriever::mode() { return has_embedder() ? requested_ : retrieval_mode::bm25; }
+
+std::string retriever::embedder_fingerprint() { return has_embedder() ? embedder_->fingerprint() : std::string(); }
 
 std::string retriever::chunk_text(std::string_view title, std::string_view text) {
     std::string s;
@@ -49,7 +65,7 @@ std::string retriever::chunk_text(std::string_view title, std::string_view text)
 
 size_t retriever::embed_missing(const std::function<void(size_t, size_t)>& progress, const std::atomic<bool>* cancel,
                                 std::int64_t document_id) {
-    if (!embedder_) return 0;
+    if (!has_embedder()) return 0;
     const std::vector<std::int64_t> ids = lib_.chunks_missing_vector(embedder_->fingerprint(), document_id);
     std::map<std::int64_t, std::string> titles; // document id -> title (or file name)
     size_t done = 0;
@@ -71,25 +87,24 @@ size_t retriever::embed_missing(const std::function<void(size_t, size_t)>& progr
     return done;
 }
 
-size_t retriever::chunks_missing() const {
-    return embedder_ ? lib_.chunks_missing_vector(embedder_->fingerprint()).size() : 0;
+size_t retriever::chunks_missing() {
+    return has_embedder() ? lib_.chunks_missing_vector(embedder_->fingerprint()).size() : 0;
 }
 
 std::vector<storage::search_hit> retriever::search(const std::string& question, int top_n, std::vector<std::string>* notes) {
-    if (!missing_dir_.empty() && !told_no_embedder_) {
-        told_no_embedder_ = true;
-        if (notes)
-            notes->push_back("retrieval " + std::string(retrieval_mode_name(requested_)) + " needs the embedding model, not found at " +
-                             missing_dir_.string() + " (installer/get-models.sh minilm); searching by words (BM25) only");
+    const retrieval_mode m = mode(); // loads the embedding model at the first search that needs it
+    if (!why_words_.empty() && !told_why_words_) {
+        told_why_words_ = true;
+        if (notes) notes->push_back(why_words_);
     }
-    if (mode() == retrieval_mode::bm25) return lib_.search(question, top_n);
+    if (m == retrieval_mode::bm25) return lib_.search(question, top_n);
     const std::string& fp = embedder_->fingerprint();
     const std::vector<float> q = embedder_->embed(question);
     for (int attempt = 0;; ++attempt) {
         if (const size_t n = embed_missing(); n > 0 && notes)
             notes->push_back("embedded " + std::to_string(n) + " chunk" + (n == 1 ? "" : "s") + " that had no vector for search");
         int damaged = 0;
-        auto hits = mode() == retrieval_mode::dense ? lib_.dense_search(fp, q, top_n, &damaged)
+        auto hits = m == retrieval_mode::dense ? lib_.dense_search(fp, q, top_n, &damaged)
                                                     : lib_.hybrid_search(question, fp, q, top_n, 50, &damaged, bm25_weight_);
         if (damaged > 0 && notes)
             notes->push_back(std::to_string(damaged) + " damaged chunk vector" + (damaged == 1 ? "" : "s") +

@@ -30,17 +30,17 @@ inline constexpr retrieval_mode default_retrieval_mode = retrieval_mode::hybrid;
 class retriever {
 public:
     // embedder_dir: the embedding model's folder (embed/embedder_files.h); empty: BM25 only; given but
-    // absent: BM25 only, and the first search says why.
-    // Throws epic::error when the folder is there but cannot be loaded.
+    // absent, or there but not loadable: BM25 only, and the first search says why. The model is loaded
+    // when first needed (a service that only lists or manages caches never reads it).
     retriever(storage::library& lib, retrieval_mode mode, const std::filesystem::path& embedder_dir, int threads = 0);
     ~retriever();
 
-    // The mode asked for, and the mode searches use (bm25 without an embedding model).
+    // The mode asked for, and the mode searches use (bm25 without a usable embedding model).
     retrieval_mode requested_mode() const { return requested_; }
-    retrieval_mode mode() const;
-    bool has_embedder() const { return embedder_ != nullptr; }
+    retrieval_mode mode();
+    bool has_embedder();
     // The embedding model's fingerprint (what keys the vectors); empty without one.
-    std::string embedder_fingerprint() const;
+    std::string embedder_fingerprint();
 
     // Embeds the chunks that have no vector under this embedding model (all documents, or one), in
     // document order, each stored at once: a cancelled or killed run resumes where it stopped.
@@ -48,7 +48,7 @@ public:
     size_t embed_missing(const std::function<void(size_t, size_t)>& progress = {},
                          const std::atomic<bool>* cancel = nullptr, std::int64_t document_id = 0);
     // Chunks still without a vector (0 without a model).
-    size_t chunks_missing() const;
+    size_t chunks_missing();
 
     // The top_n chunks for the question, best first. Dense and hybrid first embed what is missing
     // (a new library, another embedding model, a damaged vector), so no chunk is left out of the
@@ -63,11 +63,16 @@ public:
     static std::string chunk_text(std::string_view title, std::string_view text);
 
 private:
+    // The embedding model, loaded at the first use; null without one.
+    sentence_embedder* embedder();
+
     storage::library& lib_;
     retrieval_mode requested_;
+    int threads_;
+    std::filesystem::path dir_;          // the model folder, until loaded (cleared when it cannot be)
     std::unique_ptr<sentence_embedder> embedder_;
-    std::filesystem::path missing_dir_; // an embedding model folder given but absent: said once
-    bool told_no_embedder_ = false;
+    std::string why_words_;              // why searches use words only; said once
+    bool told_why_words_ = false;
     double bm25_weight_;
 };
 

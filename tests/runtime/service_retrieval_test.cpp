@@ -150,3 +150,29 @@ TEST_F(service_retrieval_test, without_the_embedding_model_questions_search_by_w
 
 } // namespace
 } // namespace epic
+
+namespace epic {
+namespace {
+
+TEST_F(service_retrieval_test, a_damaged_embedding_model_falls_back_to_words_naming_the_file) {
+    // A model folder with every file present but weights that are not safetensors.
+    const fs::path bad = dir_ / "bad-model";
+    fs::create_directories(bad);
+    std::ofstream(bad / "config.json") << "{}";
+    std::ofstream(bad / "tokenizer.json") << "{}";
+    std::ofstream(bad / "model.safetensors") << "not a safetensors file";
+    auto s = open(retrieval_mode::hybrid, bad);
+    const add_report r = s->add({dir_ / "docs"});
+    ASSERT_TRUE(r.error.empty()) << r.error; // the library is not the model's hostage
+    EXPECT_EQ(r.chunks_embedded, 0u);
+    EXPECT_EQ(s->retrieval(), retrieval_mode::bm25);
+    const ask_result a = s->ask("Where is the research vessel moored?", one_source());
+    ASSERT_TRUE(a.error.empty()) << a.error;
+    EXPECT_EQ(top_file(a), "boats.txt");
+    ASSERT_EQ(a.warnings.size(), 1u);
+    EXPECT_NE(a.warnings[0].find("bad-model"), std::string::npos) << a.warnings[0];
+    EXPECT_NE(a.warnings[0].find("searching by words"), std::string::npos) << a.warnings[0];
+}
+
+} // namespace
+} // namespace epic
