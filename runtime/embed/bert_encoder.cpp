@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 namespace epic {
@@ -201,6 +202,7 @@ void bert_encoder::reserve(int n) {
     const size_t rows = (size_t)n, E = (size_t)config_.n_embd, f = sizeof(float);
     ids_d_ = be_.alloc(rows * sizeof(int32_t));
     pos_d_ = be_.alloc(rows * sizeof(int32_t));
+    position_d_ = be_.alloc(rows * sizeof(int32_t));
     last_d_ = be_.alloc(rows * sizeof(int32_t));
     x_ = be_.alloc(rows * E * f);
     q_ = be_.alloc(rows * E * f);
@@ -211,38 +213,56 @@ void bert_encoder::reserve(int n) {
     att_ = be_.alloc(rows * E * f);
     tmp_ = be_.alloc(rows * E * f);
     ff_ = be_.alloc(rows * (size_t)config_.n_ff * f);
-    std::vector<int32_t> pos(rows); // [n] 0..n-1: position-embedding rows, and the K/V rows each token writes
+    std::vector<int32_t> pos(rows); // [n] 0..n-1: the K/V rows each token writes
     std::iota(pos.begin(), pos.end(), 0);
     be_.upload(pos_d_->data(), pos.data(), rows * sizeof(int32_t));
     capacity_ = n;
 }
 
 std::vector<float> bert_encoder::hidden_states(std::span<const int32_t> ids) {
+    const std::span<const int32_t> one[] = {ids};
+    return hidden_states_batch(one);
+}
+
+std::vector<float> bert_encoder::hidden_states_batch(std::span<const std::span<const int32_t>> seqs) {
     const bert_config& c = config_;
-    if (ids.empty()) throw error(dir_ + ": nothing to embed (no tokens)");
-    if (ids.size() > (size_t)c.n_ctx)
-        throw error(dir_ + ": " + std::to_string(ids.size()) + " tokens exceed the encoder's " + std::to_string(c.n_ctx) +
-                    " positions");
-    for (int32_t id : ids)
-        if (id < 0 || id >= c.n_vocab)
-            throw error(dir_ + ": token id " + std::to_string(id) + " is outside the vocabulary of " +
-                        std::to_string(c.n_vocab));
+    if (seqs.empty()) throw error(dir_ + ": nothing to embed (no sequences)");
+    std::vector<int32_t> ids;      // [n] every sequence's ids, one after another
+    std::vector<int32_t> position; // [n] each row's position in its own sequence
+    std::vector<int32_t> last;     // [n] each row's query position: its sequence's last
+    for (const auto& seq : seqs) {
+        if (seq.empty()) throw error(dir_ + ": nothing to embed (no tokens)");
+        if (seq.size() > (size_t)c.n_ctx)
+            throw error(dir_ + ": " + std::to_string(seq.size()) + " tokens exceed the encoder's " + std::to_string(c.n_ctx) +
+                        " positions");
+        for (int32_t id : seq)
+            if (id < 0 || id >= c.n_vocab)
+                throw error(dir_ + ": token id " + std::to_string(id) + " is outside the vocabulary of " +
+                            std::to_string(c.n_vocab));
+        ids.insert(ids.end(), seq.begin(), seq.end());
+        for (size_t i = 0; i < seq.size(); ++i) {
+            position.push_back((int32_t)i);
+            // Bidirectional attention through the causal op: a query at position p sees key rows 0..p of
+            // its sequence's keys, so giving every query the sequence's last position lets each see all of
+            // them. Nothing else in the encoder depends on the query positions.
+            last.push_back((int32_t)seq.size() - 1);
+        }
+    }
+    if (ids.size() > (size_t)std::numeric_limits<int>::max() / std::max(c.n_ff, c.n_embd))
+        throw error(dir_ + ": a batch of " + std::to_string(ids.size()) + " tokens is too large");
     const int n = (int)ids.size(), E = c.n_embd;
     const size_t nE = (size_t)n * E;
     reserve(n);
-    be_.upload(ids_d_->data(), ids.data(), ids.size_bytes());
-    // Bidirectional attention through the causal op: a query at position p sees key rows 0..p, so
-    // giving every query position n-1 lets each see all n keys. The keys are still written to rows
-    // 0..n-1 (pos_d_), and nothing else in the encoder depends on the query positions.
-    const std::vector<int32_t> last((size_t)n, n - 1); // [n]
+    be_.upload(ids_d_->data(), ids.data(), ids.size() * sizeof(int32_t));
+    be_.upload(position_d_->data(), position.data(), position.size() * sizeof(int32_t));
     be_.upload(last_d_->data(), last.data(), last.size() * sizeof(int32_t));
 
     float* x = x_->as<float>();     // [n, n_embd]
     float* tmp = tmp_->as<float>(); // [n, n_embd]
-    const int32_t* pos = pos_d_->as<int32_t>();
-    // x = LayerNorm(word[ids] + position[0..n) + token_type[0])
+    const int32_t* rows = pos_d_->as<int32_t>(); // [n] 0..n-1: the K/V row each token writes
+    // x = LayerNorm(word[ids] + position[position] + token_type[0])
     be_.get_rows(word_embd_, ids_d_->as<int32_t>(), n, x);
-    be_.get_rows(pos_embd_, pos, n, tmp);
+    be_.get_rows(pos_embd_, position_d_->as<int32_t>(), n, tmp);
     be_.add(x, tmp, nE);
     be_.add_bias(x, type0_->as<float>(), n, E);
     be_.layer_norm(x, embd_norm_w_->as<float>(), embd_norm_b_->as<float>(), x, n, E, c.norm_eps);
@@ -262,9 +282,16 @@ std::vector<float> bert_encoder::hidden_states(std::span<const int32_t> ids) {
         be_.add_bias(k, l.bk->as<float>(), n, E);
         be_.matmul(l.wv, x, n, v);
         be_.add_bias(v, l.bv->as<float>(), n, E);
-        be_.scatter_f16(k, pos, n, E, kh_->as<uint16_t>()); // [n, n_head, head_dim] f16
-        be_.scatter_f16(v, pos, n, E, vh_->as<uint16_t>());
-        be_.attention(q, last_d_->as<int32_t>(), n, kh_->as<uint16_t>(), vh_->as<uint16_t>(), n, att_->as<float>(), ap);
+        be_.scatter_f16(k, rows, n, E, kh_->as<uint16_t>()); // [n, n_head, head_dim] f16
+        be_.scatter_f16(v, rows, n, E, vh_->as<uint16_t>());
+        // Each sequence attends over its own rows only: one attention call per sequence, on its slices.
+        size_t begin = 0;
+        for (const auto& seq : seqs) {
+            const size_t off = begin * (size_t)E;
+            be_.attention(q + off, last_d_->as<int32_t>() + begin, (int)seq.size(), kh_->as<uint16_t>() + off,
+                          vh_->as<uint16_t>() + off, (int)seq.size(), att_->as<float>() + off, ap);
+            begin += seq.size();
+        }
         // x = LayerNorm(x + att · Wo^T + bo)   (post-norm)
         be_.matmul(l.wo, att_->as<float>(), n, tmp);
         be_.add_bias(tmp, l.bo->as<float>(), n, E);

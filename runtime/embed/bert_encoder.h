@@ -60,6 +60,10 @@ public:
     // last layer's output, f32 host memory. One call at a time per encoder (it reuses its buffers).
     // Throws epic::error for an empty or too long input or an id outside the vocabulary.
     std::vector<float> hidden_states(std::span<const int32_t> ids);
+    // The same for several sequences at once, each as if alone (its own positions, attention over its
+    // own rows only), their rows one after another: hidden [sum of lengths, n_embd]. Fuller matrix
+    // products than one short sequence at a time (chunks embedded when added).
+    std::vector<float> hidden_states_batch(std::span<const std::span<const int32_t>> seqs);
     // The sentence embedding [n_embd]: the mean of hidden_states over all n rows (sentence-transformers'
     // mean pooling of one unpadded sequence), divided by its L2 norm (at least 1e-12, as
     // torch.nn.functional.normalize). Throws epic::error should it not be finite.
@@ -84,8 +88,9 @@ private:
     // Activations, sized for `capacity_` rows.
     int capacity_ = 0;
     std::unique_ptr<device_buffer> ids_d_;   // [capacity] int32 token ids
-    std::unique_ptr<device_buffer> pos_d_;   // [capacity] int32 0, 1, 2, ...: positions and K/V rows
-    std::unique_ptr<device_buffer> last_d_;  // [capacity] int32, n-1 in each of the first n (bidirectional attention)
+    std::unique_ptr<device_buffer> pos_d_;   // [capacity] int32 0, 1, 2, ...: the K/V rows
+    std::unique_ptr<device_buffer> position_d_; // [capacity] int32 each row's position in its sequence
+    std::unique_ptr<device_buffer> last_d_;  // [capacity] int32 each row's sequence's last position (bidirectional attention)
     std::unique_ptr<device_buffer> x_;       // [capacity, n_embd] the residual stream
     std::unique_ptr<device_buffer> q_, k_, v_; // [capacity, n_embd]
     std::unique_ptr<device_buffer> kh_, vh_;   // [capacity, n_embd] f16 keys/values for attention

@@ -42,36 +42,65 @@ std::unique_ptr<sentence_embedder> sentence_embedder::open(const std::filesystem
 int sentence_embedder::dim() const { return enc_->config().n_embd; }
 
 std::vector<float> sentence_embedder::embed(std::string_view text) {
-    const std::vector<int32_t> ids = tok_->encode(text);
+    const std::string_view one[] = {text};
+    return std::move(embed_batch(one)[0]);
+}
+
+std::vector<std::vector<float>> sentence_embedder::embed_batch(std::span<const std::string_view> texts, size_t max_rows) {
     const int d = dim();
     const size_t per_window = (size_t)window_ - 2;
-    std::vector<double> sum((size_t)d, 0.0); // [d] over every row of every window
-    size_t rows = 0;
-    size_t begin = 0;
-    do {
-        const size_t end = std::min(ids.size(), begin + per_window);
-        std::vector<int32_t> seq; // [CLS] ids[begin, end) [SEP]
-        seq.reserve(end - begin + 2);
-        seq.push_back(tok_->cls_id());
-        seq.insert(seq.end(), ids.begin() + (std::ptrdiff_t)begin, ids.begin() + (std::ptrdiff_t)end);
-        seq.push_back(tok_->sep_id());
-        const std::vector<float> h = enc_->hidden_states(seq); // [seq, d]
-        for (size_t r = 0; r < seq.size(); ++r)
-            for (int c = 0; c < d; ++c) sum[(size_t)c] += h[r * (size_t)d + (size_t)c];
-        rows += seq.size();
-        begin = end;
-    } while (begin < ids.size());
-    // Mean pooling, then unit length (the norm floored at 1e-12, as torch.nn.functional.normalize).
-    double norm = 0.0;
-    for (double& x : sum) {
-        x /= (double)rows;
-        norm += x * x;
+    // Every text's windows ([CLS] up to per_window ids [SEP]), and which text each belongs to.
+    std::vector<std::vector<int32_t>> windows;
+    std::vector<size_t> owner;
+    for (size_t t = 0; t < texts.size(); ++t) {
+        const std::vector<int32_t> ids = tok_->encode(texts[t]);
+        size_t begin = 0;
+        do {
+            const size_t end = std::min(ids.size(), begin + per_window);
+            std::vector<int32_t> seq;
+            seq.reserve(end - begin + 2);
+            seq.push_back(tok_->cls_id());
+            seq.insert(seq.end(), ids.begin() + (std::ptrdiff_t)begin, ids.begin() + (std::ptrdiff_t)end);
+            seq.push_back(tok_->sep_id());
+            windows.push_back(std::move(seq));
+            owner.push_back(t);
+            begin = end;
+        } while (begin < ids.size());
     }
-    norm = std::max(std::sqrt(norm), 1e-12);
-    std::vector<float> out((size_t)d);
-    for (int c = 0; c < d; ++c) out[(size_t)c] = (float)(sum[(size_t)c] / norm);
-    for (float x : out)
-        if (!std::isfinite(x)) throw error(enc_->path() + ": the embedding of a text is not finite");
+    std::vector<std::vector<double>> sum(texts.size(), std::vector<double>((size_t)d, 0.0)); // [texts][d] over every row
+    std::vector<size_t> rows(texts.size(), 0);
+    // Windows go through the encoder in batches of at most max_rows rows (one window may exceed it alone).
+    for (size_t w = 0; w < windows.size();) {
+        std::vector<std::span<const int32_t>> batch;
+        size_t batch_rows = 0;
+        const size_t first = w;
+        while (w < windows.size() && (batch.empty() || batch_rows + windows[w].size() <= max_rows)) {
+            batch.emplace_back(windows[w]);
+            batch_rows += windows[w].size();
+            ++w;
+        }
+        const std::vector<float> h = enc_->hidden_states_batch(batch); // [batch_rows, d]
+        size_t row = 0;
+        for (size_t b = 0; b < batch.size(); ++b) {
+            std::vector<double>& acc = sum[owner[first + b]];
+            for (size_t r = 0; r < batch[b].size(); ++r, ++row)
+                for (int c = 0; c < d; ++c) acc[(size_t)c] += h[row * (size_t)d + (size_t)c];
+            rows[owner[first + b]] += batch[b].size();
+        }
+    }
+    // Mean pooling, then unit length (the norm floored at 1e-12, as torch.nn.functional.normalize).
+    std::vector<std::vector<float>> out(texts.size(), std::vector<float>((size_t)d));
+    for (size_t t = 0; t < texts.size(); ++t) {
+        double norm = 0.0;
+        for (double& x : sum[t]) {
+            x /= (double)rows[t];
+            norm += x * x;
+        }
+        norm = std::max(std::sqrt(norm), 1e-12);
+        for (int c = 0; c < d; ++c) out[t][(size_t)c] = (float)(sum[t][(size_t)c] / norm);
+        for (float x : out[t])
+            if (!std::isfinite(x)) throw error(enc_->path() + ": the embedding of a text is not finite");
+    }
     return out;
 }
 

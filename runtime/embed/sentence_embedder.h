@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,10 @@ public:
     int dim() const;
     // [dim], unit length. An empty text (no wordpieces) embeds [CLS] [SEP] alone.
     std::vector<float> embed(std::string_view text);
+    // The same for several texts, [texts][dim], their windows encoded together in batches of at most
+    // max_rows rows (each window attends only to itself): what embed gives each, with fuller matrix
+    // products for short texts.
+    std::vector<std::vector<float>> embed_batch(std::span<const std::string_view> texts, size_t max_rows = 1024);
 
 private:
     sentence_embedder() = default;

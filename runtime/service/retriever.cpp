@@ -69,20 +69,34 @@ size_t retriever::embed_missing(const std::function<void(size_t, size_t)>& progr
     const std::vector<std::int64_t> ids = lib_.chunks_missing_vector(embedder_->fingerprint(), document_id);
     std::map<std::int64_t, std::string> titles; // document id -> title (or file name)
     size_t done = 0;
-    for (std::int64_t id : ids) {
+    // A few chunks at a time through the encoder (fuller matrix products); each vector stored as soon as
+    // its batch is done, and a cancel honoured between any two of them.
+    constexpr size_t batch_chunks = 16;
+    for (size_t b = 0; b < ids.size(); b += batch_chunks) {
         if (cancel && cancel->load()) break;
-        const auto c = lib_.chunk(id);
-        if (!c) continue; // removed meanwhile by another process
-        auto t = titles.find(c->document_id);
-        if (t == titles.end()) {
-            const auto d = lib_.document(c->document_id);
-            std::string title = d ? d->title : std::string();
-            if (title.empty() && d) title = std::filesystem::path(d->path).filename().string();
-            t = titles.emplace(c->document_id, std::move(title)).first;
+        std::vector<std::int64_t> batch_ids;
+        std::vector<std::string> texts;
+        for (size_t i = b; i < std::min(ids.size(), b + batch_chunks); ++i) {
+            const auto c = lib_.chunk(ids[i]);
+            if (!c) continue; // removed meanwhile by another process
+            auto t = titles.find(c->document_id);
+            if (t == titles.end()) {
+                const auto d = lib_.document(c->document_id);
+                std::string title = d ? d->title : std::string();
+                if (title.empty() && d) title = std::filesystem::path(d->path).filename().string();
+                t = titles.emplace(c->document_id, std::move(title)).first;
+            }
+            batch_ids.push_back(ids[i]);
+            texts.push_back(chunk_text(t->second, c->text));
         }
-        lib_.put_chunk_vector(id, embedder_->fingerprint(), embedder_->embed(chunk_text(t->second, c->text)));
-        ++done;
-        if (progress) progress(done, ids.size());
+        const std::vector<std::string_view> views(texts.begin(), texts.end());
+        const auto vectors = embedder_->embed_batch(views);
+        for (size_t i = 0; i < batch_ids.size(); ++i) {
+            if (i > 0 && cancel && cancel->load()) return done;
+            lib_.put_chunk_vector(batch_ids[i], embedder_->fingerprint(), vectors[i]);
+            ++done;
+            if (progress) progress(done, ids.size());
+        }
     }
     return done;
 }

@@ -509,6 +509,38 @@ TEST(bert_encoder, embedding_is_independent_of_the_calls_before) {
     EXPECT_EQ(used->embed(shorter), a);
 }
 
+TEST(bert_encoder, a_batch_of_sequences_gives_each_what_it_gives_alone) {
+    // Sequences of different lengths in one call: each row equals that sequence's own forward pass
+    // (its positions restart at 0, its attention sees only its own rows), checked against float64.
+    std::mt19937 rng(std::random_device{}());
+    const bert_fixture f = random_bert(bert_shape{}, rng);
+    test::scratch_dir dir;
+    write_model(dir.path(), f);
+    auto be = cpu();
+    auto enc = bert_encoder::open(dir.path(), *be);
+    const std::vector<std::vector<int32_t>> seqs = {random_ids(rng, 7, 50), random_ids(rng, 1, 50), random_ids(rng, 32, 50),
+                                                     random_ids(rng, 12, 50)};
+    const std::vector<std::span<const int32_t>> spans(seqs.begin(), seqs.end());
+    const std::vector<float> h = enc->hidden_states_batch(spans);
+    const int E = f.s.n_embd;
+    size_t row = 0;
+    for (const auto& seq : seqs) {
+        const std::vector<float> alone = enc->hidden_states(seq);
+        const std::vector<double> ref = reference_hidden(f, seq, true);
+        double err = 0, norm = 0;
+        for (size_t i = 0; i < seq.size() * (size_t)E; ++i) {
+            EXPECT_NEAR(h[row * (size_t)E + i], alone[i], 1e-5 * (1 + std::fabs(alone[i])));
+            const double d = h[row * (size_t)E + i] - ref[i];
+            err += d * d;
+            norm += ref[i] * ref[i];
+        }
+        EXPECT_LT(std::sqrt(err / norm), 1e-4) << "sequence of " << seq.size();
+        row += seq.size();
+    }
+    EXPECT_EQ(row * (size_t)E, h.size());
+    EXPECT_THROW(enc->hidden_states_batch({}), epic::error);
+}
+
 // --- 2. hostile files ----------------------------------------------------------------------------------
 
 class hostile : public ::testing::Test {

@@ -77,6 +77,24 @@ TEST(sentence_embedder, short_and_long_texts_pool_every_token) {
     EXPECT_NEAR(dot(empty, empty), 1.0, 1e-5);
 }
 
+TEST(sentence_embedder, a_batch_embeds_each_text_as_alone) {
+    EPIC_REQUIRE_MODEL(model_dir() / "model.safetensors");
+    auto e = sentence_embedder::open(model_dir(), 2);
+    std::string long_text;
+    for (int i = 0; i < 50; ++i) long_text += "Line " + std::to_string(i) + " of the harbor log. ";
+    const std::vector<std::string> texts = {"Who runs the company?", "", long_text, "The cafeteria serves soup."};
+    const std::vector<std::string_view> views(texts.begin(), texts.end());
+    // A small row limit splits the texts' windows over several encoder calls.
+    for (size_t max_rows : {size_t(1024), size_t(40)}) {
+        const auto batch = e->embed_batch(views, max_rows);
+        ASSERT_EQ(batch.size(), texts.size());
+        for (size_t t = 0; t < texts.size(); ++t) {
+            const auto alone = e->embed(texts[t]);
+            EXPECT_GT(dot(batch[t], alone), 1.0 - 1e-6) << "text " << t << ", rows " << max_rows;
+        }
+    }
+}
+
 TEST(sentence_embedder, a_paraphrase_is_nearer_than_an_unrelated_text) {
     EPIC_REQUIRE_MODEL(model_dir() / "model.safetensors");
     auto e = sentence_embedder::open(model_dir(), 2);
