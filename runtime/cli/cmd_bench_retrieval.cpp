@@ -23,6 +23,8 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 namespace epic::cli {
 namespace {
 
