@@ -283,6 +283,18 @@ std::vector<int32_t> random_ids(std::mt19937& rng, int n, int n_vocab) {
     return ids;
 }
 
+// The CUDA backend, or null with *why (not built, or no GPU here) for the test to skip.
+std::unique_ptr<backend> cuda(std::string* why) {
+    backend_params bp;
+    bp.device = "cuda";
+    try {
+        return create_backend(bp);
+    } catch (const error& e) {
+        *why = e.what();
+        return nullptr;
+    }
+}
+
 std::unique_ptr<backend> cpu() {
     backend_params bp;
     bp.device = "cpu";
@@ -368,14 +380,9 @@ TEST(bert_backend_ops, cpu_layer_norm_and_gelu_match_float64) {
 }
 
 TEST(bert_backend_ops, cuda_layer_norm_and_gelu_match_float64) {
-    backend_params bp;
-    bp.device = "cuda";
-    std::unique_ptr<backend> be;
-    try {
-        be = create_backend(bp);
-    } catch (const error& e) {
-        GTEST_SKIP() << e.what();
-    }
+    std::string why;
+    auto be = cuda(&why);
+    if (!be) GTEST_SKIP() << why;
     check_ops(*be, 2e-5); // f32 sums (the mean of row 1 loses ~1e-5 of the spread), erff under fast math
 }
 
@@ -440,14 +447,9 @@ TEST_P(bert_accuracy, cpu_matches_float64_reference) {
 }
 
 TEST_P(bert_accuracy, cuda_matches_float64_reference) {
-    backend_params bp;
-    bp.device = "cuda";
-    std::unique_ptr<backend> be;
-    try {
-        be = create_backend(bp);
-    } catch (const error& e) {
-        GTEST_SKIP() << e.what();
-    }
+    std::string why;
+    auto be = cuda(&why);
+    if (!be) GTEST_SKIP() << why;
     check_against_reference(*be, GetParam().shape, 10.0);
 }
 
@@ -824,14 +826,9 @@ TEST(bert_minilm, cpu_matches_numpy_float64) {
 }
 
 TEST(bert_minilm, cuda_matches_numpy_float64) {
-    backend_params bp;
-    bp.device = "cuda";
-    std::unique_ptr<backend> be;
-    try {
-        be = create_backend(bp);
-    } catch (const error& e) {
-        GTEST_SKIP() << e.what();
-    }
+    std::string why;
+    auto be = cuda(&why);
+    if (!be) GTEST_SKIP() << why;
     // f16 weights and activations in the GEMMs.
     check_real_model(*be, 1e-2, 0.9995, true);
 }
