@@ -66,6 +66,9 @@ std::string retriever::chunk_text(std::string_view title, std::string_view text)
 size_t retriever::embed_missing(const std::function<void(size_t, size_t)>& progress, const std::atomic<bool>* cancel,
                                 std::int64_t document_id) {
     if (!has_embedder()) return 0;
+    // Every search calls this: two counts answer the usual "nothing missing" without scanning every
+    // chunk (a vector belongs to one chunk and goes with it, so equal counts mean none is missing).
+    if (lib_.chunk_count() == lib_.vector_count(embedder_->fingerprint())) return 0;
     const std::vector<std::int64_t> ids = lib_.chunks_missing_vector(embedder_->fingerprint(), document_id);
     std::map<std::int64_t, std::string> titles; // document id -> title (or file name)
     size_t done = 0;
