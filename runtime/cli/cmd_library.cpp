@@ -93,6 +93,8 @@ void print_compile_progress(const add_progress& p) {
     if (p.phase == "compiling")
         std::fprintf(stderr, "\rcompiling: %zu/%zu chunks, %zu/%zu documents, %.0f tok/s   ", p.chunks_done, p.chunks_total,
                      p.documents_done, p.documents_total, p.tokens_per_second);
+    else if (p.phase == "embedding")
+        std::fprintf(stderr, "\rembedding: %zu/%zu chunks   ", p.chunks_done, p.chunks_total);
     else
         std::fprintf(stderr, "\rextracting: %zu/%zu documents   ", p.documents_done, p.documents_total);
 }
@@ -208,7 +210,8 @@ int cmd_ask(int argc, char** argv) {
             std::printf("  [%zu] %s", i + 1, printable(src.document_path).c_str());
             if (src.page_begin > 0)
                 std::printf(src.page_end > src.page_begin ? ", pages %d-%d" : ", page %d", src.page_begin, src.page_end);
-            std::printf("  (chunk %lld, score %.2f)\n", (long long)src.chunk_id, src.score);
+            // Three significant digits: hybrid's fused scores are small (about 1/61 at the top).
+            std::printf("  (chunk %lld, score %.3g)\n", (long long)src.chunk_id, src.score);
         }
     }
     std::fflush(stdout);

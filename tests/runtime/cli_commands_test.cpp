@@ -246,6 +246,38 @@ TEST_F(cli, add_and_ask_over_the_sample_library) {
     EXPECT_EQ(run("cache verify --library " + lib.string()).code, 0);
 }
 
+TEST_F(cli, add_shows_embedding_progress_and_ask_searches_by_meaning_with_the_embedding_model) {
+    const fs::path embedder = test::local_model("all-minilm-l6-v2");
+    EPIC_REQUIRE_MODEL(embedder / "model.safetensors");
+    const fs::path lib = dir_ / "library";
+    const std::string sample = (fs::path(EPIC_SOURCE_DIR) / "resources/sample-library").string();
+    const std::string common = " --library " + lib.string() + " --model " + model_ + " --embedder " + embedder.string();
+    const auto add = run("add" + common + " --no-compile " + sample);
+    ASSERT_EQ(add.code, 0) << add.out;
+    // The last progress line says every chunk was embedded ("embedding: N/N chunks").
+    const size_t at = add.out.rfind("embedding: ");
+    ASSERT_NE(at, std::string::npos) << add.out;
+    const std::string counts = add.out.substr(at + 11, add.out.find(' ', at + 11) - at - 11);
+    const size_t slash = counts.find('/');
+    ASSERT_NE(slash, std::string::npos) << counts;
+    EXPECT_EQ(counts.substr(0, slash), counts.substr(slash + 1)) << add.out;
+    EXPECT_EQ(add.out.find("extracting: 0/0"), std::string::npos) << "the embedding phase is not shown as extracting: " << add.out;
+    // A question that shares no word with its passage ("salty" is not "salt"): meaning finds the Salt
+    // Meter's sheet, words find another.
+    const std::string q = " --top 1 --tokens 1 'Which gadget measures how salty the water is?'";
+    const auto dense = run("ask" + common + " --retrieval dense" + q);
+    ASSERT_EQ(dense.code, 0) << dense.out;
+    EXPECT_NE(dense.out.find("salt-meter.md"), std::string::npos) << dense.out;
+    const auto words = run("ask" + common + " --retrieval bm25" + q);
+    ASSERT_EQ(words.code, 0) << words.out;
+    EXPECT_EQ(words.out.find("salt-meter.md"), std::string::npos) << words.out;
+    // Scores keep their digits (hybrid's fused scores are near 1/61).
+    const auto hybrid = run("ask" + common + " --retrieval hybrid --top 2 --tokens 1 'Which gadget measures how salty the water is?'");
+    ASSERT_EQ(hybrid.code, 0) << hybrid.out;
+    EXPECT_NE(hybrid.out.find("score 0.01"), std::string::npos) << hybrid.out;
+    EXPECT_EQ(run("ask" + common + " --retrieval telepathy 'x'").code, 1);
+}
+
 // Runs epic with these arguments, sends SIGINT (Ctrl-C) once `trigger` appears in its output, and
 // collects the rest. The exit code is the command's own (-1 if a signal ended it).
 run_result run_interrupted(const std::vector<std::string>& arguments, const std::string& trigger) {
