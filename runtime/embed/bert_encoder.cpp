@@ -312,23 +312,23 @@ std::vector<float> bert_encoder::hidden_states_batch(std::span<const std::span<c
     return out;
 }
 
+std::vector<float> unit_mean(std::span<const double> sum, size_t rows, const std::string& what) {
+    double ss = 0.0;
+    for (double x : sum) ss += (x / (double)rows) * (x / (double)rows);
+    if (!std::isfinite(ss)) throw error(what + ": the model computed a non-finite embedding");
+    const double norm = std::max(std::sqrt(ss), 1e-12);
+    std::vector<float> out(sum.size()); // [n_embd]
+    for (size_t j = 0; j < sum.size(); ++j) out[j] = (float)(sum[j] / (double)rows / norm);
+    return out;
+}
+
 std::vector<float> bert_encoder::embed(std::span<const int32_t> ids) {
     const std::vector<float> h = hidden_states(ids); // [n, n_embd]
     const size_t n = ids.size(), E = (size_t)config_.n_embd;
-    std::vector<double> mean(E, 0.0); // [n_embd]
+    std::vector<double> sum(E, 0.0); // [n_embd]
     for (size_t i = 0; i < n; ++i)
-        for (size_t j = 0; j < E; ++j) mean[j] += h[i * E + j];
-    double ss = 0.0;
-    for (double& m : mean) {
-        m /= (double)n;
-        ss += m * m;
-    }
-    // A NaN or infinity in the weights reaches here; an index must not store it.
-    if (!std::isfinite(ss)) throw error(file_->path() + ": the model computed a non-finite embedding");
-    const double norm = std::max(std::sqrt(ss), 1e-12);
-    std::vector<float> out(E); // [n_embd]
-    for (size_t j = 0; j < E; ++j) out[j] = (float)(mean[j] / norm);
-    return out;
+        for (size_t j = 0; j < E; ++j) sum[j] += h[i * E + j];
+    return unit_mean(sum, n, file_->path());
 }
 
 } // namespace epic

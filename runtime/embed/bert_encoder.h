@@ -42,6 +42,12 @@ struct bert_config {
 // where given. Throws epic::error naming the file and the key.
 bert_config read_bert_config(const std::string& file);
 
+// The sentence embedding of pooled rows: sum [n_embd] of `rows` hidden rows (float64) divided by
+// rows, then by its L2 norm (at least 1e-12, as torch.nn.functional.normalize). Throws epic::error
+// naming `what` when it is not finite (a NaN or an infinity in the weights reaches here; an index
+// must not store it).
+std::vector<float> unit_mean(std::span<const double> sum, size_t rows, const std::string& what);
+
 class bert_encoder {
 public:
     // Loads <dir>/config.json and <dir>/model.safetensors, and checks <dir>/1_Pooling/config.json

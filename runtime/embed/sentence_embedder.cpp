@@ -6,7 +6,6 @@
 #include "embed/embedder_files.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace epic {
 
@@ -88,19 +87,10 @@ std::vector<std::vector<float>> sentence_embedder::embed_batch(std::span<const s
             rows[owner[first + b]] += batch[b].size();
         }
     }
-    // Mean pooling, then unit length (the norm floored at 1e-12, as torch.nn.functional.normalize).
-    std::vector<std::vector<float>> out(texts.size(), std::vector<float>((size_t)d));
-    for (size_t t = 0; t < texts.size(); ++t) {
-        double norm = 0.0;
-        for (double& x : sum[t]) {
-            x /= (double)rows[t];
-            norm += x * x;
-        }
-        norm = std::max(std::sqrt(norm), 1e-12);
-        for (int c = 0; c < d; ++c) out[t][(size_t)c] = (float)(sum[t][(size_t)c] / norm);
-        for (float x : out[t])
-            if (!std::isfinite(x)) throw error(enc_->path() + ": the embedding of a text is not finite");
-    }
+    // Mean pooling over every row of a text's windows, then unit length.
+    std::vector<std::vector<float>> out;
+    out.reserve(texts.size());
+    for (size_t t = 0; t < texts.size(); ++t) out.push_back(unit_mean(sum[t], rows[t], enc_->path()));
     return out;
 }
 
