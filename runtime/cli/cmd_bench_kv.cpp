@@ -83,7 +83,7 @@ std::pair<double, double> round_trip_error(const chunk_cache& ref, const chunk_c
 int cmd_bench_kv(int argc, char** argv) {
     args a(argc, argv, 3, {});
     auto known = session_options();
-    known.insert({"chunks", "chunk-tokens", "search-chunks", "runs", "dir", "formats", "group", "v-axis", "text"});
+    known.insert({"chunks", "chunk-tokens", "search-chunks", "runs", "dir", "formats", "group", "v-axis", "text", "dump"});
     a.allow_only(known);
     std::vector<kv_format> formats;
     for (const auto& f : split_list(a.get_or("formats", "f16,q8,k8v4,q4"))) formats.push_back(parse_kv_format(f));
@@ -117,6 +117,22 @@ int cmd_bench_kv(int argc, char** argv) {
     const auto t_compile = clock_type::now();
     for (const auto& t : tokens) caches.push_back(compile_chunk(*s.tf, t, s.tok->bos(), {1}));
     const double compile_s = seconds(t_compile);
+    // --dump DIR: the compiled f16 K (before RoPE) and V, one raw file per chunk, layer and tensor
+    // (cC-lL-k.f16, [n_rows, n_head_kv * head_dim]), for studying quantizers outside the app.
+    if (auto dump = a.get("dump")) {
+        fs::create_directories(*dump);
+        for (size_t i = 0; i < caches.size(); ++i)
+            for (int il = 0; il < caches[i].n_layer; ++il)
+                for (int kv = 0; kv < 2; ++kv) {
+                    const auto& t = kv ? caches[i].v[(size_t)il] : caches[i].k[(size_t)il];
+                    const fs::path f = fs::path(*dump) / ("c" + std::to_string(i) + "-l" + std::to_string(il) + (kv ? "-v" : "-k") + ".f16");
+                    FILE* fp = std::fopen(f.c_str(), "wb");
+                    if (!fp || std::fwrite(t.data(), 2, t.size(), fp) != t.size()) throw error(f.string() + ": cannot write");
+                    std::fclose(fp);
+                }
+        std::printf("dumped K/V to %s: %d layers, %d KV heads x %d\n", dump->c_str(), caches[0].n_layer, caches[0].n_head_kv,
+                    caches[0].head_dim);
+    }
     std::vector<storage::kv_blob> blobs;
     for (size_t i = 0; i < caches.size(); ++i)
         blobs.push_back(chunk_cache_to_blob(caches[i], chunk_cache_key(s.mdl->fingerprint(), tokens[i], {1})));

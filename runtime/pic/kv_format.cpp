@@ -10,6 +10,8 @@ std::string_view kv_format_name(kv_format f) {
     case kv_format::q8: return "q8";
     case kv_format::k8v4: return "k8v4";
     case kv_format::q4: return "q4";
+    case kv_format::k5v3: return "k5v3";
+    case kv_format::k5v2: return "k5v2";
     }
     return "f16";
 }
@@ -17,7 +19,9 @@ std::string_view kv_format_name(kv_format f) {
 kv_format parse_kv_format(std::string_view name) {
     for (kv_format f : all_kv_formats)
         if (name == kv_format_name(f)) return f;
-    throw error("unknown KV cache format '" + std::string(name) + "' (expected f16, q8, k8v4 or q4)");
+    std::string names;
+    for (kv_format f : all_kv_formats) names += (names.empty() ? "" : ", ") + std::string(kv_format_name(f));
+    throw error("unknown KV cache format '" + std::string(name) + "' (expected one of " + names + ")");
 }
 
 } // namespace epic

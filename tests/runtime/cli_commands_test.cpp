@@ -373,7 +373,7 @@ TEST_F(cli, no_compile_then_ask_and_compile_with_a_cache_format) {
 
     const auto bad = run("compile --kv-format q5" + L);
     EXPECT_EQ(bad.code, 1);
-    EXPECT_NE(bad.out.find("expected f16, q8, k8v4 or q4"), std::string::npos) << bad.out;
+    EXPECT_NE(bad.out.find("expected one of f16, q8, k8v4, q4, k5v3, k5v2"), std::string::npos) << bad.out;
     EXPECT_EQ(run("compile " + sample + L).code, 1) << "compile takes no paths";
 }
 
