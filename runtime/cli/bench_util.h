@@ -21,10 +21,14 @@ inline std::vector<std::string> split_list(const std::string& s) {
     return out;
 }
 
-// Median of timings (the upper middle one for an even count).
-inline double median(std::vector<double> v) {
+// The p-quantile of timings (the element at floor(p * n) of the sorted values, the last for p = 1).
+inline double percentile(std::vector<double> v, double p) {
+    if (v.empty()) return 0.0;
     std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
+    return v[std::min(v.size() - 1, (size_t)(p * (double)v.size()))];
 }
+
+// Median of timings (the upper middle one for an even count).
+inline double median(std::vector<double> v) { return percentile(std::move(v), 0.5); }
 
 } // namespace epic::cli

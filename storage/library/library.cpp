@@ -204,10 +204,20 @@ std::optional<chunk_record> library::chunk(std::int64_t chunk_id) {
     return read_chunk(st);
 }
 
+library::count_cache& library::counts() {
+    const auto now = db_.stamp();
+    if (!(now == counts_.stamp)) counts_ = count_cache{now};
+    return counts_;
+}
+
 std::int64_t library::chunk_count() {
-    auto st = db_.prepare("SELECT count(*) FROM chunks");
-    st.step();
-    return st.column_int64(0);
+    count_cache& c = counts();
+    if (c.chunks < 0) {
+        auto st = db_.prepare("SELECT count(*) FROM chunks");
+        st.step();
+        c.chunks = st.column_int64(0);
+    }
+    return c.chunks;
 }
 
 bool library::replace_chunks(std::int64_t document_id, const document_meta& meta, std::span<const chunk_record> chunks,

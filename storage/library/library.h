@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -117,6 +118,13 @@ public:
     std::vector<search_hit> hybrid_search(std::string_view question, std::string_view embedder,
                                           std::span<const float> query, int top_n, int candidates = 50,
                                           int* damaged = nullptr, double bm25_weight = hybrid_bm25_weight);
+    // The same with the question's vector (dim floats) still to compute: `embed` runs on a second
+    // thread, followed there by the scan of the vectors in memory, while BM25 ranks on this one (the
+    // two take similar time at 100,000 chunks). Only this thread touches the database.
+    std::vector<search_hit> hybrid_search(std::string_view question, std::string_view embedder, int dim,
+                                          const std::function<std::vector<float>()>& embed, int top_n,
+                                          int candidates = 50, int* damaged = nullptr,
+                                          double bm25_weight = hybrid_bm25_weight);
 
 private:
     // One embedder's vectors as of one vector_generation: searched until the table changes.
@@ -138,9 +146,18 @@ private:
     sqlite::database db_;
     bool read_only_ = false;
     std::unique_ptr<vector_cache> vectors_; // the last searched embedder's vectors, in memory
-    // Chunks per query word (FTS5's vocabulary), valid while the library holds doc_freq_chunks_ chunks.
-    std::map<std::string, std::int64_t, std::less<>> doc_freq_;
-    std::int64_t doc_freq_chunks_ = -1;
+    // The embedder's vectors in memory, (re)read when the table changed; damaged rows counted.
+    const vector_index& vectors_for(std::string_view embedder, int dim, int* damaged);
+    // Counts every search asks for, valid while the database's change stamp stays the same (a count
+    // over 100,000 chunks costs milliseconds; the stamp microseconds).
+    struct count_cache {
+        sqlite::database::change_stamp stamp;
+        std::int64_t chunks = -1;
+        std::map<std::string, std::int64_t, std::less<>> vectors;  // per embedder
+        std::map<std::string, std::int64_t, std::less<>> doc_freq; // chunks per query word (FTS5's vocabulary)
+    };
+    count_cache counts_;
+    count_cache& counts(); // counts_, emptied first when the stamp moved
 };
 
 // The library's retrieval (chunks_fts's tokenizer, build_fts_query, BM25) over a few texts in memory:

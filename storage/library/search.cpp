@@ -15,26 +15,22 @@ namespace {
 // from the index's vocabulary (fts5vocab), looked up by the word as typed: a word the tokenizer
 // changes (a stem, a folded accent) is not found there and is kept. A question of nothing but such
 // words keeps them all. Counting a common word's chunks walks its posting list too, so the counts
-// are kept while the number of chunks stays what it was.
+// are kept until the database changes.
 } // namespace
 
 std::string library::selective_fts_query(std::string_view question) {
     const std::vector<std::string> words = fts_query_words(question);
     if (words.size() < 2) return fts_or_query(words);
-    auto count = db_.prepare("SELECT count(*) FROM chunks");
-    const std::int64_t n = count.step() ? count.column_int64(0) : 0;
-    if (n != doc_freq_chunks_) {
-        doc_freq_.clear();
-        doc_freq_chunks_ = n;
-    }
+    const std::int64_t n = chunk_count();
+    auto& doc_freq = counts().doc_freq;
     std::vector<std::string> kept;
     for (const auto& w : words) {
-        auto it = doc_freq_.find(w);
-        if (it == doc_freq_.end()) {
+        auto it = doc_freq.find(w);
+        if (it == doc_freq.end()) {
             db_.exec("CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_vocab USING fts5vocab(main, 'chunks_fts', 'row')");
             auto df = db_.prepare("SELECT doc FROM temp.chunks_vocab WHERE term = ?1");
             df.bind_text(1, w);
-            it = doc_freq_.emplace(w, df.step() ? df.column_int64(0) : 0).first;
+            it = doc_freq.emplace(w, df.step() ? df.column_int64(0) : 0).first;
         }
         if (2 * it->second <= n) kept.push_back(w);
     }

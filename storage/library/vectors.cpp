@@ -8,6 +8,7 @@
 #include <cmath>
 #include <algorithm>
 #include <cstring>
+#include <future>
 
 namespace epic::storage {
 
@@ -64,66 +65,96 @@ std::vector<std::int64_t> library::chunks_missing_vector(std::string_view embedd
 }
 
 std::int64_t library::vector_count(std::string_view embedder) {
+    auto& cached = counts().vectors;
+    if (auto it = cached.find(embedder); it != cached.end()) return it->second;
     auto st = db_.prepare("SELECT count(*) FROM chunk_vectors WHERE embedder = ?1");
     st.bind_text(1, embedder);
-    return st.step() ? st.column_int64(0) : 0;
+    const std::int64_t n = st.step() ? st.column_int64(0) : 0;
+    cached.emplace(std::string(embedder), n);
+    return n;
 }
+
+const vector_index& library::vectors_for(std::string_view embedder, int dim, int* damaged) {
+    if (damaged) *damaged = 0;
+    const std::int64_t generation = read_generation(db_);
+    if (vectors_ && vectors_->embedder == embedder && vectors_->generation == generation && vectors_->index.dim() == dim)
+        return vectors_->index;
+    auto cache = std::make_unique<vector_cache>();
+    cache->embedder = std::string(embedder);
+    cache->index = vector_index(dim);
+    std::vector<std::int64_t> bad;
+    auto st = db_.prepare("SELECT chunk_id, dim, vector, checksum FROM chunk_vectors WHERE embedder = ?1 ORDER BY chunk_id");
+    st.bind_text(1, embedder);
+    std::vector<float> v((size_t)dim);
+    while (st.step()) {
+        const std::int64_t id = st.column_int64(0);
+        const std::vector<std::byte> blob = st.column_blob(2);
+        // A row of another dimension (the model changed under the same name), a blob of the wrong
+        // length or bytes that no longer hash to the checksum: never ranked.
+        if (st.column_int64(1) != (std::int64_t)dim || blob.size() != (size_t)dim * sizeof(float) ||
+            vector_checksum(blob) != st.column_int64(3)) {
+            bad.push_back(id);
+            continue;
+        }
+        std::memcpy(v.data(), blob.data(), blob.size());
+        cache->index.add(id, v);
+    }
+    if (!bad.empty() && !read_only_)
+        for (std::int64_t id : bad) {
+            auto del = db_.prepare("DELETE FROM chunk_vectors WHERE chunk_id = ?1 AND embedder = ?2");
+            del.bind_int64(1, id).bind_text(2, embedder);
+            del.run();
+        }
+    if (damaged) *damaged = (int)bad.size();
+    cache->generation = read_generation(db_);
+    vectors_ = std::move(cache);
+    return vectors_->index;
+}
+
+namespace {
+
+std::vector<std::int64_t> ids_of(const std::vector<std::pair<std::int64_t, float>>& ranked) {
+    std::vector<std::int64_t> ids;
+    for (const auto& [id, score] : ranked) ids.push_back(id);
+    return ids;
+}
+
+} // namespace
 
 std::vector<search_hit> library::dense_search(std::string_view embedder, std::span<const float> query, int top_n,
                                               int* damaged) {
     if (damaged) *damaged = 0;
     if (top_n <= 0 || query.empty()) return {};
-    const std::int64_t generation = read_generation(db_);
-    if (!vectors_ || vectors_->embedder != embedder || vectors_->generation != generation ||
-        vectors_->index.dim() != (int)query.size()) {
-        auto cache = std::make_unique<vector_cache>();
-        cache->embedder = std::string(embedder);
-        cache->index = vector_index((int)query.size());
-        std::vector<std::int64_t> bad;
-        auto st = db_.prepare("SELECT chunk_id, dim, vector, checksum FROM chunk_vectors WHERE embedder = ?1 ORDER BY chunk_id");
-        st.bind_text(1, embedder);
-        std::vector<float> v(query.size());
-        while (st.step()) {
-            const std::int64_t id = st.column_int64(0);
-            const std::vector<std::byte> blob = st.column_blob(2);
-            // A row of another dimension (the model changed under the same name), a blob of the wrong
-            // length or bytes that no longer hash to the checksum: never ranked.
-            if (st.column_int64(1) != (std::int64_t)query.size() || blob.size() != query.size() * sizeof(float) ||
-                vector_checksum(blob) != st.column_int64(3)) {
-                bad.push_back(id);
-                continue;
-            }
-            std::memcpy(v.data(), blob.data(), blob.size());
-            cache->index.add(id, v);
-        }
-        if (!bad.empty() && !read_only_)
-            for (std::int64_t id : bad) {
-                auto del = db_.prepare("DELETE FROM chunk_vectors WHERE chunk_id = ?1 AND embedder = ?2");
-                del.bind_int64(1, id).bind_text(2, embedder);
-                del.run();
-            }
-        if (damaged) *damaged = (int)bad.size();
-        cache->generation = read_generation(db_);
-        vectors_ = std::move(cache);
-    }
-    const auto best = vectors_->index.top(query, top_n);
-    std::vector<std::int64_t> ids;
+    const auto best = vectors_for(embedder, (int)query.size(), damaged).top(query, top_n);
     std::vector<double> scores;
-    for (const auto& [id, score] : best) {
-        ids.push_back(id);
-        scores.push_back(score);
-    }
-    return hits_of(ids, scores);
+    for (const auto& [id, score] : best) scores.push_back(score);
+    return hits_of(ids_of(best), scores);
 }
 
 std::vector<search_hit> library::hybrid_search(std::string_view question, std::string_view embedder,
                                                std::span<const float> query, int top_n, int candidates, int* damaged,
                                                double bm25_weight) {
-    if (top_n <= 0) return {};
+    const std::vector<float> q(query.begin(), query.end());
+    return hybrid_search(question, embedder, (int)q.size(), [&q] { return q; }, top_n, candidates, damaged, bm25_weight);
+}
+
+std::vector<search_hit> library::hybrid_search(std::string_view question, std::string_view embedder, int dim,
+                                               const std::function<std::vector<float>()>& embed, int top_n,
+                                               int candidates, int* damaged, double bm25_weight) {
+    if (damaged) *damaged = 0;
+    if (top_n <= 0 || dim <= 0) return {};
     const int n = std::max(top_n, candidates);
+    // Database work first, on this thread: the vectors in memory (read or refreshed).
+    const vector_index& index = vectors_for(embedder, dim, damaged);
+    auto dense = std::async(std::launch::async, [&] { return ids_of(index.top(embed(), n)); });
     std::vector<std::vector<std::int64_t>> lists(2); // [bm25, dense] chunk ids, best first
-    for (const auto& h : search(question, n)) lists[0].push_back(h.chunk_id);
-    for (const auto& h : dense_search(embedder, query, n, damaged)) lists[1].push_back(h.chunk_id);
+    try {
+        for (const auto& h : search(question, n)) lists[0].push_back(h.chunk_id);
+    } catch (...) {
+        dense.wait(); // the second thread reads `index`, which a later call could replace
+        throw;
+    }
+    lists[1] = dense.get();
     std::vector<std::int64_t> ids;
     std::vector<double> scores;
     const double weights[] = {bm25_weight, 1.0};

@@ -89,6 +89,14 @@ std::int64_t database::last_insert_rowid() const { return sqlite3_last_insert_ro
 
 int database::changes() const { return sqlite3_changes(db_); }
 
+database::change_stamp database::stamp() {
+    change_stamp s;
+    auto st = prepare("PRAGMA data_version");
+    if (st.step()) s.data_version = st.column_int64(0);
+    s.own_changes = sqlite3_total_changes64(db_);
+    return s;
+}
+
 void database::fail(std::string_view what, int rc) const {
     std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     throw storage_error(name_ + ": " + std::string(what) + ": " + msg);

@@ -40,6 +40,15 @@ public:
 
     std::int64_t last_insert_rowid() const;
     int changes() const;
+    // Differs from an earlier stamp whenever the content may have changed since: a commit by another
+    // connection (PRAGMA data_version) or a row changed through this one, trigger programs included
+    // (sqlite3_total_changes64). A statement and a call: what caches of counts check before use.
+    struct change_stamp {
+        std::int64_t data_version = -1;
+        std::int64_t own_changes = -1;
+        bool operator==(const change_stamp&) const = default;
+    };
+    change_stamp stamp();
 
     const std::filesystem::path& path() const { return path_; }
     // The prefix of every error message about this database: its path as the caller gave it.

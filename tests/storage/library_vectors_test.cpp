@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <thread>
 
 using namespace epic::storage;
 using epic::storage_error;
@@ -252,3 +253,51 @@ TEST(library_vectors, hybrid_search_fuses_bm25_and_dense_ranks) {
     EXPECT_EQ(lib.hybrid_search(question, "m", q, 4, 50).size(), hybrid.size());
     for (size_t i = 0; i < hybrid.size(); ++i) EXPECT_EQ(lib.hybrid_search(question, "m", q, 4, 50)[i].chunk_id, hybrid[i].chunk_id);
 }
+
+TEST(library_vectors, hybrid_search_embedding_on_a_second_thread_ranks_as_with_the_vector_given) {
+    epic::test::scratch_dir dir;
+    library lib(dir / "lib.sqlite");
+    std::mt19937 rng(std::random_device{}());
+    std::vector<std::string> texts;
+    for (int i = 0; i < 40; ++i) texts.push_back("passage " + std::to_string(i) + (i % 3 ? " about tides" : " about harbors"));
+    const auto chunks = lib.chunks_of(add_document(lib, "/d/a.txt", texts));
+    for (const auto& c : chunks) lib.put_chunk_vector(c.id, "m", random_unit(rng, 24));
+    const auto q = random_unit(rng, 24);
+    const std::string question = "which passage is about harbors";
+    const auto given = lib.hybrid_search(question, "m", q, 8, 20);
+    std::thread::id embedded_on;
+    const auto computed = lib.hybrid_search(question, "m", 24, [&] { embedded_on = std::this_thread::get_id(); return q; }, 8, 20);
+    ASSERT_EQ(given.size(), 8u);
+    ASSERT_EQ(computed.size(), given.size());
+    for (size_t i = 0; i < given.size(); ++i) {
+        EXPECT_EQ(computed[i].chunk_id, given[i].chunk_id) << i;
+        EXPECT_EQ(computed[i].score, given[i].score) << i;
+    }
+    EXPECT_NE(embedded_on, std::this_thread::get_id()) << "the question is embedded beside BM25, not before it";
+    // An embedding that fails fails the search, and the library stays usable.
+    EXPECT_THROW(lib.hybrid_search(question, "m", 24, []() -> std::vector<float> { throw storage_error("no model"); }, 8, 20),
+                 storage_error);
+    EXPECT_EQ(lib.hybrid_search(question, "m", q, 8, 20).at(0).chunk_id, given[0].chunk_id);
+}
+
+TEST(library_vectors, cached_counts_follow_changes_from_another_connection) {
+    epic::test::scratch_dir dir;
+    library a(dir / "lib.sqlite");
+    library b(dir / "lib.sqlite");
+    std::mt19937 rng(std::random_device{}());
+    EXPECT_EQ(b.chunk_count(), 0);
+    EXPECT_EQ(b.vector_count("m"), 0);
+    const auto doc = add_document(a, "/d/a.txt", {"one", "two", "three"});
+    const auto chunks = a.chunks_of(doc);
+    EXPECT_EQ(b.chunk_count(), 3);
+    a.put_chunk_vector(chunks[0].id, "m", random_unit(rng, 8));
+    EXPECT_EQ(b.vector_count("m"), 1);
+    EXPECT_EQ(b.vector_count("other"), 0);
+    b.put_chunk_vector(chunks[1].id, "m", random_unit(rng, 8)); // through b itself
+    EXPECT_EQ(b.vector_count("m"), 2);
+    EXPECT_EQ(a.vector_count("m"), 2);
+    ASSERT_TRUE(a.remove_document(doc));
+    EXPECT_EQ(b.chunk_count(), 0);
+    EXPECT_EQ(b.vector_count("m"), 0);
+}
+

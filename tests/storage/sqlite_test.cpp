@@ -42,6 +42,27 @@ TEST(sqlite, opens_in_wal_with_foreign_keys) {
     EXPECT_EQ(bt.column_int64(0), 5000);
 }
 
+TEST(sqlite, the_change_stamp_moves_with_writes_from_either_connection_and_not_with_reads) {
+    epic::test::scratch_dir dir;
+    sqlite::database a(dir / "a.db"), b(dir / "a.db");
+    a.exec("CREATE TABLE t (x INTEGER); CREATE TABLE log (n INTEGER); INSERT INTO log VALUES (0);"
+           "CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN UPDATE log SET n = n + 1; END;");
+    const auto s0 = a.stamp();
+    auto rd = a.prepare("SELECT count(*) FROM t");
+    ASSERT_TRUE(rd.step());
+    rd.reset();
+    EXPECT_EQ(a.stamp(), s0) << "a read changes nothing";
+    a.exec("INSERT INTO t VALUES (1)");
+    const auto s1 = a.stamp();
+    EXPECT_NE(s1, s0) << "a write through this connection";
+    b.exec("INSERT INTO t VALUES (2)");
+    const auto s2 = a.stamp();
+    EXPECT_NE(s2, s1) << "a commit through another connection";
+    EXPECT_EQ(a.stamp(), s2);
+    b.exec("BEGIN; INSERT INTO t VALUES (3); ROLLBACK");
+    EXPECT_EQ(a.stamp(), s2) << "nothing committed, nothing changed";
+}
+
 TEST(sqlite, binds_and_reads_every_type_by_index_and_name) {
     std::random_device rd;
     const unsigned seed = rd();
