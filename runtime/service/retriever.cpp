@@ -6,7 +6,6 @@
 #include "library/library.h"
 
 #include <map>
-#include <optional>
 
 namespace epic {
 
@@ -117,20 +116,13 @@ std::vector<storage::search_hit> retriever::search(const std::string& question, 
     }
     if (m == retrieval_mode::bm25) return lib_.search(question, top_n);
     const std::string& fp = embedder_->fingerprint();
-    // The question's vector, computed once: in hybrid mode on the library's second thread while BM25
-    // ranks (the two overlap; embed_missing has finished with the embedder by then).
-    std::optional<std::vector<float>> q;
-    const auto question_vector = [&] {
-        if (!q) q = embedder_->embed(question);
-        return *q;
-    };
+    const std::vector<float> q = embedder_->embed(question);
     for (int attempt = 0;; ++attempt) {
         if (const size_t n = embed_missing(); n > 0 && notes)
             notes->push_back("embedded " + std::to_string(n) + " chunk" + (n == 1 ? "" : "s") + " that had no vector for search");
         int damaged = 0;
-        auto hits = m == retrieval_mode::dense
-                        ? lib_.dense_search(fp, question_vector(), top_n, &damaged)
-                        : lib_.hybrid_search(question, fp, embedder_->dim(), question_vector, top_n, 50, &damaged, bm25_weight_);
+        auto hits = m == retrieval_mode::dense ? lib_.dense_search(fp, q, top_n, &damaged)
+                                                    : lib_.hybrid_search(question, fp, q, top_n, 50, &damaged, bm25_weight_);
         if (damaged > 0 && notes)
             notes->push_back(std::to_string(damaged) + " damaged chunk vector" + (damaged == 1 ? "" : "s") +
                              " removed from the library" + (attempt == 0 ? "; embedded again" : ""));

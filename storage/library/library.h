@@ -9,7 +9,6 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -118,13 +117,6 @@ public:
     std::vector<search_hit> hybrid_search(std::string_view question, std::string_view embedder,
                                           std::span<const float> query, int top_n, int candidates = 50,
                                           int* damaged = nullptr, double bm25_weight = hybrid_bm25_weight);
-    // The same with the question's vector (dim floats) still to compute: `embed` runs on a second
-    // thread, followed there by the scan of the vectors in memory, while BM25 ranks on this one (the
-    // two take similar time at 100,000 chunks). Only this thread touches the database.
-    std::vector<search_hit> hybrid_search(std::string_view question, std::string_view embedder, int dim,
-                                          const std::function<std::vector<float>()>& embed, int top_n,
-                                          int candidates = 50, int* damaged = nullptr,
-                                          double bm25_weight = hybrid_bm25_weight);
 
 private:
     // One embedder's vectors as of one vector_generation: searched until the table changes.

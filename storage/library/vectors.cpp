@@ -8,7 +8,6 @@
 #include <cmath>
 #include <algorithm>
 #include <cstring>
-#include <future>
 
 namespace epic::storage {
 
@@ -134,27 +133,12 @@ std::vector<search_hit> library::dense_search(std::string_view embedder, std::sp
 std::vector<search_hit> library::hybrid_search(std::string_view question, std::string_view embedder,
                                                std::span<const float> query, int top_n, int candidates, int* damaged,
                                                double bm25_weight) {
-    const std::vector<float> q(query.begin(), query.end());
-    return hybrid_search(question, embedder, (int)q.size(), [&q] { return q; }, top_n, candidates, damaged, bm25_weight);
-}
-
-std::vector<search_hit> library::hybrid_search(std::string_view question, std::string_view embedder, int dim,
-                                               const std::function<std::vector<float>()>& embed, int top_n,
-                                               int candidates, int* damaged, double bm25_weight) {
     if (damaged) *damaged = 0;
-    if (top_n <= 0 || dim <= 0) return {};
+    if (top_n <= 0) return {};
     const int n = std::max(top_n, candidates);
-    // Database work first, on this thread: the vectors in memory (read or refreshed).
-    const vector_index& index = vectors_for(embedder, dim, damaged);
-    auto dense = std::async(std::launch::async, [&] { return ids_of(index.top(embed(), n)); });
     std::vector<std::vector<std::int64_t>> lists(2); // [bm25, dense] chunk ids, best first
-    try {
-        for (const auto& h : search(question, n)) lists[0].push_back(h.chunk_id);
-    } catch (...) {
-        dense.wait(); // the second thread reads `index`, which a later call could replace
-        throw;
-    }
-    lists[1] = dense.get();
+    for (const auto& h : search(question, n)) lists[0].push_back(h.chunk_id);
+    if (!query.empty()) lists[1] = ids_of(vectors_for(embedder, (int)query.size(), damaged).top(query, n));
     std::vector<std::int64_t> ids;
     std::vector<double> scores;
     const double weights[] = {bm25_weight, 1.0};

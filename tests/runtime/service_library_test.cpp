@@ -304,8 +304,9 @@ TEST_F(service_test, a_cache_format_change_recompiles_lazily_and_a_link_never_mi
     SCOPED_TRACE("seed " + std::to_string(seed_));
     size_t n_chunks = 0;
     {
-        auto s = open(); // the default format
-        ASSERT_EQ(default_cache_format, kv_format::f16) << "update this test when the default changes";
+        service_params f16 = params();
+        f16.cache_format = kv_format::f16;
+        auto s = open_with(f16);
         const add_report r = s->add({dir_ / "docs"});
         ASSERT_TRUE(r.error.empty()) << r.error;
         n_chunks = (size_t)s->library().chunk_count();

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
-#include <thread>
 
 using namespace epic::storage;
 using epic::storage_error;
@@ -252,32 +251,6 @@ TEST(library_vectors, hybrid_search_fuses_bm25_and_dense_ranks) {
     for (size_t i = 1; i < hybrid.size(); ++i) EXPECT_LE(hybrid[i].score, hybrid[i - 1].score);
     EXPECT_EQ(lib.hybrid_search(question, "m", q, 4, 50).size(), hybrid.size());
     for (size_t i = 0; i < hybrid.size(); ++i) EXPECT_EQ(lib.hybrid_search(question, "m", q, 4, 50)[i].chunk_id, hybrid[i].chunk_id);
-}
-
-TEST(library_vectors, hybrid_search_embedding_on_a_second_thread_ranks_as_with_the_vector_given) {
-    epic::test::scratch_dir dir;
-    library lib(dir / "lib.sqlite");
-    std::mt19937 rng(std::random_device{}());
-    std::vector<std::string> texts;
-    for (int i = 0; i < 40; ++i) texts.push_back("passage " + std::to_string(i) + (i % 3 ? " about tides" : " about harbors"));
-    const auto chunks = lib.chunks_of(add_document(lib, "/d/a.txt", texts));
-    for (const auto& c : chunks) lib.put_chunk_vector(c.id, "m", random_unit(rng, 24));
-    const auto q = random_unit(rng, 24);
-    const std::string question = "which passage is about harbors";
-    const auto given = lib.hybrid_search(question, "m", q, 8, 20);
-    std::thread::id embedded_on;
-    const auto computed = lib.hybrid_search(question, "m", 24, [&] { embedded_on = std::this_thread::get_id(); return q; }, 8, 20);
-    ASSERT_EQ(given.size(), 8u);
-    ASSERT_EQ(computed.size(), given.size());
-    for (size_t i = 0; i < given.size(); ++i) {
-        EXPECT_EQ(computed[i].chunk_id, given[i].chunk_id) << i;
-        EXPECT_EQ(computed[i].score, given[i].score) << i;
-    }
-    EXPECT_NE(embedded_on, std::this_thread::get_id()) << "the question is embedded beside BM25, not before it";
-    // An embedding that fails fails the search, and the library stays usable.
-    EXPECT_THROW(lib.hybrid_search(question, "m", 24, []() -> std::vector<float> { throw storage_error("no model"); }, 8, 20),
-                 storage_error);
-    EXPECT_EQ(lib.hybrid_search(question, "m", q, 8, 20).at(0).chunk_id, given[0].chunk_id);
 }
 
 TEST(library_vectors, cached_counts_follow_changes_from_another_connection) {
