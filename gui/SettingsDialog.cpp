@@ -85,8 +85,6 @@ SettingsDialog::SettingsDialog(const AppSettings& s, QWidget* parent) : QDialog(
     cacheFormat_->addItem(tr("q8 (8-bit groups)"), "q8");
     cacheFormat_->addItem(tr("k8v4 (8-bit keys, 4-bit values)"), "k8v4");
     cacheFormat_->addItem(tr("q4 (4-bit groups)"), "q4");
-    cacheFormat_->addItem(tr("k5v3 (5-bit keys, 3-bit values)"), "k5v3");
-    cacheFormat_->addItem(tr("k5v2 (5-bit keys, 2-bit values)"), "k5v2");
     cacheFormat_->setCurrentIndex(qMax(0, cacheFormat_->findData(s.cacheFormat)));
     cacheFormat_->setToolTip(tr("How chunk caches are stored on disk. Caches of another format are compiled again "
                                 "when needed (never mixed in one answer); Cache → Clean up removes the old ones"));

@@ -1,5 +1,5 @@
 #pragma once
-// Quantized chunk caches (runtime/pic/kv_quant.h, the q8 / k8v4 / q4 / k5v3 / k5v2 formats) decoded to f16 on the device,
+// Quantized chunk caches (runtime/pic/kv_quant.h, the q8 / k8v4 / q4 formats) decoded to f16 on the device,
 // so a cache could travel to the GPU at a quarter of its f16 bytes and be expanded there.
 #include <cuda_runtime_api.h>
 

@@ -29,7 +29,7 @@ commands:
                                              answer from the library; prints the answer, then its sources
                                              (--gpu-cache-mib: GPU hot tier of chunk caches; default auto, 0 off;
                                               --ctx: rows one ask may link, default the model's context length)
-              --kv-format f16|q8|k8v4|q4: how chunk caches are stored (default f16); caches of another format
+              --kv-format f16|q8|k8v4|q4: how chunk caches are stored (default k8v4); caches of another format
               are stale: compiled again when needed, never linked with this one
               --retrieval bm25|dense|hybrid (add and ask; default hybrid): words (BM25), meaning (the embedding
               model's vectors) or both fused; dense and hybrid need the embedding model (get-models.sh minilm;

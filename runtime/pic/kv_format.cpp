@@ -10,8 +10,6 @@ std::string_view kv_format_name(kv_format f) {
     case kv_format::q8: return "q8";
     case kv_format::k8v4: return "k8v4";
     case kv_format::q4: return "q4";
-    case kv_format::k5v3: return "k5v3";
-    case kv_format::k5v2: return "k5v2";
     }
     return "f16";
 }

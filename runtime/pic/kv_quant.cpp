@@ -267,8 +267,6 @@ int kv_format_bits(kv_format f, bool value) {
     case kv_format::q8: return 8;
     case kv_format::k8v4: return value ? 4 : 8;
     case kv_format::q4: return 4;
-    case kv_format::k5v3: return value ? 3 : 5;
-    case kv_format::k5v2: return value ? 2 : 5;
     }
     return 16;
 }

@@ -322,10 +322,7 @@ TEST(kv_quant, the_format_is_part_of_the_policy_scheme_and_the_cache_key) {
     EXPECT_EQ(kv_format_bits(kv_format::q8, true), 8);
     EXPECT_EQ(kv_format_bits(kv_format::k8v4, false), 8);
     EXPECT_EQ(kv_format_bits(kv_format::k8v4, true), 4);
-    EXPECT_EQ(kv_format_bits(kv_format::k5v3, false), 5);
-    EXPECT_EQ(kv_format_bits(kv_format::k5v3, true), 3);
-    EXPECT_EQ(kv_format_bits(kv_format::k5v2, false), 5);
-    EXPECT_EQ(kv_format_bits(kv_format::k5v2, true), 2);
+
     for (kv_format f : all_kv_formats) EXPECT_EQ(parse_kv_format(kv_format_name(f)), f);
 }
 

@@ -269,7 +269,9 @@ TEST_F(service_test, caches_of_an_older_compile_scheme_or_system_prompt_are_stal
         const add_report r = s->add({dir_ / "docs"});
         ASSERT_TRUE(r.error.empty()) << r.error;
         n_chunks = r.chunks_compiled;
-        for (const auto& e : s->cache_entries()) EXPECT_EQ(e.compile_options, "sink=1");
+        compile_options paper_scheme(1); // one sink, standalone, in the service's (default) cache format
+        paper_scheme.format = default_cache_format;
+        for (const auto& e : s->cache_entries()) EXPECT_EQ(e.compile_options, paper_scheme.to_string());
     }
     ASSERT_GT(n_chunks, 6u);
     auto s = open("", 0, context_compiled);
