@@ -8,20 +8,16 @@
 namespace epic {
 namespace {
 
-template <bool ALONG_ROWS>
+template <int BITS, bool ALONG_ROWS>
 __global__ void kv_dequantize_kernel(const uint8_t* codes, const __half* scales, const __half* mins, int64_t n_rows,
-                                     int64_t width, int bits, int group, int64_t scale_cols, __half* out) {
+                                     int64_t width, int group, int64_t scale_cols, __half* out) {
     const int64_t n = n_rows * width;
     const int64_t stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
         const int64_t r = i / width, c = i - r * width; // out [n_rows, width]
-        // Row r's code: bits (r % 8) * bits.. of octet r / 8, whose bytes are code rows (r / 8) * bits + j.
-        const int64_t bit = (r & 7) * bits;
-        const int64_t row = (r >> 3) * bits + (bit >> 3); // codes [ceil(n_rows * bits / 8), width]
-        const int shift = (int)(bit & 7);
-        unsigned v = codes[row * width + c];
-        if (shift + bits > 8) v |= (unsigned)codes[(row + 1) * width + c] << 8;
-        const unsigned code = (v >> shift) & ((1u << bits) - 1u);
+        unsigned code;
+        if (BITS == 8) code = codes[i];                                            // [n_rows, width]
+        else code = (unsigned)(codes[(r >> 1) * width + c] >> ((r & 1) * 4)) & 15u; // [ceil(n_rows / 2), width]
         const int64_t g = ALONG_ROWS ? (r / group) * width + c : r * scale_cols + c / group;
         out[i] = __float2half_rn(fmaf((float)code, __half2float(scales[g]), __half2float(mins[g])));
     }
@@ -32,7 +28,7 @@ __global__ void kv_dequantize_kernel(const uint8_t* codes, const __half* scales,
 cudaError_t launch_kv_dequantize_f16(const uint8_t* codes, const uint16_t* scales, const uint16_t* mins, int64_t n_rows,
                                      int64_t width, int bits, int group, bool groups_along_rows, uint16_t* out,
                                      cudaStream_t stream) {
-    if (bits < 2 || bits > 8 || group < 2 || group % 2 || n_rows < 0 || width < 0) return cudaErrorInvalidValue;
+    if ((bits != 4 && bits != 8) || group < 2 || group % 2 || n_rows < 0 || width < 0) return cudaErrorInvalidValue;
     if (n_rows == 0 || width == 0) return cudaSuccess;
     constexpr int threads = 256;
     const unsigned blocks = grid_for((size_t)(n_rows * width), threads);
@@ -40,9 +36,13 @@ cudaError_t launch_kv_dequantize_f16(const uint8_t* codes, const uint16_t* scale
     const auto* m = reinterpret_cast<const __half*>(mins);
     auto* o = reinterpret_cast<__half*>(out);
     const int64_t scale_cols = groups_along_rows ? width : (width + group - 1) / group;
+    if (bits == 8)
+        return groups_along_rows
+                   ? launch_kernel(kv_dequantize_kernel<8, true>, blocks, threads, 0, stream, codes, s, m, n_rows, width, group, scale_cols, o)
+                   : launch_kernel(kv_dequantize_kernel<8, false>, blocks, threads, 0, stream, codes, s, m, n_rows, width, group, scale_cols, o);
     return groups_along_rows
-               ? launch_kernel(kv_dequantize_kernel<true>, blocks, threads, 0, stream, codes, s, m, n_rows, width, bits, group, scale_cols, o)
-               : launch_kernel(kv_dequantize_kernel<false>, blocks, threads, 0, stream, codes, s, m, n_rows, width, bits, group, scale_cols, o);
+               ? launch_kernel(kv_dequantize_kernel<4, true>, blocks, threads, 0, stream, codes, s, m, n_rows, width, group, scale_cols, o)
+               : launch_kernel(kv_dequantize_kernel<4, false>, blocks, threads, 0, stream, codes, s, m, n_rows, width, group, scale_cols, o);
 }
 
 } // namespace epic

@@ -25,24 +25,11 @@ namespace {
 // The next f16 above a positive (or zero) f16: the scale rounded up.
 uint16_t f16_next_up(uint16_t h) { return (uint16_t)(h + 1); }
 
-// Where row r's codes lie (kv_quant.h: octets of rows): code row `row` from bit `shift` upwards, and
-// the code row above it too when the code crosses a byte boundary (`two`).
-struct code_pos {
-    int64_t row;
-    int shift;
-    bool two;
-};
-inline code_pos code_pos_of(int bits, int64_t r) {
-    const int64_t bit = (r & 7) * bits;
-    return {(r >> 3) * bits + (bit >> 3), (int)(bit & 7), (bit & 7) + bits > 8};
-}
-
 // The code of (row r, channel c) from a codes tensor [code_rows, w].
 inline unsigned code_at(const uint8_t* codes, int bits, int64_t r, int64_t c, int64_t w) {
-    const code_pos p = code_pos_of(bits, r);
-    unsigned v = codes[p.row * w + c];
-    if (p.two) v |= (unsigned)codes[(p.row + 1) * w + c] << 8;
-    return (v >> p.shift) & ((1u << bits) - 1u);
+    if (bits == 8) return codes[r * w + c];
+    const uint8_t b = codes[(r >> 1) * w + c];
+    return (r & 1) ? (unsigned)(b >> 4) : (unsigned)(b & 0x0f);
 }
 
 inline uint16_t decode_one(unsigned code, uint16_t s, uint16_t m) {
@@ -96,11 +83,10 @@ inline void check_finite(const kv_quant_layout& l, const float* row, int64_t n, 
     if (!ok) non_finite(l, r);
 }
 
-// Stores code q of (row r, channel c). Codes are OR-ed in: the caller zeroes the codes first.
+// Stores code q of (row r, channel c). 4-bit codes are OR-ed in: the caller zeroes the codes first.
 inline void put_code(uint8_t* codes, int bits, int64_t r, int64_t c, int64_t w, unsigned q) {
-    const code_pos p = code_pos_of(bits, r);
-    codes[p.row * w + c] |= (uint8_t)(q << p.shift);
-    if (p.two) codes[(p.row + 1) * w + c] |= (uint8_t)(q >> (8 - p.shift));
+    if (bits == 8) codes[r * w + c] = (uint8_t)q;
+    else codes[(r >> 1) * w + c] |= (uint8_t)(q << ((r & 1) * 4));
 }
 
 void quantize_tokens(const kv_quant_layout& l, const uint16_t* x, uint8_t* codes, uint16_t* scales, uint16_t* mins) {
@@ -173,14 +159,11 @@ void dequantize_scalar(const kv_quant_layout& l, const uint8_t* codes, const uin
 }
 
 #if defined(EPIC_KVQ_AVX512)
-// 16 codes of one row (bytes at q0 and, when a code crosses a byte, at q1; from bit `shift` up)
-// -> 16 f16 at out, lanes under `mask`.
-inline void decode16_avx512(const uint8_t* q0, const uint8_t* q1, int bits, int shift, __m512 s, __m512 m, uint16_t* out,
-                            __mmask16 mask) {
-    __m256i v = _mm256_cvtepu8_epi16(_mm_maskz_loadu_epi8(mask, q0));
-    if (q1) v = _mm256_or_si256(v, _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm_maskz_loadu_epi8(mask, q1)), 8));
-    v = _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(shift)), _mm256_set1_epi16((short)((1 << bits) - 1)));
-    const __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(v));
+// 16 codes of one row (bytes at q; the high nibbles when shift) -> 16 f16 at out, lanes under `mask`.
+inline void decode16_avx512(const uint8_t* q, int bits, int shift, __m512 s, __m512 m, uint16_t* out, __mmask16 mask) {
+    __m128i b = _mm_maskz_loadu_epi8(mask, q);
+    if (bits == 4) b = _mm_and_si128(shift ? _mm_srli_epi16(b, 4) : b, _mm_set1_epi8(0x0f));
+    const __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b));
     const __m256i h = _mm512_cvtps_ph(_mm512_fmadd_ps(f, s, m), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     _mm256_mask_storeu_epi16(out, mask, h);
 }
@@ -191,11 +174,9 @@ void dequantize_avx512(const kv_quant_layout& l, const uint8_t* codes, const uin
                        uint16_t* out) {
     const int64_t w = l.width, G = l.group, ng = l.scale_cols();
     for (int64_t r = 0; r < l.n_rows; ++r) {
-        const code_pos p = code_pos_of(l.bits, r);
-        const uint8_t* q0 = codes + p.row * w;             // [w] this row's low code bytes
-        const uint8_t* q1 = p.two ? q0 + w : nullptr;      // [w] and its high ones
-        uint16_t* o = out + r * w;                         // [w]
-        auto at = [&](const uint8_t* q, int64_t c) { return q ? q + c : nullptr; };
+        const uint8_t* q = codes + (l.bits == 8 ? r : r >> 1) * w; // [w] this row's codes
+        const int shift = l.bits == 4 && (r & 1);
+        uint16_t* o = out + r * w;                                 // [w]
         if (l.axis == kv_quant_axis::tokens) {
             const uint16_t* s = scales + (r / G) * w; // [w]
             const uint16_t* m = mins + (r / G) * w;   // [w]
@@ -203,15 +184,14 @@ void dequantize_avx512(const kv_quant_layout& l, const uint8_t* codes, const uin
                 const __mmask16 k = lanes(w - c);
                 const __m512 vs = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, s + c));
                 const __m512 vm = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, m + c));
-                decode16_avx512(q0 + c, at(q1, c), l.bits, p.shift, vs, vm, o + c, k);
+                decode16_avx512(q + c, l.bits, shift, vs, vm, o + c, k);
             }
         } else {
             for (int64_t g = 0; g < ng; ++g) {
                 const __m512 vs = _mm512_set1_ps(fp16_to_fp32(scales[r * ng + g]));
                 const __m512 vm = _mm512_set1_ps(fp16_to_fp32(mins[r * ng + g]));
                 const int64_t c1 = std::min(w, (g + 1) * G);
-                for (int64_t c = g * G; c < c1; c += 16)
-                    decode16_avx512(q0 + c, at(q1, c), l.bits, p.shift, vs, vm, o + c, lanes(c1 - c));
+                for (int64_t c = g * G; c < c1; c += 16) decode16_avx512(q + c, l.bits, shift, vs, vm, o + c, lanes(c1 - c));
             }
         }
     }
@@ -219,40 +199,41 @@ void dequantize_avx512(const kv_quant_layout& l, const uint8_t* codes, const uin
 #endif
 
 #if defined(EPIC_KVQ_AVX2)
-// 8 codes of one row (as decode16_avx512) -> 8 f16.
-inline void decode8_avx2(const uint8_t* q0, const uint8_t* q1, int bits, int shift, __m256 s, __m256 m, uint16_t* out) {
-    __m128i v = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i*)q0));
-    if (q1) v = _mm_or_si128(v, _mm_slli_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i*)q1)), 8));
-    v = _mm_and_si128(_mm_srl_epi16(v, _mm_cvtsi32_si128(shift)), _mm_set1_epi16((short)((1 << bits) - 1)));
-    const __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(v));
+// 8 codes of one row -> 8 f16.
+inline void decode8_avx2(const uint8_t* q, int bits, int shift, __m256 s, __m256 m, uint16_t* out) {
+    __m128i b = _mm_loadl_epi64((const __m128i*)q);
+    if (bits == 4) b = _mm_and_si128(shift ? _mm_srli_epi16(b, 4) : b, _mm_set1_epi8(0x0f));
+    const __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
     _mm_storeu_si128((__m128i*)out, _mm256_cvtps_ph(_mm256_fmadd_ps(f, s, m), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+
+inline unsigned nibble(const uint8_t* q, int bits, int shift, int64_t c) {
+    return bits == 8 ? q[c] : (unsigned)((q[c] >> (shift * 4)) & 0x0f);
 }
 
 void dequantize_avx2(const kv_quant_layout& l, const uint8_t* codes, const uint16_t* scales, const uint16_t* mins,
                      uint16_t* out) {
     const int64_t w = l.width, G = l.group, ng = l.scale_cols();
     for (int64_t r = 0; r < l.n_rows; ++r) {
-        const code_pos p = code_pos_of(l.bits, r);
-        const uint8_t* q0 = codes + p.row * w;        // [w] this row's low code bytes
-        const uint8_t* q1 = p.two ? q0 + w : nullptr; // [w] and its high ones
-        uint16_t* o = out + r * w;                    // [w]
-        auto at = [&](const uint8_t* q, int64_t c) { return q ? q + c : nullptr; };
+        const uint8_t* q = codes + (l.bits == 8 ? r : r >> 1) * w; // [w]
+        const int shift = l.bits == 4 && (r & 1);
+        uint16_t* o = out + r * w;                                 // [w]
         if (l.axis == kv_quant_axis::tokens) {
             const uint16_t* s = scales + (r / G) * w; // [w]
             const uint16_t* m = mins + (r / G) * w;   // [w]
             int64_t c = 0;
             for (; c + 8 <= w; c += 8)
-                decode8_avx2(q0 + c, at(q1, c), l.bits, p.shift, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(s + c))),
+                decode8_avx2(q + c, l.bits, shift, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(s + c))),
                              _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(m + c))), o + c);
-            for (; c < w; ++c) o[c] = decode_one(code_at(codes, l.bits, r, c, w), s[c], m[c]);
+            for (; c < w; ++c) o[c] = decode_one(nibble(q, l.bits, shift, c), s[c], m[c]);
         } else {
             for (int64_t g = 0; g < ng; ++g) {
                 const uint16_t s = scales[r * ng + g], m = mins[r * ng + g];
                 const __m256 vs = _mm256_set1_ps(fp16_to_fp32(s)), vm = _mm256_set1_ps(fp16_to_fp32(m));
                 const int64_t c1 = std::min(w, (g + 1) * G);
                 int64_t c = g * G;
-                for (; c + 8 <= c1; c += 8) decode8_avx2(q0 + c, at(q1, c), l.bits, p.shift, vs, vm, o + c);
-                for (; c < c1; ++c) o[c] = decode_one(code_at(codes, l.bits, r, c, w), s, m);
+                for (; c + 8 <= c1; c += 8) decode8_avx2(q + c, l.bits, shift, vs, vm, o + c);
+                for (; c < c1; ++c) o[c] = decode_one(nibble(q, l.bits, shift, c), s, m);
             }
         }
     }
@@ -282,7 +263,7 @@ kv_quant_axis parse_kv_quant_axis(const std::string& name) {
 void kv_quant_layout::check() const {
     const std::string what = "KV quantization layout " + std::to_string(n_rows) + " x " + std::to_string(width) + ", " +
                              std::to_string(bits) + " bits, groups of " + std::to_string(group);
-    if (bits < 2 || bits > 8) throw error(what + ": bits must be 2..8");
+    if (bits != 8 && bits != 4) throw error(what + ": bits must be 8 or 4");
     if (group < 2 || group > 4096 || group % 2) throw error(what + ": the group must be even, 2..4096");
     if (n_rows <= 0 || width <= 0 || n_rows > (1ll << 31) || width > (1ll << 31) || n_rows * width > (1ll << 40))
         throw error(what + ": implausible sizes");
@@ -290,7 +271,7 @@ void kv_quant_layout::check() const {
 
 void kv_quantize(const kv_quant_layout& l, const uint16_t* x, uint8_t* codes, uint16_t* scales, uint16_t* mins) {
     l.check();
-    std::fill(codes, codes + l.code_bytes(), (uint8_t)0);
+    if (l.bits == 4) std::fill(codes, codes + l.code_bytes(), (uint8_t)0);
     if (l.axis == kv_quant_axis::tokens) quantize_tokens(l, x, codes, scales, mins);
     else quantize_channels(l, x, codes, scales, mins);
 }

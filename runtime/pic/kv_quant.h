@@ -1,5 +1,5 @@
 #pragma once
-// Group-wise quantization of a chunk's K and V for storage (the quantized formats of pic/kv_format.h).
+// Group-wise quantization of a chunk's K and V for storage (the q8 and q4 formats of pic/kv_format.h).
 // A tensor [n_rows, width] f16 (width = n_head_kv * head_dim) becomes codes and one (scale, min) per
 //   axis tokens:   channel and group of `group` consecutive rows ("per channel", KIVI's K), or
 //   axis channels: row and group of `group` consecutive channels ("per token", KIVI's V);
@@ -8,12 +8,10 @@
 //
 // A value is decoded as f16(fma(code, scale, min)) with scale and min f16 (asymmetric: min is the
 // group's smallest value, scale = (max - min) / (2^bits - 1), rounded up so every code fits).
-// Codes are unsigned, `bits` (2..8) wide, packed per channel by octets of rows: the 8 codes of rows
-// 8i..8i+7 of channel c form one little-endian integer of 8 * bits bits (row 8i + t at bit t * bits)
-// held in bytes (i * bits + j, c), j < bits. So a code spans at most two bytes, one above the other;
-// 8 bits is one code per byte, 4 bits puts rows 2i and 2i+1 in the low and high nibbles of byte
-// (i, c); a short last octet leaves zero bits. Packing rows, not channels, keeps a decoded row's codes
-// contiguous for both axes.
+// Codes are unsigned, 8 bits one per byte, or 4 bits two per byte: rows 2i and 2i+1 of a channel
+// share byte (i, c), row 2i in the low nibble (an odd last row leaves a zero high nibble). Pairing
+// rows, not channels, keeps a decoded row's codes contiguous for both axes, and a pair never
+// straddles a K group because groups are even.
 //
 // Decoding (what loading a cache costs) is vectorised (AVX-512 or AVX2+F16C, chosen at compile time)
 // and bit-exact with the scalar reference and with the CUDA kernel (kernels/kv_dequantize.cu): the
@@ -45,7 +43,7 @@ enum class kv_quant_axis {
 inline constexpr int kv_quant_group = 128;
 inline constexpr kv_quant_axis kv_quant_v_axis = kv_quant_axis::tokens;
 
-// Bits per code of K (value = false) or V (value = true) in a format: 2..8; 16 for f16.
+// Bits per code of K (value = false) or V (value = true) in a format: 8 or 4; 16 for f16.
 int kv_format_bits(kv_format f, bool value);
 // "tokens" (groups of rows: one scale per channel and group) / "channels" (groups of channels: one
 // scale per row and group), and back (throws epic::error naming the accepted names).
@@ -53,7 +51,7 @@ const char* kv_quant_axis_name(kv_quant_axis a);
 kv_quant_axis parse_kv_quant_axis(const std::string& name);
 
 // The shapes of one quantized tensor. check() throws epic::error naming the problem for a layout
-// that cannot exist (bits outside 2..8, group odd or outside [2, 4096], sizes <= 0 or beyond 2^31).
+// that cannot exist (bits not 4 or 8, group odd or outside [2, 4096], sizes <= 0 or beyond 2^31).
 struct kv_quant_layout {
     int64_t n_rows = 0; // tokens
     int64_t width = 0;  // n_head_kv * head_dim
@@ -62,7 +60,7 @@ struct kv_quant_layout {
     kv_quant_axis axis = kv_quant_axis::tokens;
 
     void check() const;
-    int64_t code_rows() const { return (n_rows * bits + 7) / 8; }
+    int64_t code_rows() const { return bits == 8 ? n_rows : (n_rows + 1) / 2; }
     size_t code_bytes() const { return (size_t)code_rows() * (size_t)width; } // codes [code_rows, width] u8
     // Scales and minima are each [scale_rows, scale_cols] f16.
     int64_t scale_rows() const { return axis == kv_quant_axis::tokens ? (n_rows + group - 1) / group : n_rows; }

@@ -73,7 +73,7 @@ kv_quant_layout layout(int64_t rows, int64_t w, int bits, int group, kv_quant_ax
 
 TEST_F(cuda_kv_dequantize, equals_the_cpu_decoder_on_quantized_tensors) {
     std::normal_distribution<float> n01(0.f, 1.f);
-    for (int bits : {8, 4, 5, 3, 2})
+    for (int bits : {8, 4})
         for (auto axis : {kv_quant_axis::tokens, kv_quant_axis::channels})
             for (auto [rows, w, g] : {std::tuple<int64_t, int64_t, int>{300, 192, kv_quant_group}, {77, 128, 32}, {1, 6, 2}, {33, 70, 8}}) {
                 const kv_quant_layout l = layout(rows, w, bits, g, axis);
@@ -91,7 +91,7 @@ TEST_F(cuda_kv_dequantize, equals_the_cpu_decoder_on_quantized_tensors) {
 TEST_F(cuda_kv_dequantize, equals_the_cpu_decoder_on_random_bytes) {
     std::uniform_int_distribution<int> byte(0, 255);
     std::uniform_real_distribution<float> sc(1e-4f, 8.f), mn(-50.f, 50.f);
-    for (int bits = 2; bits <= 8; ++bits)
+    for (int bits : {8, 4})
         for (auto axis : {kv_quant_axis::tokens, kv_quant_axis::channels}) {
             const kv_quant_layout l = layout(129, 37, bits, 6, axis);
             std::vector<uint8_t> codes(l.code_bytes());
@@ -107,8 +107,7 @@ TEST_F(cuda_kv_dequantize, impossible_arguments_launch_nothing) {
     uint8_t* codes = to_device(std::vector<uint8_t>(64, 0));
     uint16_t* s = to_device(std::vector<uint16_t>(64, 0));
     uint16_t* out = to_device(std::vector<uint16_t>(64, 0));
-    EXPECT_EQ(launch_kv_dequantize_f16(codes, s, s, 8, 8, 1, 32, true, out, nullptr), cudaErrorInvalidValue);
-    EXPECT_EQ(launch_kv_dequantize_f16(codes, s, s, 8, 8, 9, 32, true, out, nullptr), cudaErrorInvalidValue);
+    EXPECT_EQ(launch_kv_dequantize_f16(codes, s, s, 8, 8, 3, 32, true, out, nullptr), cudaErrorInvalidValue);
     EXPECT_EQ(launch_kv_dequantize_f16(codes, s, s, 8, 8, 8, 31, true, out, nullptr), cudaErrorInvalidValue);
     EXPECT_EQ(launch_kv_dequantize_f16(codes, s, s, -1, 8, 8, 32, true, out, nullptr), cudaErrorInvalidValue);
     EXPECT_EQ(launch_kv_dequantize_f16(codes, s, s, 0, 8, 8, 32, true, out, nullptr), cudaSuccess);
