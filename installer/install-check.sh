@@ -34,7 +34,7 @@ say "package $deb ($(stat -c %s "$deb") bytes), built in $((t_built - t0)) s"
 # --- what is in it ----------------------------------------------------------------------------------
 dpkg-deb -f "$deb"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libqt6widgets6 libsentencepiece libzstd1 libsqlite3 libpoppler-cpp libpcre2-8 libutf8proc; do
+for lib in libqt6widgets6 libsentencepiece libzstd1 libsqlite3 libpoppler-cpp libpcre2-8 libutf8proc libxml2; do
   grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 grep -qiE 'cuda|cublas|nvidia' <<<"$depends" && fail "Depends names CUDA libraries: $depends"

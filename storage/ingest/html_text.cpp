@@ -2,6 +2,8 @@
 
 #include "common/utf8.h"
 
+#include <libxml/HTMLparser.h>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -30,15 +32,14 @@ void append_utf8(std::string& out, std::uint32_t cp) {
     }
 }
 
-constexpr std::array<std::pair<std::string_view, std::uint32_t>, 32> named_entities{{
-    {"amp", '&'},     {"lt", '<'},        {"gt", '>'},        {"quot", '"'},      {"apos", '\''},
-    {"nbsp", 0xA0},   {"copy", 0xA9},     {"reg", 0xAE},      {"trade", 0x2122},  {"hellip", 0x2026},
-    {"mdash", 0x2014}, {"ndash", 0x2013}, {"lsquo", 0x2018},  {"rsquo", 0x2019},  {"ldquo", 0x201C},
-    {"rdquo", 0x201D}, {"laquo", 0xAB},   {"raquo", 0xBB},    {"bull", 0x2022},   {"middot", 0xB7},
-    {"deg", 0xB0},    {"euro", 0x20AC},   {"pound", 0xA3},    {"sect", 0xA7},     {"eacute", 0xE9},
-    {"egrave", 0xE8}, {"agrave", 0xE0},   {"ccedil", 0xE7},   {"uuml", 0xFC},     {"ouml", 0xF6},
-    {"auml", 0xE4},   {"szlig", 0xDF},
-}};
+// A named character reference's code point (libxml2's table: HTML 4's entities and &apos;; names are
+// case-sensitive, &Eacute; is not &eacute;), or 0.
+std::uint32_t named_entity(std::string_view name) {
+    if (name.empty() || name.size() > 10) return 0; // the longest HTML 4 name, "thetasym", has 8 letters
+    const std::string z(name);
+    const htmlEntityDesc* e = htmlEntityLookup(reinterpret_cast<const xmlChar*>(z.c_str()));
+    return e ? e->value : 0;
+}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
 
@@ -139,14 +140,9 @@ std::string decode_html_entities(std::string_view s) {
                 append_utf8(out, cp);
                 done = true;
             }
-        } else {
-            for (const auto& [n, cp] : named_entities) {
-                if (n == name) {
-                    append_utf8(out, cp);
-                    done = true;
-                    break;
-                }
-            }
+        } else if (const std::uint32_t cp = named_entity(name)) {
+            append_utf8(out, cp);
+            done = true;
         }
         if (done) i = semi + 1;
         else out += s[i++];

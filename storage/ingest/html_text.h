@@ -15,7 +15,8 @@ struct html_text {
 // html must be valid UTF-8 (see normalize_plain_text); the output is valid UTF-8.
 html_text html_to_text(std::string_view html);
 
-// Decodes &amp; &lt; &#233; &#x1F600; &nbsp; ... ; unknown or malformed entities stay as written.
+// Decodes &amp; &lt; &#233; &#x1F600; &nbsp; &oacute; &rarr; ... (numeric references, and names as
+// HTML 4 defines them plus &apos;); unknown or malformed entities stay as written.
 std::string decode_html_entities(std::string_view text);
 
 } // namespace epic::storage

@@ -148,6 +148,10 @@ TEST(extract, html_is_stripped_and_entities_decoded) {
     EXPECT_NE(h.text.find("Second\nline"), std::string::npos) << h.text;
     EXPECT_NE(h.text.find("one\n\ntwo"), std::string::npos) << h.text;
     EXPECT_EQ(decode_html_entities("&#0; &#xD800; &#99999999;"), "\xEF\xBF\xBD \xEF\xBF\xBD &#99999999;");
+    // Issue 17: only 32 names were known, so these stayed literal in extracted text.
+    EXPECT_EQ(decode_html_entities("Jos&eacute; Garc&iacute;a M&oacute;nica &rarr; 3&times;4 &Omega;&alpha;&hearts; &apos;q&apos;"),
+              "Jos\xC3\xA9 Garc\xC3\xAD" "a M\xC3\xB3nica \xE2\x86\x92 3\xC3\x97" "4 \xCE\xA9\xCE\xB1\xE2\x99\xA5 'q'");
+    EXPECT_EQ(decode_html_entities("&Eacute;&EACUTE;&thetasym;&OElig;"), "\xC3\x89&EACUTE;\xCF\x91\xC5\x92");
 }
 
 TEST(extract, invalid_utf8_is_repaired) {
