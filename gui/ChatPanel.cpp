@@ -299,7 +299,9 @@ QString ChatPanel::turnMarkdown(int index, const ChatTurn& t) const {
             QString label = s.title.isEmpty() ? QFileInfo(s.path).fileName() : s.title;
             if (s.pageBegin > 0)
                 label += s.pageEnd > s.pageBegin ? tr(", pages %1–%2").arg(s.pageBegin).arg(s.pageEnd) : tr(", page %1").arg(s.pageBegin);
-            links << QString("[\\[%1\\] %2](source:%3/%4)").arg(i + 1).arg(escapeMarkdown(label)).arg(index).arg(i);
+            // Sources the answer drew on are bold and marked, so the passage to check comes first to the eye.
+            const QString link = QString("[\\[%1\\] %2](source:%3/%4)").arg(i + 1).arg(escapeMarkdown(label)).arg(index).arg(i);
+            links << (s.used ? "**" + link + " ✓**" : link);
         }
         md += tr("Sources") + ": " + links.join(" · ") + "\n\n";
     }

@@ -80,6 +80,7 @@ AnswerResult ChatWorker::runAsk(quint64 requestId, const QString& question, cons
             a.pageBegin = s.page_begin;
             a.pageEnd = s.page_end;
             a.score = s.score;
+            a.used = s.used;
             out.sources.push_back(a);
         }
         const epic::ask_timing& t = r.timing;

@@ -10,7 +10,8 @@ namespace {
 
 QJsonObject toJson(const AnswerSource& s) {
     return QJsonObject{{"documentId", s.documentId}, {"chunkId", s.chunkId}, {"path", s.path},   {"title", s.title},
-                       {"text", s.text},             {"pageBegin", s.pageBegin}, {"pageEnd", s.pageEnd}, {"score", s.score}};
+                       {"text", s.text},             {"pageBegin", s.pageBegin}, {"pageEnd", s.pageEnd}, {"score", s.score},
+                       {"used", s.used}};
 }
 
 AnswerSource sourceFromJson(const QJsonObject& o) {
@@ -23,6 +24,7 @@ AnswerSource sourceFromJson(const QJsonObject& o) {
     s.pageBegin = o["pageBegin"].toInt();
     s.pageEnd = o["pageEnd"].toInt();
     s.score = o["score"].toDouble();
+    s.used = o["used"].toBool(); // false in conversations saved before sources were marked
     return s;
 }
 

@@ -107,6 +107,7 @@ struct AnswerSource {
     int pageBegin = 0;
     int pageEnd = 0;
     double score = 0.0;
+    bool used = false; // the answer drew on this chunk (epic::answer_source::used)
 };
 
 struct AnswerStats {

@@ -204,10 +204,11 @@ int cmd_ask(int argc, char** argv) {
     std::fflush(stdout);
     for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", printable(w).c_str());
     if (!a.has("no-sources")) {
-        std::printf("\nsources:\n");
+        std::printf("\nsources: (* the answer drew on it)\n");
         for (size_t i = 0; i < r.sources.size(); ++i) {
             const auto& src = r.sources[i];
-            std::printf("  [%zu] %s", i + 1, printable(src.document_path).c_str());
+            // "*": a source the answer drew on (its words; answer_support.h).
+            std::printf("%s [%zu] %s", src.used ? "*" : " ", i + 1, printable(src.document_path).c_str());
             if (src.page_begin > 0)
                 std::printf(src.page_end > src.page_begin ? ", pages %d-%d" : ", page %d", src.page_begin, src.page_end);
             // Three significant digits: hybrid's fused scores are small (about 1/61 at the top).

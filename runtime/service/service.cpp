@@ -8,6 +8,7 @@
 #include "model/model.h"
 #include "pic/compiler.h"
 #include "pic/kv_hot_tier.h"
+#include "service/answer_support.h"
 #include "service/kv_codec.h"
 #include "service/chat_template.h"
 #include "service/shared_model.h"
@@ -574,6 +575,13 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         if (first) res.timing.first_token_seconds = since(t_start);
         res.answer = g.text;
         res.cancelled = g.cancelled;
+        std::vector<std::string_view> texts;
+        for (const auto& s : res.sources) texts.push_back(s.text);
+        const auto support = answer_support_of(question, res.answer, texts);
+        for (size_t i = 0; i < res.sources.size(); ++i) {
+            res.sources[i].used = support[i].used;
+            res.sources[i].answer_words = support[i].words;
+        }
         if (g.tokens.size() > 1 && g.decode_seconds > 0) res.timing.decode_tokens_per_second = (g.tokens.size() - 1) / g.decode_seconds;
         if (m.params.cache_budget_bytes > 0) m.store->enforce_budget(m.params.cache_budget_bytes);
     } catch (const std::exception& e) {

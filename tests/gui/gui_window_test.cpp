@@ -358,3 +358,34 @@ TEST_F(GuiWindow, SkippedPathsAndRecompiledCachesAreShownWithTheirReason) {
 
 } // namespace
 } // namespace epic::guitest
+
+// Issue 17: sources the answer drew on are marked; the mark survives a restart (conversations.json)
+// and conversations saved before it load unmarked.
+TEST(ConversationStoreFile, SourcesKeepTheirUsedMarkAcrossSaveAndLoad) {
+    epic::test::scratch_dir dir;
+    const QString file = QString::fromStdString((dir / "conversations.json").string());
+    {
+        ConversationStore store;
+        ASSERT_TRUE(store.load(file));
+        const int c = store.create();
+        ChatTurn t;
+        t.question = "Who runs the company?";
+        t.answer = "Marta Lindqvist.";
+        for (bool used : {false, true, false}) {
+            AnswerSource s;
+            s.path = used ? "people/marta-lindqvist.txt" : "people/other.txt";
+            s.used = used;
+            t.sources.push_back(s);
+        }
+        store.at(c).turns.push_back(t);
+        ASSERT_TRUE(store.save());
+    }
+    ConversationStore again;
+    ASSERT_TRUE(again.load(file));
+    ASSERT_EQ(again.count(), 1);
+    const auto& sources = again.at(0).turns.at(0).sources;
+    ASSERT_EQ(sources.size(), 3);
+    EXPECT_FALSE(sources[0].used);
+    EXPECT_TRUE(sources[1].used);
+    EXPECT_FALSE(sources[2].used);
+}
