@@ -127,8 +127,8 @@ int cmd_bench_kv(int argc, char** argv) {
                     const auto& t = kv ? caches[i].v[(size_t)il] : caches[i].k[(size_t)il];
                     const fs::path f = fs::path(*dump) / ("c" + std::to_string(i) + "-l" + std::to_string(il) + (kv ? "-v" : "-k") + ".f16");
                     FILE* fp = std::fopen(f.c_str(), "wb");
-                    if (!fp || std::fwrite(t.data(), 2, t.size(), fp) != t.size()) throw error(f.string() + ": cannot write");
-                    std::fclose(fp);
+                    const bool written = fp && std::fwrite(t.data(), 2, t.size(), fp) == t.size();
+                    if ((fp && std::fclose(fp) != 0) || !written) throw error(f.string() + ": cannot write");
                 }
         std::printf("dumped K/V to %s: %d layers, %d KV heads x %d\n", dump->c_str(), caches[0].n_layer, caches[0].n_head_kv,
                     caches[0].head_dim);

@@ -105,7 +105,7 @@ void print_table(const std::vector<std::pair<std::string, mode_scores>>& modes, 
 
 // Dense and hybrid search over n synthetic chunks with random unit vectors: the query time the
 // library's size costs. With an embedder, also a question's whole search as the service runs it:
-// embedding the question (on a second thread, beside BM25) and hybrid search over the vectors.
+// embedding the question, then hybrid search over the vectors.
 void time_search(int n, int dim, sentence_embedder* emb) {
     const fs::path dir = fs::temp_directory_path() / ("epic-bench-retrieval-" + std::to_string(::getpid()));
     fs::remove_all(dir);

@@ -23,10 +23,11 @@ std::vector<answer_support> answer_support_of(std::string_view question, std::st
     }
     for (const std::string& w : storage::fts_query_words(answer, max_words)) {
         if (asked_set.count(w)) continue;
-        std::size_t holders = 0;
-        for (const auto& h : held) holders += h.count(w);
-        if (holders == 0 || (holders == held.size() && held.size() > 1)) continue;
-        for (std::size_t i = 0; i < held.size(); ++i) out[i].words += (int)held[i].count(w);
+        std::vector<std::size_t> holders;
+        for (std::size_t i = 0; i < held.size(); ++i)
+            if (held[i].count(w)) holders.push_back(i);
+        if (holders.empty() || (holders.size() == held.size() && held.size() > 1)) continue;
+        for (std::size_t i : holders) ++out[i].words;
     }
     int best = 0;
     for (const auto& s : out) best = std::max(best, s.words);

@@ -578,10 +578,7 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         std::vector<std::string_view> texts;
         for (const auto& s : res.sources) texts.push_back(s.text);
         const auto support = answer_support_of(question, res.answer, texts);
-        for (size_t i = 0; i < res.sources.size(); ++i) {
-            res.sources[i].used = support[i].used;
-            res.sources[i].answer_words = support[i].words;
-        }
+        for (size_t i = 0; i < res.sources.size(); ++i) res.sources[i].used = support[i].used;
         if (g.tokens.size() > 1 && g.decode_seconds > 0) res.timing.decode_tokens_per_second = (g.tokens.size() - 1) / g.decode_seconds;
         if (m.params.cache_budget_bytes > 0) m.store->enforce_budget(m.params.cache_budget_bytes);
     } catch (const std::exception& e) {

@@ -100,10 +100,8 @@ struct answer_source {
     int page_end = 0;
     double score = 0.0;   // the retrieval's: BM25, cosine (dense) or fused rank score (hybrid)
     std::string text;     // the chunk text (the GUI shows it on demand)
-    // Whether the answer drew on this chunk, and the answer's telling words it holds (answer_support.h);
-    // set when the answer is complete.
+    // Whether the answer drew on this chunk (answer_support.h); set when the answer is complete.
     bool used = false;
-    int answer_words = 0;
 };
 
 struct ask_timing {

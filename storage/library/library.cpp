@@ -206,7 +206,7 @@ std::optional<chunk_record> library::chunk(std::int64_t chunk_id) {
 
 library::count_cache& library::counts() {
     const auto now = db_.stamp();
-    if (!(now == counts_.stamp)) counts_ = count_cache{now};
+    if (now != counts_.stamp) counts_ = count_cache{now};
     return counts_;
 }
 

@@ -22,7 +22,7 @@ std::string library::selective_fts_query(std::string_view question) {
     const std::vector<std::string> words = fts_query_words(question);
     if (words.size() < 2) return fts_or_query(words);
     const std::int64_t n = chunk_count();
-    auto& doc_freq = counts().doc_freq;
+    auto& doc_freq = counts_.doc_freq; // chunk_count() has just checked the change stamp
     std::vector<std::string> kept;
     for (const auto& w : words) {
         auto it = doc_freq.find(w);
