@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache git
   libsentencepiece-dev sentencepiece
   libzstd-dev libxxhash-dev libsqlite3-dev libpoppler-cpp-dev poppler-utils libpcre2-dev libutf8proc-dev
-  libxml2-dev
+  libxml2-dev nlohmann-json3-dev libcli11-dev
   qt6-base-dev libgl1-mesa-dev xvfb xauth
   libgtest-dev googletest
   # installer/install-check.sh: package checks and tracing the installed programs' writes
