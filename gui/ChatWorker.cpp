@@ -22,10 +22,10 @@ void ChatWorker::open(const AppSettings& settings) {
         emit serviceOpened(false, openError_, QString(), QString(), ModelHandle());
         return;
     }
-    std::string err;
-    service_ = epic::service::open(settings.serviceParams(true), &err);
+    auto opened = epic::service::open(settings.serviceParams(true));
+    if (opened) service_ = std::move(opened.value());
     if (!service_) {
-        openError_ = QString::fromStdString(err);
+        openError_ = QString::fromStdString(opened.error());
         emit serviceOpened(false, openError_, QString(), QString(), ModelHandle());
         return;
     }
@@ -41,7 +41,7 @@ void ChatWorker::ask(quint64 requestId, const QString& question, const AppSettin
     try {
         out = runAsk(requestId, question, settings, seedOffset);
     } catch (const std::exception& e) {
-        // The service reports errors as strings; this only catches allocation failures and the like.
+        // The service returns its failures as results; this only catches allocation failures and the like.
         out.error = QString::fromStdString(e.what());
     }
     emit answerFinished(requestId, out);
@@ -65,8 +65,13 @@ AnswerResult ChatWorker::runAsk(quint64 requestId, const QString& question, cons
             emit tokenReady(requestId, QString::fromStdString(piece));
             return true;
         };
-        const epic::ask_result r = service_->ask(question.toStdString(), options, onToken, cancel_.flag());
-        out.error = QString::fromStdString(r.error);
+        const auto asked = service_->ask(question.toStdString(), options, onToken, cancel_.flag());
+        if (!asked) {
+            out.error = QString::fromStdString(asked.error());
+            out.cancelled = cancel_.cancelled();
+            return out;
+        }
+        const epic::ask_result& r = *asked;
         out.answer = QString::fromStdString(r.answer);
         out.cancelled = r.cancelled || cancel_.cancelled();
         for (const auto& w : r.warnings) out.warnings << QString::fromStdString(w);

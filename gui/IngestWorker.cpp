@@ -29,9 +29,9 @@ void IngestWorker::open(const AppSettings& settings, const ModelHandle& model, c
     }
     epic::service_params params = settings.serviceParams(true);
     params.loaded_model = model;
-    std::string err;
-    service_ = epic::service::open(params, &err);
-    if (!service_) openError_ = QString::fromStdString(err);
+    auto opened = epic::service::open(params);
+    if (opened) service_ = std::move(opened.value());
+    else openError_ = QString::fromStdString(opened.error());
     emit serviceOpened(service_ != nullptr, openError_);
 }
 
@@ -86,8 +86,12 @@ AddSummary IngestWorker::runAdd(const QStringList& paths) {
 
     std::vector<std::filesystem::path> files;
     for (const QString& p : paths) files.emplace_back(p.toStdString());
-    const epic::add_report r = service_->add(files, progressForwarder(), cancel_.flag());
-    summary.error = QString::fromStdString(r.error);
+    const auto added = service_->add(files, progressForwarder(), cancel_.flag());
+    if (!added) {
+        summary.error = QString::fromStdString(added.error());
+        return summary;
+    }
+    const epic::add_report& r = *added;
     summary.added = (qint64)r.added;
     summary.updated = (qint64)r.updated;
     summary.unchanged = (qint64)r.unchanged;
@@ -137,8 +141,9 @@ void IngestWorker::compilePending(quint64 requestId) {
         } else if (cancel_.cancelled()) {
             summary.cancelled = true; // preempted before it began: nothing to report but that
         } else {
-            const epic::compile_report r = service_->compile_pending(progressForwarder(), cancel_.flag());
-            summary.error = QString::fromStdString(r.error);
+            const auto compiled = service_->compile_pending(progressForwarder(), cancel_.flag());
+            summary.error = QString::fromStdString(compiled.error());
+            const epic::compile_report r = compiled.value_or({});
             summary.chunksCompiled = (qint64)r.chunks_compiled;
             summary.chunksLeft = (qint64)r.chunks_left;
             summary.cancelled = r.cancelled;
@@ -159,9 +164,9 @@ void IngestWorker::recompileDocument(quint64 requestId, qint64 documentId) {
         if (!service_) {
             error = openError_.isEmpty() ? tr("No model is loaded.") : tr("No model is loaded: %1").arg(openError_);
         } else {
-            std::string err;
-            ok = service_->recompile_document(documentId, &err);
-            error = QString::fromStdString(err);
+            const auto done = service_->recompile_document(documentId);
+            ok = done.ok();
+            error = QString::fromStdString(done.error());
         }
     } catch (const std::exception& e) {
         error = QString::fromStdString(e.what());

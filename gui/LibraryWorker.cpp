@@ -8,9 +8,9 @@ LibraryWorker::~LibraryWorker() = default;
 
 namespace {
 
-// Every action slot runs through this: the service returns errors as strings, but an allocation
-// failure must still not unwind through Qt's event loop.
-template <class F> void guarded(LibraryWorker* w, const QString& action, F&& body) {
+// Every action slot runs through this: the service returns its failures as results, but an
+// allocation failure here must still not unwind through Qt's event loop.
+template <class F> void slotGuarded(LibraryWorker* w, const QString& action, F&& body) {
     try {
         body();
     } catch (const std::exception& e) {
@@ -23,9 +23,9 @@ template <class F> void guarded(LibraryWorker* w, const QString& action, F&& bod
 void LibraryWorker::openService(const AppSettings& settings) {
     try {
         service_.reset();
-        std::string err;
-        service_ = epic::service::open(settings.serviceParams(false), &err);
-        openError_ = QString::fromStdString(err);
+        auto opened = epic::service::open(settings.serviceParams(false));
+        openError_ = QString::fromStdString(opened.error());
+        if (opened) service_ = std::move(opened.value());
     } catch (const std::exception& e) {
         openError_ = QString::fromStdString(e.what());
     }
@@ -42,8 +42,10 @@ bool LibraryWorker::ready(const QString& action) {
 
 QVector<DocumentInfo> LibraryWorker::listDocuments(QString* error) {
     QVector<DocumentInfo> out;
-    std::string err;
-    for (const auto& d : service_->documents(&err)) {
+    const auto docs = service_->documents();
+    *error = QString::fromStdString(docs.error());
+    if (!docs) return out;
+    for (const auto& d : *docs) {
         DocumentInfo i;
         i.id = d.id;
         i.path = QString::fromStdString(d.path);
@@ -55,7 +57,6 @@ QVector<DocumentInfo> LibraryWorker::listDocuments(QString* error) {
         i.chunks = d.chunk_count;
         out.push_back(i);
     }
-    *error = QString::fromStdString(err);
     return out;
 }
 
@@ -71,13 +72,13 @@ void LibraryWorker::refreshDocuments() {
 }
 
 QVector<CacheEntryInfo> LibraryWorker::listCache(CacheSummaryInfo* summary, QString* error) {
-    std::string err;
-    const auto entries = service_->cache_entry_infos(&err);
-    if (!err.empty()) {
-        *error = QString::fromStdString(err);
+    const auto entries = service_->cache_entry_infos();
+    if (!entries) {
+        *error = QString::fromStdString(entries.error());
         return {};
     }
-    const epic::cache_summary st = service_->cache_stats(&err);
+    // The totals are a summary: the entries are worth showing without them.
+    const epic::cache_summary st = service_->cache_stats().value_or({});
     summary->entries = st.entries;
     summary->pinned = st.pinned;
     summary->rawBytes = st.raw_bytes;
@@ -94,8 +95,8 @@ QVector<CacheEntryInfo> LibraryWorker::listCache(CacheSummaryInfo* summary, QStr
     }
 
     QVector<CacheEntryInfo> out;
-    out.reserve((qsizetype)entries.size());
-    for (const auto& info : entries) {
+    out.reserve((qsizetype)entries->size());
+    for (const auto& info : *entries) {
         const epic::storage::kv_entry& e = info.entry;
         CacheEntryInfo i;
         i.format = QString::fromStdString(info.format);
@@ -134,22 +135,21 @@ void LibraryWorker::refreshCache() {
 void LibraryWorker::pin(const QString& key, bool pinned) {
     const QString action = pinned ? tr("pin") : tr("unpin");
     if (!ready(action)) return;
-    guarded(this, action, [&] {
-        std::string err;
-        const bool ok = service_->pin(key.toStdString(), pinned, &err);
-        emit actionFinished(action, ok, ok ? (pinned ? tr("Pinned %1").arg(key.left(16)) : tr("Unpinned %1").arg(key.left(16)))
-                                           : QString::fromStdString(err));
+    slotGuarded(this, action, [&] {
+        const auto done = service_->pin(key.toStdString(), pinned);
+        emit actionFinished(action, done.ok(),
+                            done ? (pinned ? tr("Pinned %1").arg(key.left(16)) : tr("Unpinned %1").arg(key.left(16)))
+                                 : QString::fromStdString(done.error()));
     });
 }
 
 void LibraryWorker::evict(const QStringList& keys) {
     const QString action = tr("evict");
     if (!ready(action)) return;
-    guarded(this, action, [&] {
+    slotGuarded(this, action, [&] {
         QStringList problems;
         for (const QString& k : keys) {
-            std::string err;
-            if (!service_->evict(k.toStdString(), &err)) problems << QString::fromStdString(err);
+            if (const auto done = service_->evict(k.toStdString()); !done) problems << QString::fromStdString(done.error());
         }
         emit actionFinished(action, problems.isEmpty(),
                             problems.isEmpty() ? tr("Evicted %n cache(s)", nullptr, (int)keys.size()) : problems.join("; "));
@@ -159,51 +159,47 @@ void LibraryWorker::evict(const QStringList& keys) {
 void LibraryWorker::verify() {
     const QString action = tr("verify");
     if (!ready(action)) return;
-    guarded(this, action, [&] {
-        std::string err;
-        const auto bad = service_->verify(&err);
-        if (!err.empty()) {
-            emit actionFinished(action, false, QString::fromStdString(err));
+    slotGuarded(this, action, [&] {
+        const auto bad = service_->verify();
+        if (!bad) {
+            emit actionFinished(action, false, QString::fromStdString(bad.error()));
             return;
         }
         QStringList lines;
-        for (const auto& b : bad) lines << QString::fromStdString(b);
+        for (const auto& b : *bad) lines << QString::fromStdString(b);
         emit actionFinished(action, true,
-                            bad.empty() ? tr("Verified: every cache is sound")
-                                        : tr("Verified: %n bad cache(s) removed (they are recompiled when next needed): ", nullptr,
-                                             (int)bad.size()) + lines.join("; "));
+                            bad->empty() ? tr("Verified: every cache is sound")
+                                         : tr("Verified: %n bad cache(s) removed (they are recompiled when next needed): ", nullptr,
+                                              (int)bad->size()) + lines.join("; "));
     });
 }
 
 void LibraryWorker::collectGarbage() {
     const QString action = tr("clean up");
     if (!ready(action)) return;
-    guarded(this, action, [&] {
-        std::string err;
-        const std::string summary = service_->gc(&err);
-        emit actionFinished(action, err.empty(), QString::fromStdString(err.empty() ? summary : err));
+    slotGuarded(this, action, [&] {
+        const auto summary = service_->gc();
+        emit actionFinished(action, summary.ok(), QString::fromStdString(summary ? *summary : summary.error()));
     });
 }
 
 void LibraryWorker::enforceBudget() {
     const QString action = tr("budget");
     if (!ready(action)) return;
-    guarded(this, action, [&] {
-        std::string err;
-        const size_t n = service_->enforce_budget(&err);
-        emit actionFinished(action, err.empty(),
-                            err.empty() ? tr("Evicted %n cache(s) to fit the budget", nullptr, (int)n) : QString::fromStdString(err));
+    slotGuarded(this, action, [&] {
+        const auto n = service_->enforce_budget();
+        emit actionFinished(action, n.ok(),
+                            n ? tr("Evicted %n cache(s) to fit the budget", nullptr, (int)*n) : QString::fromStdString(n.error()));
     });
 }
 
 void LibraryWorker::removeDocuments(const QList<qint64>& ids) {
     const QString action = tr("remove");
     if (!ready(action)) return;
-    guarded(this, action, [&] {
+    slotGuarded(this, action, [&] {
         QStringList problems;
         for (qint64 id : ids) {
-            std::string err;
-            if (!service_->remove_document(id, &err)) problems << QString::fromStdString(err);
+            if (const auto done = service_->remove_document(id); !done) problems << QString::fromStdString(done.error());
         }
         emit actionFinished(action, problems.isEmpty(),
                             problems.isEmpty() ? tr("Removed %n document(s)", nullptr, (int)ids.size()) : problems.join("; "));

@@ -1,14 +1,15 @@
 #pragma once
-// The one exception type of the storage layer. Messages always start with the file they concern
-// ("library.db: ...", "ab/cd/....epkv: ...") so a user-facing error can be shown as is.
-#include <stdexcept>
-#include <string>
+// The storage layer's exception: an epic::error (common/error.h) whose message always starts with
+// the file it concerns ("library.db: ...", "ab/cd/....epkv: ...") so a user-facing error can be
+// shown as is. Its own type lets callers tell a storage failure (a full disk, a read-only folder)
+// from the rest.
+#include "common/error.h"
 
 namespace epic {
 
-class storage_error : public std::runtime_error {
+class storage_error : public error {
 public:
-    using std::runtime_error::runtime_error;
+    using error::error;
 };
 
 } // namespace epic

@@ -105,15 +105,10 @@ std::string fixed(double v, int decimals) {
     return buf;
 }
 
+// The service's failures come back as results; value() throws their message as an epic::error,
+// which main prints.
 std::unique_ptr<service> open_service(const args& a, bool need_model, bool create_library = false) {
-    std::string err;
-    auto s = service::open(params_from(a, need_model, create_library), &err);
-    if (!s) throw error(err);
-    return s;
-}
-
-void check(const std::string& err) {
-    if (!err.empty()) throw error(err);
+    return service::open(params_from(a, need_model, create_library)).value();
 }
 
 std::string when(int64_t ms) {
@@ -132,17 +127,15 @@ int cmd_add(int argc, char** argv) {
     if (a.positional().empty()) throw error("give the files or folders to add");
     service_params params = params_from(a, true, true);
     params.compile_on_add = !a.has("no-compile");
-    std::string err;
     const interrupt_scope interrupt;
-    auto s = service::open(params, &err);
-    if (!s) throw error(err);
+    auto s = service::open(params).value();
     std::vector<std::filesystem::path> paths(a.positional().begin(), a.positional().end());
     const bool quiet = a.has("quiet");
-    const add_report r = s->add(paths, [&](const add_progress& p) {
+    const result<add_report> added = s->add(paths, [&](const add_progress& p) {
         if (!quiet) print_compile_progress(p);
     }, interrupt.cancel());
     if (!quiet) std::fprintf(stderr, "\n");
-    check(r.error);
+    const add_report& r = added.value();
     std::printf("added %zu, updated %zu, unchanged %zu, failed %zu, skipped %zu; %zu chunk caches compiled%s\n", r.added,
                 r.updated, r.unchanged, r.failed, r.skipped, r.chunks_compiled, r.cancelled ? " (cancelled)" : "");
     if (!params.compile_on_add && !r.cancelled)
@@ -161,16 +154,14 @@ int cmd_compile(int argc, char** argv) {
     args a(argc, argv, 2, {"quiet"});
     a.allow_only(compiling_options({"quiet"}));
     if (!a.positional().empty()) throw error("compile takes no paths: it compiles what the library's chunks lack (add documents with epic add)");
-    std::string err;
     const interrupt_scope interrupt;
-    auto s = service::open(params_from(a, true, false), &err);
-    if (!s) throw error(err);
+    auto s = service::open(params_from(a, true, false)).value();
     const bool quiet = a.has("quiet");
-    const compile_report r = s->compile_pending([&](const add_progress& p) {
+    const result<compile_report> compiled = s->compile_pending([&](const add_progress& p) {
         if (!quiet) print_compile_progress(p);
     }, interrupt.cancel());
     if (!quiet) std::fprintf(stderr, "\n");
-    check(r.error);
+    const compile_report& r = compiled.value();
     std::printf("%zu chunk caches compiled; %zu chunks left%s\n", r.chunks_compiled, r.chunks_left,
                 r.cancelled ? " (cancelled)" : r.budget_full ? " (the disk budget is full: they are compiled when asked about)" : "");
     for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", printable(w).c_str());
@@ -196,8 +187,7 @@ int cmd_ask(int argc, char** argv) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
         return true;
-    });
-    check(r.error);
+    }).value();
     // stdout is buffered when it is a pipe, stderr never is: flush before every stderr line, or the
     // status line lands glued to the answer ("...322[legolink-16 on cpu ...").
     std::printf("\n");
@@ -238,10 +228,8 @@ int cmd_docs(int argc, char** argv) {
     args a(argc, argv, 3, {});
     a.allow_only(library_options);
     auto s = open_service(a, false);
-    std::string err;
     if (what == "ls") {
-        const auto docs = s->documents(&err);
-        check(err);
+        const auto docs = s->documents().value();
         std::printf("%6s  %-10s %7s %10s  %s\n", "id", "status", "chunks", "bytes", "path");
         for (const auto& d : docs) {
             std::printf("%6lld  %-10s %7lld %10lld  %s", (long long)d.id, std::string(storage::to_string(d.status)).c_str(),
@@ -259,7 +247,7 @@ int cmd_docs(int argc, char** argv) {
             const long long n = std::strtoll(id.c_str(), &end, 10);
             if (id.empty() || *end || errno == ERANGE || n <= 0)
                 throw error("'" + printable(id) + "' is not a document id (see epic docs ls)");
-            if (!s->remove_document(n, &err)) throw error(err);
+            s->remove_document(n).value();
             std::printf("removed document %s\n", id.c_str());
         }
         return 0;
@@ -273,12 +261,10 @@ int cmd_cache(int argc, char** argv) {
     args a(argc, argv, 3, {});
     a.allow_only(library_options);
     auto s = open_service(a, false);
-    std::string err;
     if (what == "ls") {
         // rows, B/token (bytes on disk per row) and ratio (K/V bytes as linked, f16, over bytes on disk)
         // are recorded when a cache is compiled or loaded: "-" for one an older build wrote, until then.
-        const auto entries = s->cache_entry_infos(&err);
-        check(err);
+        const auto entries = s->cache_entry_infos().value();
         std::printf("%-44s %-4s %6s %8s %10s %10s %6s %5s %3s  %s\n", "key", "fmt", "rows", "B/token", "raw", "stored", "ratio",
                     "hits", "pin", "last used");
         for (const auto& i : entries) {
@@ -292,8 +278,7 @@ int cmd_cache(int argc, char** argv) {
         return 0;
     }
     if (what == "stats") {
-        const cache_summary st = s->cache_stats(&err);
-        check(err);
+        const cache_summary st = s->cache_stats().value();
         std::printf("entries %lld (pinned %lld); raw %.2f MiB, on disk %.2f MiB (zstd ratio %.2f); budget %s\n", (long long)st.entries,
                     (long long)st.pinned, st.raw_bytes / 1048576.0, st.compressed_bytes / 1048576.0,
                     st.compressed_bytes ? (double)st.raw_bytes / st.compressed_bytes : 0.0,
@@ -312,29 +297,25 @@ int cmd_cache(int argc, char** argv) {
     if (what == "evict" || what == "pin" || what == "unpin") {
         if (a.positional().empty()) {
             if (what == "evict" && a.has("budget-mb")) {
-                const size_t n = s->enforce_budget(&err);
-                check(err);
+                const size_t n = s->enforce_budget().value();
                 std::printf("evicted %zu caches to fit the budget\n", n);
                 return 0;
             }
             throw error("give the cache keys (see epic cache ls)");
         }
         for (const auto& key : a.positional()) {
-            const bool ok = what == "evict" ? s->evict(key, &err) : s->pin(key, what == "pin", &err);
-            if (!ok) throw error(err);
+            (what == "evict" ? s->evict(key) : s->pin(key, what == "pin")).value();
         }
         return 0;
     }
     if (what == "verify") {
-        const auto bad = s->verify(&err);
-        check(err);
+        const auto bad = s->verify().value();
         for (const auto& b : bad) std::printf("bad: %s\n", printable(b).c_str());
         std::printf("%zu bad entries\n", bad.size());
         return bad.empty() ? 0 : 3;
     }
     if (what == "gc") {
-        const std::string summary = s->gc(&err);
-        check(err);
+        const std::string summary = s->gc().value();
         std::printf("%s\n", summary.c_str());
         return 0;
     }

@@ -84,8 +84,6 @@ struct service::impl {
     chat_template tmpl;
     std::optional<chunk_cache> system_cache;
     std::vector<std::string> problems; // corrupt or missing blobs found while loading, caches not stored
-    bool store_failed = false;         // the last cache_for could not store what it compiled
-    uint64_t last_stored_bytes = 0;    // bytes on disk of the last cache cache_for stored (0: none stored)
 
     // The problems gathered since the last call, for a result's warnings.
     std::vector<std::string> take_problems() {
@@ -128,16 +126,24 @@ struct service::impl {
     }
 
     // The cache of a chunk under these compile options: from the store when present and sound,
-    // otherwise compiled now and stored. *compiled tells which. With `allow_resident`, a cache whose
-    // tensors are resident in the GPU hot tier comes back header-only (*resident): nothing is read
-    // from disk, the link copies the tensors within the device. A stored cache of other options (an
-    // older scheme, another system prompt) has another key and is never found here.
-    chunk_cache cache_for(const std::vector<int32_t>& tokens, const compile_options& opts, bool* compiled,
-                          double* load_s, double* compile_s, bool allow_resident = false, bool* resident = nullptr) {
+    // otherwise compiled now and stored. With `allow_resident`, a cache whose tensors are resident in
+    // the GPU hot tier comes back header-only: nothing is read from disk, the link copies the tensors
+    // within the device. A stored cache of other options (an older scheme, another system prompt) has
+    // another key and is never found here.
+    enum class cache_source { loaded, compiled, resident };
+    struct cache_lookup {
+        chunk_cache cache;
+        cache_source source = cache_source::loaded;
+        bool stored = true;         // false: compiled but not stored (full disk, read-only library)
+        uint64_t stored_bytes = 0;  // bytes on disk of what this call stored (0: nothing stored)
+        double load_seconds = 0.0;  // reading and decoding the stored cache (or finding it bad)
+        double compile_seconds = 0.0;
+    };
+    cache_lookup cache_for(const std::vector<int32_t>& tokens, const compile_options& opts, bool allow_resident = false) {
         const std::string key = chunk_cache_key(mdl->fingerprint(), tokens, opts);
-        if (resident) *resident = false;
+        cache_lookup out;
         if (allow_resident && hot && hot->contains(key)) {
-            chunk_cache c;
+            chunk_cache& c = out.cache;
             c.model_fingerprint = mdl->fingerprint();
             c.options = opts;
             c.tokens.assign((size_t)opts.n_sink, tok->bos());
@@ -146,9 +152,8 @@ struct service::impl {
             c.n_layer = cfg.n_layer;
             c.n_head_kv = cfg.n_head_kv;
             c.head_dim = cfg.head_dim;
-            if (compiled) *compiled = false;
-            if (resident) *resident = true;
-            return c;
+            out.source = cache_source::resident;
+            return out;
         }
         auto t0 = clock_type::now();
         if (auto blob = store->load(key)) {
@@ -158,9 +163,9 @@ struct service::impl {
                 expect.insert(expect.end(), tokens.begin(), tokens.end());
                 if (c.model_fingerprint == mdl->fingerprint() && c.options == opts && c.tokens == expect) {
                     record_shape(key, c); // entries of older builds get their rows here
-                    if (load_s) *load_s += since(t0);
-                    if (compiled) *compiled = false;
-                    return c;
+                    out.cache = std::move(c);
+                    out.load_seconds = since(t0);
+                    return out;
                 }
                 problems.push_back(store->path_for_key(key).string() + ": cache does not match its key; recompiled");
             } catch (const std::exception& e) {
@@ -168,9 +173,10 @@ struct service::impl {
             }
             store->evict(key);
         }
-        if (load_s) *load_s += since(t0);
+        out.load_seconds = since(t0);
         t0 = clock_type::now();
-        chunk_cache c = [&] {
+        out.source = cache_source::compiled;
+        out.cache = [&] {
             std::vector<int32_t> context;
             if (!opts.context.empty()) {
                 context = system_prompt_cache().tokens;
@@ -179,23 +185,20 @@ struct service::impl {
             shared_model::turn turn(*shared);
             return compile_chunk(*tf, tokens, tok->bos(), opts, context);
         }();
-        store_failed = false;
-        last_stored_bytes = 0;
-        const storage::kv_blob blob = chunk_cache_to_blob(c, key);
+        const storage::kv_blob blob = chunk_cache_to_blob(out.cache, key);
         try {
-            last_stored_bytes = store->put(blob, mdl->fingerprint(), opts.to_string()).compressed_bytes;
-            record_shape(key, c);
+            out.stored_bytes = store->put(blob, mdl->fingerprint(), opts.to_string()).compressed_bytes;
+            record_shape(key, out.cache);
         } catch (const storage_error& e) {
             // A full disk or a read-only library: the answer does not need the file, only later asks do.
             problems.push_back(std::string(e.what()) + "; the cache was used without being stored");
-            store_failed = true;
+            out.stored = false;
         }
         // A quantized format: this answer links what loading the stored cache gives, as every later
         // answer will, not the f16 rows it was quantized from.
-        if (opts.format != kv_format::f16) c = chunk_cache_from_blob(blob, key);
-        if (compile_s) *compile_s += since(t0);
-        if (compiled) *compiled = true;
-        return c;
+        if (opts.format != kv_format::f16) out.cache = chunk_cache_from_blob(blob, key);
+        out.compile_seconds = since(t0);
+        return out;
     }
 
     // Rows and decoded bytes of a stored cache, for bytes per token and ratios in listings. Only a
@@ -215,7 +218,7 @@ struct service::impl {
             const auto tokens = tmpl.system_segment(*tok, *mdl, params.system_prompt);
             compile_options o(0);
             o.format = params.cache_format;
-            system_cache = cache_for(tokens, o, nullptr, nullptr, nullptr);
+            system_cache = cache_for(tokens, o).cache;
         }
         return *system_cache;
     }
@@ -292,11 +295,11 @@ struct service::impl {
                 if (!chunk) continue;
                 const chunk_spec spec = spec_for(params.policy, w.title, chunk->page_begin, chunk->text);
                 if (spec.tokens.empty()) continue;
-                bool was_compiled = false;
-                cache_for(spec.tokens, spec.opts, &was_compiled, nullptr, nullptr);
-                if (was_compiled && !store_failed) {
-                    stored_bytes += last_stored_bytes;
-                    next_bytes = last_stored_bytes;
+                const cache_lookup got = cache_for(spec.tokens, spec.opts);
+                const bool was_compiled = got.source == cache_source::compiled;
+                if (was_compiled && got.stored) {
+                    stored_bytes += got.stored_bytes;
+                    next_bytes = got.stored_bytes;
                     if (budget > 0 && stored_bytes > budget) {
                         // Larger than the estimate: this cache (no question used it yet) goes again, so
                         // a background fill never leaves the store over its budget.
@@ -305,7 +308,7 @@ struct service::impl {
                         return compiled;
                     }
                 }
-                if (was_compiled && store_failed) {
+                if (was_compiled && !got.stored) {
                     // No room for caches: the documents are indexed and answerable (their chunks are
                     // compiled when asked about); compiling the rest now would only be thrown away.
                     problems.push_back("compiling stopped: chunk caches cannot be stored; they will be compiled when asked about");
@@ -329,8 +332,8 @@ struct service::impl {
 service::service(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 service::~service() = default;
 
-std::unique_ptr<service> service::open(const service_params& params, std::string* err) {
-    try {
+result<std::unique_ptr<service>> service::open(const service_params& params) {
+    return guarded([&] {
         auto p = std::make_unique<impl>();
         p->params = params;
         if (params.library_dir.empty()) throw error("no library folder given");
@@ -366,10 +369,7 @@ std::unique_ptr<service> service::open(const service_params& params, std::string
             p->tmpl.stop_tokens(*p->tok, *p->mdl); // fails now, not at the first question, if the vocabulary lacks them
         }
         return std::unique_ptr<service>(new service(std::move(p)));
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        return nullptr;
-    }
+    });
 }
 
 bool service::has_model() const { return impl_->mdl != nullptr; }
@@ -379,12 +379,11 @@ std::string service::chat_template_name() const { return impl_->mdl ? impl_->tmp
 const model* service::get_model() const { return impl_->mdl; }
 std::string service::model_fingerprint() const { return impl_->mdl ? impl_->mdl->fingerprint() : std::string(); }
 retrieval_mode service::retrieval() const { return impl_->ret->mode(); }
-storage::library& service::library() { return *impl_->lib; }
 
-add_report service::add(const std::vector<std::filesystem::path>& paths, const std::function<void(const add_progress&)>& progress,
-                        const std::atomic<bool>* cancel) {
-    add_report rep;
-    try {
+result<add_report> service::add(const std::vector<std::filesystem::path>& paths,
+                                const std::function<void(const add_progress&)>& progress, const std::atomic<bool>* cancel) {
+    auto res = guarded([&] {
+        add_report rep;
         impl_->require_model();
         storage::ingest_options io;
         io.chunking.target_tokens = impl_->params.chunk_tokens;
@@ -432,46 +431,40 @@ add_report service::add(const std::vector<std::filesystem::path>& paths, const s
         // retrieve, compile_pending the rest.
         if (!rep.cancelled && impl_->params.compile_on_add) rep.chunks_compiled = impl_->compile_missing(progress, cancel, &rep.cancelled);
         if (impl_->params.cache_budget_bytes > 0) impl_->store->enforce_budget(impl_->params.cache_budget_bytes);
-    } catch (const std::exception& e) {
-        rep.error = e.what();
-    }
-    rep.warnings = impl_->take_problems();
-    return rep;
+        rep.warnings = impl_->take_problems();
+        return rep;
+    });
+    if (!res) impl_->problems.clear(); // they belong to the failed add, not to the next call's warnings
+    return res;
 }
 
-compile_report service::compile_pending(const std::function<void(const add_progress&)>& progress, const std::atomic<bool>* cancel) {
-    compile_report rep;
+result<compile_report> service::compile_pending(const std::function<void(const add_progress&)>& progress,
+                                                const std::atomic<bool>* cancel) {
     impl_->problems.clear(); // what earlier calls left unreported belongs to them
-    try {
+    return guarded([&] {
+        compile_report rep;
         impl_->require_model();
         rep.chunks_compiled = impl_->compile_missing(progress, cancel, &rep.cancelled, &rep.budget_full);
-        size_t left = 0;
-        for (const auto& w : impl_->pending_work()) left += w.chunk_ids.size();
-        rep.chunks_left = left;
-    } catch (const std::exception& e) {
-        rep.error = e.what();
-    }
-    rep.warnings = impl_->take_problems();
-    return rep;
+        for (const auto& w : impl_->pending_work()) rep.chunks_left += w.chunk_ids.size();
+        rep.warnings = impl_->take_problems();
+        return rep;
+    });
 }
 
-size_t service::chunks_pending(std::string* err) {
-    try {
+result<size_t> service::chunks_pending() {
+    return guarded([&] {
         impl_->require_model();
         size_t n = 0;
         for (const auto& w : impl_->pending_work()) n += w.chunk_ids.size();
         return n;
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        return 0;
-    }
+    });
 }
 
-ask_result service::ask(const std::string& question, const ask_options& options, const token_callback& on_token,
-                        const std::atomic<bool>* cancel) {
-    ask_result res;
+result<ask_result> service::ask(const std::string& question, const ask_options& options, const token_callback& on_token,
+                                const std::atomic<bool>* cancel) {
     impl_->problems.clear();  // what earlier calls left unreported belongs to them
-    try {
+    return guarded([&] {
+        ask_result res;
         impl_->require_model();
         impl& m = *impl_;
         const auto t_start = clock_type::now();
@@ -516,12 +509,13 @@ ask_result service::ask(const std::string& question, const ask_options& options,
                 continue;
             }
             chunk_budget -= rows;
-            bool compiled = false, resident = false;
-            caches.push_back(m.cache_for(spec.tokens, spec.opts, &compiled, &res.timing.load_seconds, &res.timing.compile_seconds,
-                                         true, &resident));
-            res.timing.chunks_compiled += compiled;
-            res.timing.chunks_loaded += !compiled && !resident;
-            if (library_scheme && !(compiled && m.store_failed))
+            impl::cache_lookup got = m.cache_for(spec.tokens, spec.opts, true);
+            res.timing.load_seconds += got.load_seconds;
+            res.timing.compile_seconds += got.compile_seconds;
+            res.timing.chunks_compiled += got.source == impl::cache_source::compiled;
+            res.timing.chunks_loaded += got.source == impl::cache_source::loaded;
+            caches.push_back(std::move(got.cache));
+            if (library_scheme && got.stored)
                 m.lib->link_chunk_kv(h.chunk_id, m.mdl->fingerprint(), chunk_cache_key(m.mdl->fingerprint(), spec.tokens, spec.opts));
             answer_source s;
             s.document_id = h.document_id;
@@ -581,71 +575,51 @@ ask_result service::ask(const std::string& question, const ask_options& options,
         for (size_t i = 0; i < res.sources.size(); ++i) res.sources[i].used = support[i].used;
         if (g.tokens.size() > 1 && g.decode_seconds > 0) res.timing.decode_tokens_per_second = (g.tokens.size() - 1) / g.decode_seconds;
         if (m.params.cache_budget_bytes > 0) m.store->enforce_budget(m.params.cache_budget_bytes);
-    } catch (const std::exception& e) {
-        res.error = e.what();
-    }
-    res.warnings = impl_->take_problems();
-    return res;
+        res.warnings = m.take_problems();
+        return res;
+    });
 }
 
-std::vector<storage::document_record> service::documents(std::string* err) {
-    try {
-        return impl_->lib->documents();
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        return {};
-    }
+result<std::vector<storage::document_record>> service::documents() {
+    return guarded([&] { return impl_->lib->documents(); });
 }
 
-bool service::remove_document(int64_t id, std::string* err) {
-    try {
+result<void> service::remove_document(int64_t id) {
+    return guarded([&] {
         if (!impl_->lib->remove_document(id)) throw error("no document with id " + std::to_string(id));
         storage::gc_options go;
         go.drop_unlinked_entries = true;
         impl_->store->gc(go);
-        return true;
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        return false;
-    }
+    });
 }
 
-bool service::recompile_document(int64_t id, std::string* err) {
-    try {
+result<void> service::recompile_document(int64_t id) {
+    return guarded([&] {
         impl_->require_model();
         impl& m = *impl_;
-        if (!m.lib->document(id)) throw error("no document with id " + std::to_string(id));
-        const std::string fp = m.mdl->fingerprint();
         const auto doc = m.lib->document(id);
+        if (!doc) throw error("no document with id " + std::to_string(id));
+        const std::string fp = m.mdl->fingerprint();
         m.lib->set_status(id, storage::doc_status::compiling);
         for (const auto& c : m.lib->chunks_of(id)) {
             const impl::chunk_spec spec = m.spec_for(m.params.policy, impl::title_of(doc->title, doc->path), c.page_begin, c.text);
             if (spec.tokens.empty()) continue;
             const std::string key = chunk_cache_key(fp, spec.tokens, spec.opts);
             m.store->evict(key);
-            m.cache_for(spec.tokens, spec.opts, nullptr, nullptr, nullptr);
+            (void)m.cache_for(spec.tokens, spec.opts);
             m.lib->link_chunk_kv(c.id, fp, key);
         }
         m.lib->set_status(id, storage::doc_status::ready);
-        return true;
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        return false;
-    }
+    });
 }
 
-std::vector<storage::kv_entry> service::cache_entries(std::string* err) {
-    try {
-        return impl_->store->entries();
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        return {};
-    }
+result<std::vector<storage::kv_entry>> service::cache_entries() {
+    return guarded([&] { return impl_->store->entries(); });
 }
 
-std::vector<cache_entry_info> service::cache_entry_infos(std::string* err) {
-    std::vector<cache_entry_info> out;
-    try {
+result<std::vector<cache_entry_info>> service::cache_entry_infos() {
+    return guarded([&] {
+        std::vector<cache_entry_info> out;
         std::unordered_map<std::string, storage::kv_entry_shape> shapes;
         for (auto& sh : impl_->lib->kv_entry_shapes()) shapes.emplace(sh.cache_key, std::move(sh));
         std::unordered_map<std::string, storage::kv_entry_owner> owners;
@@ -668,25 +642,21 @@ std::vector<cache_entry_info> service::cache_entry_infos(std::string* err) {
             i.entry = std::move(e);
             out.push_back(std::move(i));
         }
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        out.clear();
-    }
-    return out;
+        return out;
+    });
 }
 
-cache_summary service::cache_stats(std::string* err) {
-    cache_summary s;
-    try {
+result<cache_summary> service::cache_stats() {
+    return guarded([&] {
+        cache_summary s;
         const auto st = impl_->store->stats();
         s.entries = st.count;
         s.pinned = st.pinned;
         s.raw_bytes = st.raw_bytes;
         s.compressed_bytes = st.compressed_bytes;
         s.budget_bytes = impl_->params.cache_budget_bytes;
-        std::string e;
         std::map<std::string, cache_format_totals> totals;
-        for (const auto& i : cache_entry_infos(&e)) {
+        for (const auto& i : cache_entry_infos().value()) {
             cache_format_totals& t = totals[i.format];
             t.format = i.format;
             ++t.entries;
@@ -698,48 +668,35 @@ cache_summary service::cache_stats(std::string* err) {
                 t.decoded_bytes += i.decoded_bytes;
             }
         }
-        if (!e.empty()) throw error(e);
         for (auto& [name, t] : totals) s.by_format.push_back(std::move(t));
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-    }
-    return s;
+        return s;
+    });
 }
 
-bool service::pin(const std::string& key, bool pinned, std::string* err) {
-    try {
+result<void> service::pin(const std::string& key, bool pinned) {
+    return guarded([&] {
         if (!impl_->store->pin(key, pinned)) throw error("no cache entry " + key);
-        return true;
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        return false;
-    }
+    });
 }
 
-bool service::evict(const std::string& key, std::string* err) {
-    try {
+result<void> service::evict(const std::string& key) {
+    return guarded([&] {
         if (!impl_->store->evict(key)) throw error("no cache entry " + key);
-        return true;
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        return false;
-    }
+    });
 }
 
-std::vector<std::string> service::verify(std::string* err) {
-    std::vector<std::string> out;
-    try {
+result<std::vector<std::string>> service::verify() {
+    return guarded([&] {
+        std::vector<std::string> out;
         for (const auto& p : impl_->store->verify(true))
             out.push_back(p.problem + (p.removed ? "; removed, recompiled when next needed"
                                                  : "; could not be removed (read-only folder?)"));
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-    }
-    return out;
+        return out;
+    });
 }
 
-std::string service::gc(std::string* err) {
-    try {
+result<std::string> service::gc() {
+    return guarded([&] {
         // Caches no chunk links to (documents removed or updated, other link schemes' ask-time caches)
         // go too unless pinned: they are recompiled if ever needed again.
         storage::gc_options go;
@@ -749,20 +706,14 @@ std::string service::gc(std::string* err) {
                " temporary files, " + std::to_string(r.unlinked_entries_removed) + " caches no chunk uses and " +
                std::to_string(r.rows_removed) + " entries without a file removed; " +
                std::to_string(r.bytes_freed) + " bytes freed";
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        return {};
-    }
+    });
 }
 
-size_t service::enforce_budget(std::string* err) {
-    try {
+result<size_t> service::enforce_budget() {
+    return guarded([&]() -> size_t {
         if (impl_->params.cache_budget_bytes == 0) return 0;
         return impl_->store->enforce_budget(impl_->params.cache_budget_bytes).evicted.size();
-    } catch (const std::exception& e) {
-        if (err) *err = e.what();
-        return 0;
-    }
+    });
 }
 
 } // namespace epic

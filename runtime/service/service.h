@@ -1,9 +1,11 @@
 #pragma once
 // The service facade: one library folder (SQLite index + KV blob store) and one model. The CLI and
-// the GUI both drive the product through it. Its methods never throw: failures come back as an
-// `error` string naming the file and the problem. Use one service object from one thread at a time;
+// the GUI both drive the product through it. Its methods never throw: each returns a result
+// (core/result.h) holding its value or a failure whose message names the file and the problem. Use
+// one service object from one thread at a time;
 // services on different threads may share one loaded model (service_params::loaded_model).
 #include "backend/backend.h"
+#include "core/result.h"
 #include "generate/generator.h"
 #include "kvstore/kv_store.h"
 #include "pic/kv_format.h"
@@ -121,7 +123,6 @@ struct ask_timing {
 };
 
 struct ask_result {
-    std::string error;               // empty on success
     std::string answer;
     std::vector<answer_source> sources; // in retrieval order (best first)
     ask_timing timing;
@@ -142,19 +143,18 @@ struct add_progress {
     double tokens_per_second = 0.0;  // compile throughput
 };
 
+// What add did; a failure of the whole operation (database, model) is the result's failure instead.
 struct add_report {
-    std::string error;               // a failure of the whole operation (database, model); per-file errors below
     size_t added = 0, updated = 0, unchanged = 0, failed = 0, skipped = 0;
     size_t chunks_compiled = 0;
     size_t chunks_embedded = 0;
     bool cancelled = false;
-    std::vector<std::pair<std::string, std::string>> failures; // (path, error)
+    std::vector<std::pair<std::string, std::string>> failures; // (path, problem): files that could not be added
     std::vector<std::pair<std::string, std::string>> skips;    // (path, why): paths given that are not documents
     std::vector<std::string> warnings; // corrupt caches recompiled, caches that could not be stored
 };
 
 struct compile_report {
-    std::string error;               // a failure of the whole operation (database, model)
     size_t chunks_compiled = 0;
     size_t chunks_left = 0;          // chunks still without a cache of the current scheme and format
     bool cancelled = false;
@@ -208,8 +208,8 @@ struct cache_summary {
 
 class service {
 public:
-    // Opens (creating when needed) the library folder and loads the model. nullptr + *error on failure.
-    static std::unique_ptr<service> open(const service_params& params, std::string* error);
+    // Opens (creating when needed) the library folder and loads the model.
+    static result<std::unique_ptr<service>> open(const service_params& params);
     ~service();
 
     bool has_model() const;
@@ -225,41 +225,39 @@ public:
     // there is none.
     retrieval_mode retrieval() const;
 
-    add_report add(const std::vector<std::filesystem::path>& paths, const std::function<void(const add_progress&)>& progress = {},
-                   const std::atomic<bool>* cancel = nullptr);
-    ask_result ask(const std::string& question, const ask_options& options, const token_callback& on_token = {},
-                   const std::atomic<bool>* cancel = nullptr);
+    result<add_report> add(const std::vector<std::filesystem::path>& paths, const std::function<void(const add_progress&)>& progress = {},
+                           const std::atomic<bool>* cancel = nullptr);
+    result<ask_result> ask(const std::string& question, const ask_options& options, const token_callback& on_token = {},
+                           const std::atomic<bool>* cancel = nullptr);
     // Compiles the caches the library's chunks lack under the current scheme and format (documents
     // added with compile_on_add false, stale caches of another format or scheme, evicted ones), in
     // document order, each stored and linked at once: cancel (checked per chunk) leaves a consistent
     // library and the next call resumes. With a disk budget it stops before the store would exceed
     // it (budget_full). Progress as add's "compiling" phase.
-    compile_report compile_pending(const std::function<void(const add_progress&)>& progress = {},
-                                   const std::atomic<bool>* cancel = nullptr);
+    result<compile_report> compile_pending(const std::function<void(const add_progress&)>& progress = {},
+                                           const std::atomic<bool>* cancel = nullptr);
     // How many chunks lack a cache of the current scheme and format (what compile_pending would compile).
-    size_t chunks_pending(std::string* error = nullptr);
+    result<size_t> chunks_pending();
 
     // Library management.
-    std::vector<storage::document_record> documents(std::string* error = nullptr);
-    bool remove_document(int64_t id, std::string* error = nullptr);
+    result<std::vector<storage::document_record>> documents();
+    result<void> remove_document(int64_t id);
     // Drops the document's caches for this model and compiles them again.
-    bool recompile_document(int64_t id, std::string* error = nullptr);
+    result<void> recompile_document(int64_t id);
 
     // Cache management.
-    std::vector<storage::kv_entry> cache_entries(std::string* error = nullptr);
+    result<std::vector<storage::kv_entry>> cache_entries();
     // The same entries (least recently used first) with their format, rows and decoded size.
-    std::vector<cache_entry_info> cache_entry_infos(std::string* error = nullptr);
-    cache_summary cache_stats(std::string* error = nullptr);
-    bool pin(const std::string& cache_key, bool pinned, std::string* error = nullptr);
-    bool evict(const std::string& cache_key, std::string* error = nullptr);
+    result<std::vector<cache_entry_info>> cache_entry_infos();
+    result<cache_summary> cache_stats();
+    result<void> pin(const std::string& cache_key, bool pinned);
+    result<void> evict(const std::string& cache_key);
     // Checks every blob; returns "file: problem" lines for the bad ones (which are removed).
-    std::vector<std::string> verify(std::string* error = nullptr);
+    result<std::vector<std::string>> verify();
     // Removes orphan blob files and rows whose file is gone; returns a one-line summary.
-    std::string gc(std::string* error = nullptr);
+    result<std::string> gc();
     // Evicts least recently used unpinned caches until within the budget; returns how many.
-    size_t enforce_budget(std::string* error = nullptr);
-
-    storage::library& library();
+    result<size_t> enforce_budget();
 
 private:
     struct impl;

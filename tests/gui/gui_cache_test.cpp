@@ -51,7 +51,7 @@ TEST_F(GuiCache, ListsSortsAndActsOnTheStore) {
     auto w = openWindow();
     ASSERT_TRUE(addAndWait(w.get(), {docsDir()}));
     auto other = secondService();
-    auto entries = other->cache_entries();
+    auto entries = other->cache_entries().value();
     ASSERT_GT(entries.size(), 3u);
 
     CachePanel* panel = w->cachePanel();
@@ -87,18 +87,18 @@ TEST_F(GuiCache, ListsSortsAndActsOnTheStore) {
     ASSERT_TRUE(panel->selectKey(key));
     EXPECT_EQ(panel->pinButton()->text(), "Pin");
     act(w.get(), panel->pinButton());
-    ASSERT_TRUE(find(other->cache_entries(), key));
-    EXPECT_TRUE(find(other->cache_entries(), key)->pinned);
+    ASSERT_TRUE(find(other->cache_entries().value(), key));
+    EXPECT_TRUE(find(other->cache_entries().value(), key)->pinned);
     EXPECT_TRUE(model->entry(model->rowOfKey(key)).pinned);
     ASSERT_TRUE(panel->selectKey(key));
     EXPECT_EQ(panel->pinButton()->text(), "Unpin");
     act(w.get(), panel->pinButton());
-    EXPECT_FALSE(find(other->cache_entries(), key)->pinned);
+    EXPECT_FALSE(find(other->cache_entries().value(), key)->pinned);
 
     // Evict: gone from the store and from the table.
     ASSERT_TRUE(panel->selectKey(key));
     act(w.get(), panel->evictButton());
-    EXPECT_EQ(find(other->cache_entries(), key), nullptr);
+    EXPECT_EQ(find(other->cache_entries().value(), key), nullptr);
     EXPECT_EQ(model->rowOfKey(key), -1);
     EXPECT_EQ(model->rowCount(), (int)entries.size() - 1);
 
@@ -115,7 +115,7 @@ TEST_F(GuiCache, ListsSortsAndActsOnTheStore) {
     EXPECT_TRUE(recompiled.contains("Recompiled")) << recompiled.toStdString();
 
     // Verify finds a damaged blob and removes it.
-    entries = other->cache_entries();
+    entries = other->cache_entries().value();
     const storage::kv_entry victim = entries.back();
     const fs::path blob = dir_ / "library" / "kv" / victim.blob_path;
     ASSERT_TRUE(fs::exists(blob)) << blob;
@@ -127,10 +127,10 @@ TEST_F(GuiCache, ListsSortsAndActsOnTheStore) {
     }
     const QString verified = act(w.get(), panel->verifyButton());
     EXPECT_TRUE(verified.contains("1 bad")) << verified.toStdString();
-    EXPECT_EQ(find(other->cache_entries(), QString::fromStdString(victim.cache_key)), nullptr);
+    EXPECT_EQ(find(other->cache_entries().value(), QString::fromStdString(victim.cache_key)), nullptr);
 
     // Remove the document of a row: the library no longer lists it.
-    const size_t docsBefore = other->documents().size();
+    const size_t docsBefore = other->documents().value().size();
     for (int r = 0; r < model->rowCount(); ++r)
         if (model->entry(r).documentId > 0) {
             ASSERT_TRUE(panel->selectKey(model->entry(r).key));
@@ -138,7 +138,7 @@ TEST_F(GuiCache, ListsSortsAndActsOnTheStore) {
         }
     const QString removed = act(w.get(), panel->removeButton());
     EXPECT_TRUE(removed.contains("Removed")) << removed.toStdString();
-    EXPECT_EQ(other->documents().size(), docsBefore - 1);
+    EXPECT_EQ(other->documents().value().size(), docsBefore - 1);
     ASSERT_TRUE(waitUntil([&] { return w->libraryModel()->rowCount() == (int)docsBefore - 1; }));
 }
 
@@ -150,7 +150,7 @@ TEST_F(GuiCache, TheBudgetIsShownWithWhatIsUsed) {
     auto w = openWindow();
     ASSERT_TRUE(addAndWait(w.get(), {docsDir()}));
     auto other = secondService();
-    ASSERT_TRUE(refreshed(w.get(), (int)other->cache_entries().size()));
+    ASSERT_TRUE(refreshed(w.get(), (int)other->cache_entries().value().size()));
     const QString usage = w->cachePanel()->usageText();
     EXPECT_TRUE(usage.contains("budget")) << usage.toStdString();
     EXPECT_TRUE(usage.contains("50")) << usage.toStdString();
@@ -165,7 +165,7 @@ TEST_F(GuiCache, ShowsEachCachesFormatBytesPerTokenAndRatio) {
     ASSERT_TRUE(addAndWait(w.get(), {docsDir()}));
     ASSERT_TRUE(askAndWait(w.get(), "Which document mentions zebra3?")); // the system segment's cache too
     auto other = secondService();
-    auto infos = other->cache_entry_infos();
+    auto infos = other->cache_entry_infos().value();
     ASSERT_GT(infos.size(), 3u);
     CachePanel* panel = w->cachePanel();
     ASSERT_TRUE(refreshed(w.get(), (int)infos.size()));
@@ -200,7 +200,7 @@ TEST_F(GuiCache, ShowsEachCachesFormatBytesPerTokenAndRatio) {
     ASSERT_TRUE(waitUntil([&] { return reopened; }));
     ASSERT_TRUE(askAndWait(w.get(), "Which document mentions zebra3?"));
     EXPECT_GT(w->chatPanel()->lastTurn()->stats.chunksCompiled, 0) << "q8 caches are stale for an f16 library";
-    infos = other->cache_entry_infos();
+    infos = other->cache_entry_infos().value();
     ASSERT_TRUE(refreshed(w.get(), (int)infos.size()));
     int f16 = 0, q8 = 0;
     for (int r = 0; r < model->rowCount(); ++r) {

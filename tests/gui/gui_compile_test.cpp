@@ -36,10 +36,7 @@ protected:
         p.backend.n_threads = 1;
         p.gpu_cache_budget_bytes = 0;
         p.cache_format = format;
-        std::string err;
-        auto s = service::open(p, &err);
-        EXPECT_TRUE(s) << err;
-        return s ? s->chunks_pending() : 0;
+        return service::open(p).value()->chunks_pending().value();
     }
     // Counts the background compiles that start and finish after the latest add finished: the one the
     // window may start on opening (over a library still empty) is preempted by the add and not counted.
@@ -165,7 +162,7 @@ TEST_F(GuiCompile, AddingOnlyIndexesAndIdleTimeCompilesTheRest) {
     // When the add reports, no compile has been sent yet (the idle timer fires from the event loop):
     // the store is what the add alone left.
     int64_t entriesAfterAdd = -1;
-    QObject::connect(w.get(), &MainWindow::ingestionFinished, [&] { entriesAfterAdd = secondService()->cache_stats().entries; });
+    QObject::connect(w.get(), &MainWindow::ingestionFinished, [&] { entriesAfterAdd = secondService()->cache_stats().value().entries; });
     ASSERT_TRUE(addAndWait(w.get(), {docsDir()}));
     EXPECT_EQ(w->lastAddSummary().added, 6);
     EXPECT_EQ(w->lastAddSummary().chunksCompiled, 0);

@@ -170,10 +170,7 @@ protected:
     std::unique_ptr<service> secondService() {
         service_params p = service_default_params();
         p.library_dir = dir_ / "library";
-        std::string err;
-        auto s = service::open(p, &err);
-        EXPECT_TRUE(s) << err;
-        return s;
+        return service::open(p).value();
     }
 
     QString docsDir() const { return QString::fromStdString((dir_ / "docs").string()); }

@@ -58,8 +58,7 @@ TEST_F(GuiWindow, DroppedFilesAndFoldersBecomeReadyAndFailuresShowTheirReason) {
 
     // What the window shows is what the library holds (checked through a second service).
     auto other = secondService();
-    std::string err;
-    const auto docs = other->documents(&err);
+    const auto docs = other->documents().value();
     EXPECT_EQ(docs.size(), 8u);
     int ready = 0;
     for (const auto& d : docs) ready += d.status == storage::doc_status::ready;
@@ -255,7 +254,7 @@ TEST_F(GuiWindow, ChangingTheModelKeepsTheLibraryAndCompilesCachesOnDemand) {
     auto w = openWindow();
     ASSERT_TRUE(addAndWait(w.get(), {docsDir()}));
     auto other = secondService();
-    const size_t before = other->cache_entries().size();
+    const size_t before = other->cache_entries().value().size();
     ASSERT_GT(before, 0u);
 
     const std::string second = makeModel(dir_ / "model-b.gguf", 99);
@@ -273,7 +272,7 @@ TEST_F(GuiWindow, ChangingTheModelKeepsTheLibraryAndCompilesCachesOnDemand) {
     EXPECT_TRUE(t->error.isEmpty()) << t->error.toStdString();
     EXPECT_GT(t->stats.chunksCompiled, 0) << "caches of the new model compile on demand";
     std::set<std::string> fingerprints;
-    for (const auto& e : other->cache_entries()) fingerprints.insert(e.model_fingerprint);
+    for (const auto& e : other->cache_entries().value()) fingerprints.insert(e.model_fingerprint);
     EXPECT_EQ(fingerprints.size(), 2u);
 }
 

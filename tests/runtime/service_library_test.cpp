@@ -73,10 +73,9 @@ protected:
         return sp;
     }
     std::unique_ptr<service> open_with(const service_params& sp) {
-        std::string err;
-        auto s = service::open(sp, &err);
-        EXPECT_TRUE(s) << err;
-        return s;
+        auto s = service::open(sp);
+        EXPECT_TRUE(s.ok()) << s.error();
+        return s ? std::move(s.value()) : nullptr;
     }
     ask_options options(int tokens = 8) {
         ask_options o;
@@ -97,8 +96,13 @@ protected:
         return (int)texts.size();
     }
     // The cache key each chunk is linked to for this model, and the compile options of that cache.
-    static std::map<int64_t, std::string> linked_options(service& s) {
-        auto st = s.library().db().prepare(
+    // The library's index as another connection sees it: the service keeps its storage to itself.
+    storage::library& index() {
+        if (!index_) index_ = std::make_unique<storage::library>(dir_ / "library" / "library.db");
+        return *index_;
+    }
+    std::map<int64_t, std::string> linked_options(service& s) {
+        auto st = index().db().prepare(
             "SELECT k.chunk_id, e.compile_options FROM chunk_kv k JOIN kv_entries e ON e.cache_key = k.cache_key "
             "WHERE k.model_fingerprint = ?1");
         st.bind_text(1, s.model_fingerprint());
@@ -108,7 +112,7 @@ protected:
     }
     static std::map<std::string, int64_t> hits_by_key(service& s) {
         std::map<std::string, int64_t> out;
-        for (const auto& e : s.cache_entries()) out[e.cache_key] = e.hits;
+        for (const auto& e : s.cache_entries().value()) out[e.cache_key] = e.hits;
         return out;
     }
     static kv_format format_of(const std::string& compile_options) { return compile_options::parse(compile_options, "test").format; }
@@ -121,6 +125,7 @@ protected:
 
     uint32_t seed_ = 0;
     test::scratch_dir dir_;
+    std::unique_ptr<storage::library> index_;
     std::string model_path_;
 };
 
@@ -134,28 +139,26 @@ TEST_F(service_test, documents_waiting_for_their_caches_show_compiling_not_ready
     std::atomic<bool> cancel{false};
     const add_report r = s->add({dir_ / "docs"}, [&](const add_progress& p) {
         if (p.phase != "compiling" || p.chunks_done != 1) return;
-        for (const auto& d : reader->documents()) {
+        for (const auto& d : reader->documents().value()) {
             ++checked;
             ready_early += d.status == storage::doc_status::ready;
         }
         cancel = true; // stop after the first chunk: what is left must be ready again (answerable)
-    }, &cancel);
-    ASSERT_TRUE(r.error.empty()) << r.error;
+    }, &cancel).value();
     EXPECT_TRUE(r.cancelled);
     EXPECT_EQ(checked, 6u);
     EXPECT_EQ(ready_early, 0u);
-    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
-    EXPECT_GT(s->chunks_pending(), 0u);
+    for (const auto& d : s->documents().value()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
+    EXPECT_GT(s->chunks_pending().value(), 0u);
 }
 
 TEST_F(service_test, add_then_ask_streams_an_answer_with_sources_and_reuses_caches) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     auto s = open();
-    const add_report r = s->add({dir_ / "docs"});
-    ASSERT_TRUE(r.error.empty()) << r.error;
+    const add_report r = s->add({dir_ / "docs"}).value();
     EXPECT_EQ(r.added, 6u);
     EXPECT_GT(r.chunks_compiled, 6u);
-    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
+    for (const auto& d : s->documents().value()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
 
     std::string streamed;
     int pieces = 0;
@@ -163,8 +166,7 @@ TEST_F(service_test, add_then_ask_streams_an_answer_with_sources_and_reuses_cach
         streamed += piece;
         pieces += id >= 0; // id -1: the final flush of an incomplete UTF-8 sequence
         return true;
-    });
-    ASSERT_TRUE(a.error.empty()) << a.error;
+    }).value();
     EXPECT_EQ(pieces, 8);
     EXPECT_EQ(streamed, a.answer);
     ASSERT_FALSE(a.sources.empty());
@@ -177,12 +179,12 @@ TEST_F(service_test, add_then_ask_streams_an_answer_with_sources_and_reuses_cach
     EXPECT_GT(a.timing.first_token_seconds, 0.0);
 
     // Asking again is answered from the stored caches, identically.
-    const ask_result b = s->ask("Which document mentions zebra3?", options());
+    const ask_result b = s->ask("Which document mentions zebra3?", options()).value();
     EXPECT_EQ(b.timing.chunks_compiled, 0);
     EXPECT_EQ(b.answer, a.answer);
 
     // Re-adding the unchanged folder does nothing.
-    const add_report again = s->add({dir_ / "docs"});
+    const add_report again = s->add({dir_ / "docs"}).value();
     EXPECT_EQ(again.unchanged, 6u);
     EXPECT_EQ(again.chunks_compiled, 0u);
 }
@@ -192,9 +194,8 @@ TEST_F(service_test, a_hot_tier_serves_repeated_questions_from_resident_caches_w
     std::string plain_answer;
     {
         auto s = open(); // no hot tier: every cache is staged from host memory
-        ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
-        const ask_result a = s->ask("zebra2 harbor", options());
-        ASSERT_TRUE(a.error.empty()) << a.error;
+        ASSERT_TRUE(s->add({dir_ / "docs"}).ok());
+        const ask_result a = s->ask("zebra2 harbor", options()).value();
         EXPECT_EQ(a.timing.chunks_resident, 0);
         EXPECT_EQ(a.timing.chunks_staged, (int)a.sources.size() + 1); // the chunks and the system prompt
         plain_answer = a.answer;
@@ -205,15 +206,12 @@ TEST_F(service_test, a_hot_tier_serves_repeated_questions_from_resident_caches_w
     sp.chunk_tokens = 64;
     sp.backend.n_threads = 2;
     sp.gpu_cache_budget_bytes = 64 << 20;
-    std::string err;
-    auto s = service::open(sp, &err);
-    ASSERT_TRUE(s) << err;
-    const ask_result cold = s->ask("zebra2 harbor", options());
-    ASSERT_TRUE(cold.error.empty()) << cold.error;
+    auto s = service::open(sp).value();
+    const ask_result cold = s->ask("zebra2 harbor", options()).value();
     // Identical chunk texts are one cache: its second use in the link already reads the tier.
     EXPECT_EQ(cold.timing.chunks_staged, distinct_texts(cold) + 1);
     EXPECT_EQ(cold.timing.chunks_resident, (int)cold.sources.size() - distinct_texts(cold));
-    const ask_result warm = s->ask("zebra2 harbor", options());
+    const ask_result warm = s->ask("zebra2 harbor", options()).value();
     EXPECT_EQ(warm.timing.chunks_staged, 0);
     EXPECT_EQ(warm.timing.chunks_resident, (int)warm.sources.size() + 1);
     EXPECT_EQ(warm.link.bytes_copied_host, 0u);
@@ -228,9 +226,8 @@ TEST_F(service_test, a_hot_tier_serves_repeated_questions_from_resident_caches_w
 TEST_F(service_test, corrupt_and_truncated_blobs_are_recompiled_and_ask_still_answers) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     auto s = open();
-    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
-    const ask_result clean = s->ask("zebra2 river", options());
-    ASSERT_TRUE(clean.error.empty()) << clean.error;
+    ASSERT_TRUE(s->add({dir_ / "docs"}).ok());
+    const ask_result clean = s->ask("zebra2 river", options()).value();
     // Damage every blob: flip a byte in half of them, truncate the others.
     auto files = blob_files();
     ASSERT_GT(files.size(), 4u);
@@ -247,15 +244,14 @@ TEST_F(service_test, corrupt_and_truncated_blobs_are_recompiled_and_ask_still_an
             f.write(&c, 1);
         }
     }
-    const ask_result r = s->ask("zebra2 river", options());
-    ASSERT_TRUE(r.error.empty()) << r.error;
+    const ask_result r = s->ask("zebra2 river", options()).value();
     EXPECT_EQ(r.timing.chunks_compiled, distinct_texts(r)) << "every damaged cache must be recompiled, none used";
     EXPECT_EQ(r.timing.chunks_loaded, (int)r.sources.size() - distinct_texts(r));
     EXPECT_EQ(r.answer, clean.answer) << "recompiled caches give the same answer";
     // verify() now finds the damaged blobs that ask did not touch, and removes them.
-    const auto bad = s->verify();
+    const auto bad = s->verify().value();
     for (const auto& b : bad) EXPECT_NE(b.find(".epkv"), std::string::npos) << b;
-    EXPECT_TRUE(s->verify().empty());
+    EXPECT_TRUE(s->verify().value().empty());
 }
 
 TEST_F(service_test, caches_of_an_older_compile_scheme_or_system_prompt_are_stale_and_recompiled) {
@@ -266,39 +262,34 @@ TEST_F(service_test, caches_of_an_older_compile_scheme_or_system_prompt_are_stal
     size_t n_chunks = 0;
     {
         auto s = open("", 0, link_policy::parse("legolink-16")); // the paper's scheme: standalone, BOS-framed
-        const add_report r = s->add({dir_ / "docs"});
-        ASSERT_TRUE(r.error.empty()) << r.error;
+        const add_report r = s->add({dir_ / "docs"}).value();
         n_chunks = r.chunks_compiled;
         compile_options paper_scheme(1); // one sink, standalone, in the service's (default) cache format
         paper_scheme.format = default_cache_format;
-        for (const auto& e : s->cache_entries()) EXPECT_EQ(e.compile_options, paper_scheme.to_string());
+        for (const auto& e : s->cache_entries().value()) EXPECT_EQ(e.compile_options, paper_scheme.to_string());
     }
     ASSERT_GT(n_chunks, 6u);
     auto s = open("", 0, context_compiled);
-    const add_report again = s->add({dir_ / "docs"});
-    ASSERT_TRUE(again.error.empty()) << again.error;
+    const add_report again = s->add({dir_ / "docs"}).value();
     EXPECT_EQ(again.unchanged, 6u);
     // Every chunk's cache of the older scheme is stale (header framing can tell apart chunks of equal
     // text that the older scheme shared, so there may be more).
     EXPECT_GE(again.chunks_compiled, n_chunks) << "every chunk's cache of the older scheme is stale";
     ask_options o = options();
     o.policy = context_compiled;
-    const ask_result a = s->ask("Which document mentions zebra3?", o);
-    ASSERT_TRUE(a.error.empty()) << a.error;
+    const ask_result a = s->ask("Which document mentions zebra3?", o).value();
     EXPECT_EQ(a.timing.chunks_compiled, 0) << "the new scheme's caches were compiled by add";
-    EXPECT_EQ(s->add({dir_ / "docs"}).chunks_compiled, 0u);
+    EXPECT_EQ(s->add({dir_ / "docs"}).value().chunks_compiled, 0u);
     // The old scheme still answers from its own caches (selectable), never from the new ones.
     ask_options paper = options();
     paper.policy = link_policy::parse("legolink-16");
-    const ask_result b = s->ask("Which document mentions zebra3?", paper);
-    ASSERT_TRUE(b.error.empty()) << b.error;
+    const ask_result b = s->ask("Which document mentions zebra3?", paper).value();
     EXPECT_EQ(b.timing.chunks_compiled, 0);
     s.reset();
     // Another system prompt: context-compiled caches saw the old one, so they are stale too.
     auto s2 = open("", 0, context_compiled, "Answer in one word.");
-    EXPECT_EQ(s2->add({dir_ / "docs"}).chunks_compiled, again.chunks_compiled);
-    const ask_result c = s2->ask("Which document mentions zebra3?", o);
-    ASSERT_TRUE(c.error.empty()) << c.error;
+    EXPECT_EQ(s2->add({dir_ / "docs"}).value().chunks_compiled, again.chunks_compiled);
+    const ask_result c = s2->ask("Which document mentions zebra3?", o).value();
     EXPECT_EQ(c.timing.chunks_compiled, 0);
 }
 
@@ -309,26 +300,24 @@ TEST_F(service_test, a_cache_format_change_recompiles_lazily_and_a_link_never_mi
         service_params f16 = params();
         f16.cache_format = kv_format::f16;
         auto s = open_with(f16);
-        const add_report r = s->add({dir_ / "docs"});
-        ASSERT_TRUE(r.error.empty()) << r.error;
-        n_chunks = (size_t)s->library().chunk_count();
+        const add_report r = s->add({dir_ / "docs"}).value();
+        n_chunks = (size_t)index().chunk_count();
         for (const auto& [chunk, options] : linked_options(*s)) EXPECT_EQ(format_of(options), kv_format::f16) << options;
-        EXPECT_EQ(s->chunks_pending(), 0u);
+        EXPECT_EQ(s->chunks_pending().value(), 0u);
     }
     service_params q8 = params();
     q8.cache_format = kv_format::q8;
     auto s = open_with(q8);
     // Every chunk's f16 cache is stale for the library now (nothing compiled yet: lazily).
-    EXPECT_EQ(s->chunks_pending(), n_chunks);
+    EXPECT_EQ(s->chunks_pending().value(), n_chunks);
     std::set<std::string> f16_keys;
-    for (const auto& e : s->cache_entries()) {
+    for (const auto& e : s->cache_entries().value()) {
         EXPECT_EQ(format_of(e.compile_options), kv_format::f16);
         f16_keys.insert(e.cache_key);
     }
     const auto f16_hits = hits_by_key(*s);
 
-    const ask_result a = s->ask("Which document mentions zebra3?", options());
-    ASSERT_TRUE(a.error.empty()) << a.error;
+    const ask_result a = s->ask("Which document mentions zebra3?", options()).value();
     ASSERT_FALSE(a.sources.empty());
     EXPECT_EQ(a.timing.chunks_compiled, distinct_texts(a)) << "the f16 caches are not used for a q8 link";
     // The retrieved chunks are linked to q8 caches now, and the system segment has its q8 cache.
@@ -338,11 +327,10 @@ TEST_F(service_test, a_cache_format_change_recompiles_lazily_and_a_link_never_mi
         EXPECT_EQ(format_of(links[src.chunk_id]), kv_format::q8) << links[src.chunk_id];
     }
     bool system_q8 = false;
-    for (const auto& e : s->cache_entries()) system_q8 |= e.compile_options == "sink=0,kv=q8";
+    for (const auto& e : s->cache_entries().value()) system_q8 |= e.compile_options == "sink=0,kv=q8";
     EXPECT_TRUE(system_q8);
     // Asking again loads the q8 caches; no f16 cache was read by either ask (hits unchanged).
-    const ask_result b = s->ask("Which document mentions zebra3?", options());
-    ASSERT_TRUE(b.error.empty()) << b.error;
+    const ask_result b = s->ask("Which document mentions zebra3?", options()).value();
     EXPECT_EQ(b.answer, a.answer) << "the compiling ask linked the q8 round trip, as the loading one";
     EXPECT_EQ(b.timing.chunks_compiled, 0);
     EXPECT_EQ(b.timing.chunks_loaded, (int)b.sources.size());
@@ -354,7 +342,7 @@ TEST_F(service_test, a_cache_format_change_recompiles_lazily_and_a_link_never_mi
 
     // Listings tell the formats apart, with rows and decoded bytes for what this build compiled.
     int q8_entries = 0;
-    for (const auto& i : s->cache_entry_infos()) {
+    for (const auto& i : s->cache_entry_infos().value()) {
         EXPECT_EQ(i.format, std::string(kv_format_name(format_of(i.entry.compile_options))));
         EXPECT_GT(i.rows, 0) << i.entry.cache_key;
         EXPECT_GT(i.bytes_per_token(), 0.0);
@@ -362,7 +350,7 @@ TEST_F(service_test, a_cache_format_change_recompiles_lazily_and_a_link_never_mi
         q8_entries += i.format == "q8";
     }
     EXPECT_EQ(q8_entries, distinct_texts(a) + 1);
-    const cache_summary st = s->cache_stats();
+    const cache_summary st = s->cache_stats().value();
     ASSERT_EQ(st.by_format.size(), 2u);
     EXPECT_EQ(st.by_format[0].format, "f16");
     EXPECT_EQ(st.by_format[1].format, "q8");
@@ -371,10 +359,9 @@ TEST_F(service_test, a_cache_format_change_recompiles_lazily_and_a_link_never_mi
     EXPECT_EQ(st.by_format[0].compressed_bytes + st.by_format[1].compressed_bytes, st.compressed_bytes);
 
     // The next add's compile pass recompiles the rest in q8; then nothing is stale.
-    const add_report again = s->add({dir_ / "docs"});
-    ASSERT_TRUE(again.error.empty()) << again.error;
+    const add_report again = s->add({dir_ / "docs"}).value();
     EXPECT_GT(again.chunks_compiled, 0u);
-    EXPECT_EQ(s->chunks_pending(), 0u);
+    EXPECT_EQ(s->chunks_pending().value(), 0u);
     links = linked_options(*s);
     EXPECT_EQ(links.size(), n_chunks);
     for (const auto& [chunk, options] : links) EXPECT_EQ(format_of(options), kv_format::q8) << options;
@@ -385,19 +372,17 @@ TEST_F(service_test, compile_on_demand_compiles_what_asks_retrieve_and_compile_p
     service_params sp = params();
     sp.compile_on_add = false;
     auto s = open_with(sp);
-    const add_report r = s->add({dir_ / "docs"});
-    ASSERT_TRUE(r.error.empty()) << r.error;
+    const add_report r = s->add({dir_ / "docs"}).value();
     EXPECT_EQ(r.added, 6u);
     EXPECT_EQ(r.chunks_compiled, 0u);
-    EXPECT_EQ(s->cache_stats().entries, 0) << "adding only extracts, chunks and indexes";
-    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
-    const size_t n_chunks = (size_t)s->library().chunk_count();
+    EXPECT_EQ(s->cache_stats().value().entries, 0) << "adding only extracts, chunks and indexes";
+    for (const auto& d : s->documents().value()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
+    const size_t n_chunks = (size_t)index().chunk_count();
     ASSERT_GT(n_chunks, 6u);
-    EXPECT_EQ(s->chunks_pending(), n_chunks);
+    EXPECT_EQ(s->chunks_pending().value(), n_chunks);
 
     // An ask compiles exactly its retrieved chunks (identical texts once) and links them.
-    const ask_result a = s->ask("Which document mentions zebra3?", options());
-    ASSERT_TRUE(a.error.empty()) << a.error;
+    const ask_result a = s->ask("Which document mentions zebra3?", options()).value();
     EXPECT_EQ(a.timing.chunks_compiled, distinct_texts(a));
     EXPECT_EQ(a.timing.chunks_loaded, (int)a.sources.size() - distinct_texts(a));
     std::set<int64_t> retrieved;
@@ -405,13 +390,13 @@ TEST_F(service_test, compile_on_demand_compiles_what_asks_retrieve_and_compile_p
     const auto links = linked_options(*s);
     EXPECT_EQ(links.size(), retrieved.size());
     for (int64_t c : retrieved) EXPECT_TRUE(links.count(c)) << c;
-    EXPECT_EQ(s->cache_stats().entries, distinct_texts(a) + 1) << "the retrieved chunks' caches and the system segment's";
-    EXPECT_EQ(s->chunks_pending(), n_chunks - retrieved.size());
-    EXPECT_EQ(s->ask("Which document mentions zebra3?", options()).timing.chunks_compiled, 0) << "stored when first asked";
+    EXPECT_EQ(s->cache_stats().value().entries, distinct_texts(a) + 1) << "the retrieved chunks' caches and the system segment's";
+    EXPECT_EQ(s->chunks_pending().value(), n_chunks - retrieved.size());
+    EXPECT_EQ(s->ask("Which document mentions zebra3?", options()).value().timing.chunks_compiled, 0) << "stored when first asked";
 
     // compile_pending, cancelled after two chunks: consistent (every link has its entry and blob, every
     // document ready), and the rest is still pending.
-    const size_t before = s->chunks_pending();
+    const size_t before = s->chunks_pending().value();
     std::atomic<bool> cancel{false};
     size_t reports = 0;
     const compile_report c1 = s->compile_pending([&](const add_progress& p) {
@@ -419,29 +404,26 @@ TEST_F(service_test, compile_on_demand_compiles_what_asks_retrieve_and_compile_p
         EXPECT_EQ(p.chunks_total, before);
         ++reports;
         if (p.chunks_done >= 2) cancel = true;
-    }, &cancel);
-    ASSERT_TRUE(c1.error.empty()) << c1.error;
+    }, &cancel).value();
     EXPECT_TRUE(c1.cancelled);
     EXPECT_GT(reports, 0u);
     EXPECT_LE(c1.chunks_compiled, 2u);
     EXPECT_EQ(c1.chunks_left, before - 2);
-    EXPECT_EQ(s->chunks_pending(), before - 2);
-    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
-    EXPECT_EQ((int64_t)blob_files().size(), s->cache_stats().entries);
-    EXPECT_TRUE(s->verify().empty());
+    EXPECT_EQ(s->chunks_pending().value(), before - 2);
+    for (const auto& d : s->documents().value()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
+    EXPECT_EQ((int64_t)blob_files().size(), s->cache_stats().value().entries);
+    EXPECT_TRUE(s->verify().value().empty());
 
     // The next call resumes and finishes; every chunk then has its cache and no ask compiles.
-    const compile_report c2 = s->compile_pending();
-    ASSERT_TRUE(c2.error.empty()) << c2.error;
+    const compile_report c2 = s->compile_pending().value();
     EXPECT_FALSE(c2.cancelled);
     EXPECT_FALSE(c2.budget_full);
     EXPECT_GT(c2.chunks_compiled, 0u);
     EXPECT_EQ(c2.chunks_left, 0u);
-    EXPECT_EQ(s->chunks_pending(), 0u);
+    EXPECT_EQ(s->chunks_pending().value(), 0u);
     EXPECT_EQ(linked_options(*s).size(), n_chunks);
-    EXPECT_EQ(s->compile_pending().chunks_compiled, 0u);
-    const ask_result b = s->ask("zebra1 harbor", options());
-    ASSERT_TRUE(b.error.empty()) << b.error;
+    EXPECT_EQ(s->compile_pending().value().chunks_compiled, 0u);
+    const ask_result b = s->ask("zebra1 harbor", options()).value();
     EXPECT_EQ(b.timing.chunks_compiled, 0);
 }
 
@@ -451,15 +433,13 @@ TEST_F(service_test, a_question_that_compiles_a_quantized_cache_links_what_loadi
     sp.compile_on_add = false;
     sp.cache_format = kv_format::q4; // the coarsest format: its rounding moves a random model's answer
     auto s = open_with(sp);
-    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+    ASSERT_TRUE(s->add({dir_ / "docs"}).ok());
     for (const char* q : {"Which document mentions zebra3?", "zebra1 harbor", "zebra5 river", "zebra0", "zebra2 harbor", "zebra4",
                           "Which document mentions zebra1?", "river harbor", "zebra3 zebra4", "Document 2"}) {
-        for (const auto& e : s->cache_entries()) ASSERT_TRUE(s->evict(e.cache_key)); // every chunk compiled by the ask
-        const ask_result first = s->ask(q, options(64));
+        for (const auto& e : s->cache_entries().value()) ASSERT_TRUE(s->evict(e.cache_key).ok()); // every chunk compiled by the ask
+        const ask_result first = s->ask(q, options(64)).value();
         EXPECT_GT(first.timing.chunks_compiled, 0) << q;
-        ASSERT_TRUE(first.error.empty()) << first.error;
-        const ask_result again = s->ask(q, options(64));
-        ASSERT_TRUE(again.error.empty()) << again.error;
+        const ask_result again = s->ask(q, options(64)).value();
         EXPECT_EQ(again.timing.chunks_compiled, 0) << q;
         EXPECT_EQ(again.answer, first.answer) << q;
     }
@@ -473,28 +453,27 @@ TEST_F(service_test, compile_pending_fills_the_store_up_to_the_budget_and_evicts
     uint64_t used_bytes = 0, per_cache = 0;
     {
         auto s = open_with(sp);
-        ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
-        ASSERT_TRUE(s->ask("zebra2 river", options()).error.empty());
-        const auto st = s->cache_stats();
+        ASSERT_TRUE(s->add({dir_ / "docs"}).ok());
+        ASSERT_TRUE(s->ask("zebra2 river", options()).ok());
+        const auto st = s->cache_stats().value();
         ASSERT_GT(st.entries, 1);
         used_bytes = st.compressed_bytes;
         per_cache = st.compressed_bytes / (uint64_t)st.entries;
-        for (const auto& e : s->cache_entries()) used.insert(e.cache_key);
+        for (const auto& e : s->cache_entries().value()) used.insert(e.cache_key);
     }
     // Room for about three more caches.
     sp.cache_budget_bytes = used_bytes + 3 * per_cache + per_cache / 2;
     auto s = open_with(sp);
-    const size_t pending = s->chunks_pending();
-    const compile_report r = s->compile_pending();
-    ASSERT_TRUE(r.error.empty()) << r.error;
+    const size_t pending = s->chunks_pending().value();
+    const compile_report r = s->compile_pending().value();
     EXPECT_TRUE(r.budget_full);
     EXPECT_FALSE(r.cancelled);
     EXPECT_GE(r.chunks_compiled, 1u);
     EXPECT_LT(r.chunks_compiled, pending);
-    EXPECT_EQ(r.chunks_left, s->chunks_pending());
-    EXPECT_LE(s->cache_stats().compressed_bytes, sp.cache_budget_bytes);
+    EXPECT_EQ(r.chunks_left, s->chunks_pending().value());
+    EXPECT_LE(s->cache_stats().value().compressed_bytes, sp.cache_budget_bytes);
     std::set<std::string> now;
-    for (const auto& e : s->cache_entries()) now.insert(e.cache_key);
+    for (const auto& e : s->cache_entries().value()) now.insert(e.cache_key);
     for (const auto& k : used) EXPECT_TRUE(now.count(k)) << "a cache a question used was evicted for a background compile: " << k;
 }
 
@@ -502,80 +481,75 @@ TEST_F(service_test, caches_of_another_model_are_never_used) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     {
         auto s = open();
-        ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+        ASSERT_TRUE(s->add({dir_ / "docs"}).ok());
     }
     random_model_params p = random_model_default_params();
     p.seed = seed_ + 1;
     const std::string other = (dir_ / "other.gguf").string();
     write_random_model(other, p);
     auto s2 = open(other);
-    const ask_result r = s2->ask("zebra1", options());
-    ASSERT_TRUE(r.error.empty()) << r.error;
+    const ask_result r = s2->ask("zebra1", options()).value();
     EXPECT_EQ(r.timing.chunks_compiled, distinct_texts(r)) << "no cache of the first model may be used";
     EXPECT_EQ(r.timing.chunks_loaded, (int)r.sources.size() - distinct_texts(r));
     // Adding compiles the library for the new model; the first model's caches stay.
-    const add_report ar = s2->add({dir_ / "docs"});
+    const add_report ar = s2->add({dir_ / "docs"}).value();
     EXPECT_GT(ar.chunks_compiled, 0u);
     std::set<std::string> fingerprints;
-    for (const auto& e : s2->cache_entries()) fingerprints.insert(e.model_fingerprint);
+    for (const auto& e : s2->cache_entries().value()) fingerprints.insert(e.model_fingerprint);
     EXPECT_EQ(fingerprints.size(), 2u);
 }
 
 TEST_F(service_test, removing_a_document_drops_its_caches_and_budget_evicts_lru_unpinned) {
     auto s = open();
-    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
-    const auto before = s->cache_stats();
-    const auto docs = s->documents();
-    ASSERT_TRUE(s->remove_document(docs[0].id));
-    EXPECT_EQ(s->documents().size(), docs.size() - 1);
-    EXPECT_LT(s->cache_stats().entries, before.entries);
-    std::string err;
-    EXPECT_FALSE(s->remove_document(999999, &err));
-    EXPECT_NE(err.find("999999"), std::string::npos);
+    ASSERT_TRUE(s->add({dir_ / "docs"}).ok());
+    const auto before = s->cache_stats().value();
+    const auto docs = s->documents().value();
+    ASSERT_TRUE(s->remove_document(docs[0].id).ok());
+    EXPECT_EQ(s->documents().value().size(), docs.size() - 1);
+    EXPECT_LT(s->cache_stats().value().entries, before.entries);
+    const auto missing = s->remove_document(999999);
+    EXPECT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().find("999999"), std::string::npos) << missing.error();
 
     // Pin the most recently used entry, then shrink the budget to a third: pinned entries survive.
-    auto entries = s->cache_entries();
+    auto entries = s->cache_entries().value();
     ASSERT_GT(entries.size(), 3u);
     const std::string pinned = entries.front().cache_key; // least recently used: evicted first unless pinned
-    ASSERT_TRUE(s->pin(pinned, true));
+    ASSERT_TRUE(s->pin(pinned, true).ok());
     s.reset();
     auto small = open("", before.compressed_bytes / 3);
-    EXPECT_GT(small->enforce_budget(), 0u);
-    const auto st = small->cache_stats();
+    EXPECT_GT(small->enforce_budget().value(), 0u);
+    const auto st = small->cache_stats().value();
     EXPECT_LE(st.compressed_bytes, before.compressed_bytes / 3 + 1);
     bool still_there = false;
-    for (const auto& e : small->cache_entries()) still_there |= e.cache_key == pinned;
+    for (const auto& e : small->cache_entries().value()) still_there |= e.cache_key == pinned;
     EXPECT_TRUE(still_there);
 }
 
 TEST_F(service_test, caches_of_updated_documents_are_collected) {
     auto s = open();
-    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
-    const int64_t before = s->cache_stats().entries;
+    ASSERT_TRUE(s->add({dir_ / "docs"}).ok());
+    const int64_t before = s->cache_stats().value().entries;
     // Every document changes: its old chunks' caches are no longer used by anything.
     make_documents(dir_ / "docs", 6, seed_ + 1);
-    const add_report r = s->add({dir_ / "docs"});
-    ASSERT_TRUE(r.error.empty()) << r.error;
+    const add_report r = s->add({dir_ / "docs"}).value();
     EXPECT_EQ(r.updated, 6u);
     // What remains: the caches the current chunks link to (plus at most the system segment's).
-    auto& lib = s->library();
-    auto st = lib.db().prepare("SELECT count(DISTINCT cache_key) FROM chunk_kv");
+    auto st = index().db().prepare("SELECT count(DISTINCT cache_key) FROM chunk_kv");
     st.step();
     const int64_t linked = st.column_int64(0);
-    const int64_t after = s->cache_stats().entries;
+    const int64_t after = s->cache_stats().value().entries;
     EXPECT_LE(after, linked + 1) << "before the update " << before << " entries";
     EXPECT_GT(linked, 0);
     EXPECT_EQ((int64_t)blob_files().size(), after);
     // and `cache gc` collects what an ask under another scheme left behind.
     ask_options o = options();
     o.policy = link_policy::parse("legolink-4");
-    ASSERT_TRUE(s->ask("zebra3", o).error.empty());
-    EXPECT_GT(s->cache_stats().entries, after);
-    std::string err;
-    const std::string summary = s->gc(&err);
-    EXPECT_TRUE(err.empty()) << err;
+    ASSERT_TRUE(s->ask("zebra3", o).ok());
+    EXPECT_GT(s->cache_stats().value().entries, after);
+    const std::string summary = s->gc().value();
     EXPECT_NE(summary.find("caches no chunk uses"), std::string::npos) << summary;
-    EXPECT_LE(s->cache_stats().entries, linked + 1);
+    EXPECT_LE(s->cache_stats().value().entries, linked + 1);
 }
 
 TEST_F(service_test, a_store_that_cannot_take_caches_still_adds_and_answers) {
@@ -588,30 +562,28 @@ TEST_F(service_test, a_store_that_cannot_take_caches_still_adds_and_answers) {
         std::ofstream(dir_ / "library" / "kv" / name) << "x";
     }
     auto s = open();
-    const add_report r = s->add({dir_ / "docs"});
-    ASSERT_TRUE(r.error.empty()) << r.error;
+    const add_report r = s->add({dir_ / "docs"}).value();
     EXPECT_EQ(r.added, 6u);
     EXPECT_EQ(r.chunks_compiled, 0u) << "compiling stops at the first cache that cannot be stored";
     bool said = false;
     for (const auto& w : r.warnings) said |= w.find("compiling stopped") != std::string::npos;
     EXPECT_TRUE(said);
-    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready);
+    for (const auto& d : s->documents().value()) EXPECT_EQ(d.status, storage::doc_status::ready);
 
-    const ask_result a = s->ask("zebra2", options());
-    ASSERT_TRUE(a.error.empty()) << a.error;
+    const ask_result a = s->ask("zebra2", options()).value();
     EXPECT_FALSE(a.answer.empty());
     EXPECT_FALSE(a.sources.empty());
     said = false;
     for (const auto& w : a.warnings) said |= w.find("without being stored") != std::string::npos;
     EXPECT_TRUE(said);
-    EXPECT_EQ(s->cache_stats().entries, 0);
+    EXPECT_EQ(s->cache_stats().value().entries, 0);
 }
 
 TEST_F(service_test, one_process_adding_while_another_asks) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     {
         auto s = open();
-        ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+        ASSERT_TRUE(s->add({dir_ / "docs"}).ok());
     }
     make_documents(dir_ / "more", 12, seed_ + 7);
     const pid_t child = ::fork();
@@ -620,36 +592,35 @@ TEST_F(service_test, one_process_adding_while_another_asks) {
         int code = 0;
         {
             auto s = open();
-            const add_report r = s ? s->add({dir_ / "more"}) : add_report{"open failed"};
-            code = (s && r.error.empty() && r.failed == 0) ? 0 : 1;
+            const auto r = s ? s->add({dir_ / "more"}) : result<add_report>(failure{"open failed"});
+            code = (s && r.ok() && r->failed == 0) ? 0 : 1;
         }
         ::_exit(code);
     }
     auto s = open();
     int answered = 0;
     for (int i = 0; i < 10; ++i) {
-        const ask_result r = s->ask("zebra" + std::to_string(i % 6) + " lantern", options(4));
-        EXPECT_TRUE(r.error.empty()) << r.error;
-        answered += r.error.empty();
+        const auto r = s->ask("zebra" + std::to_string(i % 6) + " lantern", options(4));
+        EXPECT_TRUE(r.ok()) << r.error();
+        answered += r.ok();
     }
     int status = 0;
     ::waitpid(child, &status, 0);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the adding process failed";
     EXPECT_EQ(answered, 10);
-    EXPECT_EQ(s->documents().size(), 18u);
+    EXPECT_EQ(s->documents().value().size(), 18u);
 }
 
 TEST_F(service_test, stop_cancels_within_one_token_and_cancel_stops_adding) {
     auto s = open();
-    ASSERT_TRUE(s->add({dir_ / "docs"}).error.empty());
+    ASSERT_TRUE(s->add({dir_ / "docs"}).ok());
     std::atomic<bool> stop{false};
     int tokens = 0;
     const ask_result r = s->ask("zebra4", options(64), [&](int32_t id, const std::string&) {
         tokens += id >= 0;
         if (tokens == 3) stop = true; // the user presses Stop while the third token arrives
         return true;
-    }, &stop);
-    ASSERT_TRUE(r.error.empty()) << r.error;
+    }, &stop).value();
     EXPECT_TRUE(r.cancelled);
     EXPECT_LE(tokens, 4) << "generation must stop within one token of Stop";
 
@@ -658,29 +629,27 @@ TEST_F(service_test, stop_cancels_within_one_token_and_cancel_stops_adding) {
     std::atomic<bool> cancel{false};
     const add_report cancelled = s->add({dir_ / "more"}, [&](const add_progress& p) {
         if (p.phase == "compiling" && p.chunks_done >= 2) cancel = true;
-    }, &cancel);
-    ASSERT_TRUE(cancelled.error.empty()) << cancelled.error;
+    }, &cancel).value();
     EXPECT_TRUE(cancelled.cancelled);
-    const add_report finished = s->add({dir_ / "more"});
-    ASSERT_TRUE(finished.error.empty()) << finished.error;
+    const add_report finished = s->add({dir_ / "more"}).value();
     EXPECT_FALSE(finished.cancelled);
     EXPECT_GT(finished.chunks_compiled, 0u) << "the caches left out by the cancelled add are compiled now";
-    for (const auto& d : s->documents()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
+    for (const auto& d : s->documents().value()) EXPECT_EQ(d.status, storage::doc_status::ready) << d.path;
 }
 
 TEST_F(service_test, bad_inputs_give_errors_not_crashes) {
     service_params sp = service_default_params();
     sp.library_dir = dir_ / "lib2";
     sp.model_path = (dir_ / "missing.gguf").string();
-    std::string err;
-    EXPECT_FALSE(service::open(sp, &err));
-    EXPECT_NE(err.find("missing.gguf"), std::string::npos) << err;
+    const auto missing = service::open(sp);
+    EXPECT_FALSE(missing.ok());
+    EXPECT_NE(missing.error().find("missing.gguf"), std::string::npos) << missing.error();
     sp.model_path.clear();
-    auto s = service::open(sp, &err);
-    ASSERT_TRUE(s) << err;
-    const ask_result r = s->ask("anything", options());
-    EXPECT_NE(r.error.find("model"), std::string::npos) << r.error;
-    EXPECT_FALSE(s->add({dir_ / "docs"}).error.empty());
+    auto s = service::open(sp).value();
+    const auto r = s->ask("anything", options());
+    EXPECT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("model"), std::string::npos) << r.error();
+    EXPECT_FALSE(s->add({dir_ / "docs"}).ok());
 }
 
 TEST(service_stories, real_model_answers_from_a_folder_and_reuses_its_caches) {
@@ -695,21 +664,18 @@ TEST(service_stories, real_model_answers_from_a_folder_and_reuses_its_caches) {
     sp.model_path = path.string();
     sp.chunk_tokens = 48;
     sp.context_tokens = 1024;  // past the toy model's 128 trained positions, so that its retrieved chunks fit
-    std::string err;
-    auto s = service::open(sp, &err);
-    ASSERT_TRUE(s) << err;
-    ASSERT_TRUE(s->add({dir / "docs"}).error.empty());
+    auto s = service::open(sp).value();
+    ASSERT_TRUE(s->add({dir / "docs"}).ok());
     ask_options o;
     o.top_n = 3;
     o.generation.max_tokens = 24;
     o.generation.sampling.temperature = 0.0f;
-    const ask_result a = s->ask("What did the duck do with the ball?", o);
-    ASSERT_TRUE(a.error.empty()) << a.error;
+    const ask_result a = s->ask("What did the duck do with the ball?", o).value();
     EXPECT_FALSE(a.answer.empty());
     ASSERT_FALSE(a.sources.empty());
     EXPECT_NE(a.sources[0].document_path.find("lily.txt"), std::string::npos);
     EXPECT_EQ(a.timing.chunks_compiled, 0);
-    const ask_result b = s->ask("What did the duck do with the ball?", o);
+    const ask_result b = s->ask("What did the duck do with the ball?", o).value();
     EXPECT_EQ(b.timing.chunks_compiled, 0);
     EXPECT_EQ(b.answer, a.answer);
 }

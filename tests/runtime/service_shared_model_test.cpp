@@ -63,10 +63,9 @@ protected:
         return sp;
     }
     std::unique_ptr<service> open(std::shared_ptr<shared_model> loaded = nullptr) const {
-        std::string err;
-        auto s = service::open(params(std::move(loaded)), &err);
-        EXPECT_TRUE(s) << err;
-        return s;
+        auto s = service::open(params(std::move(loaded)));
+        EXPECT_TRUE(s.ok()) << s.error();
+        return s ? std::move(s.value()) : nullptr;
     }
     static ask_options options() {
         ask_options o;
@@ -103,7 +102,7 @@ TEST_F(service_shared_model, a_second_service_on_the_loaded_model_maps_the_file_
 
 TEST_F(service_shared_model, an_add_and_answers_on_two_threads_interleave_and_answer_as_alone) {
     auto chat = open();
-    ASSERT_TRUE(chat->add({dir_ / "docs"}).error.empty()); // something to answer from while the rest comes in
+    ASSERT_TRUE(chat->add({dir_ / "docs"}).ok()); // something to answer from while the rest comes in
     auto ingest = open(chat->loaded_model());
     const uint64_t turns_before = chat->loaded_model()->turns_requested();
 
@@ -111,28 +110,25 @@ TEST_F(service_shared_model, an_add_and_answers_on_two_threads_interleave_and_an
     std::atomic<int> answers_during_add{0};
     add_report rep;
     std::thread add_thread([&] {
-        rep = ingest->add({dir_ / "more"});
+        rep = ingest->add({dir_ / "more"}).value();
         adding = false;
     });
     int answers = 0;
     std::vector<std::string> got;
     while (adding || answers == 0) {
-        const ask_result r = chat->ask("Which document mentions zebra2?", options());
-        ASSERT_TRUE(r.error.empty()) << r.error;
+        const ask_result r = chat->ask("Which document mentions zebra2?", options()).value();
         got.push_back(r.answer);
         ++answers;
         if (adding) ++answers_during_add;
     }
     add_thread.join();
-    ASSERT_TRUE(rep.error.empty()) << rep.error;
     EXPECT_EQ(rep.added, 12u);
     EXPECT_GT(rep.chunks_compiled, 12u);
     EXPECT_GT(answers_during_add.load(), 0) << "answers must not wait for the whole add";
     // Over the finished library, the shared model answers exactly as a service with its own model.
-    const ask_result shared_answer = chat->ask("Which document mentions zebra2?", options());
+    const ask_result shared_answer = chat->ask("Which document mentions zebra2?", options()).value();
     auto alone = open();
-    const ask_result own_answer = alone->ask("Which document mentions zebra2?", options());
-    ASSERT_TRUE(own_answer.error.empty()) << own_answer.error;
+    const ask_result own_answer = alone->ask("Which document mentions zebra2?", options()).value();
     EXPECT_EQ(shared_answer.answer, own_answer.answer);
     EXPECT_GT(chat->loaded_model()->turns_requested() - turns_before, rep.chunks_compiled)
         << "a turn per compiled chunk and per answer token";
