@@ -269,7 +269,7 @@ TEST_F(service_test, caches_of_an_older_compile_scheme_or_system_prompt_are_stal
         const add_report r = s->add({dir_ / "docs"});
         ASSERT_TRUE(r.error.empty()) << r.error;
         n_chunks = r.chunks_compiled;
-        compile_options paper_scheme(1); // one sink, standalone, in the service's (default) cache format
+        compile_options paper_scheme = compile_options::standalone(1); // one sink, standalone, in the service's (default) cache format
         paper_scheme.format = default_cache_format;
         for (const auto& e : s->cache_entries()) EXPECT_EQ(e.compile_options, paper_scheme.to_string());
     }
