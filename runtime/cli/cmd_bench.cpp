@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
+#include "core/stopwatch.h"
 
 #include <algorithm>
 #include <chrono>
@@ -68,7 +69,7 @@ int cmd_bench(int argc, char** argv) {
             kv->n_rows = 0;
             const auto t0 = clock::now();
             s.tf->forward(*kv, tokens, pos, false, logits);
-            const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+            const double dt = seconds_since(t0);
             if (r > 0) times.push_back(dt);
         }
         const double t = median(times);
@@ -93,7 +94,7 @@ int cmd_bench(int argc, char** argv) {
                 const int32_t p = n_prompt + i;
                 s.tf->forward(*kv, std::span(tokens).subspan((size_t)p, 1), std::span<const int32_t>(&p, 1), false, logits);
             }
-            times.push_back(std::chrono::duration<double>(clock::now() - t0).count());
+            times.push_back(seconds_since(t0));
         }
         const double t = median(times);
         std::printf("decode   %-28s %5d tokens  %8.2f tok/s  %7.1f GB/s weights  %.3f s (median of %d)  peak RSS %.0f MiB  [%s]\n",

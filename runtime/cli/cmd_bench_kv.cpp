@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/fp16.h"
 #include "core/read_file.h"
+#include "core/stopwatch.h"
 #include "kvstore/blob_codec.h"
 #include "kvstore/kv_store.h"
 #include "library/library.h"
@@ -38,8 +39,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
-
-double seconds(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
 
 // Asks the kernel to drop a file's cached pages (clean pages only, so sync first).
 void drop_page_cache(const fs::path& p) {
@@ -115,8 +114,8 @@ int cmd_bench_kv(int argc, char** argv) {
     // Recompute: what loading from disk saves.
     std::vector<chunk_cache> caches;
     const auto t_compile = clock_type::now();
-    for (const auto& t : tokens) caches.push_back(compile_chunk(*s.tf, t, s.tok->bos(), {1}));
-    const double compile_s = seconds(t_compile);
+    for (const auto& t : tokens) caches.push_back(compile_chunk(*s.tf, t, s.tok->bos(), compile_options::standalone(1)));
+    const double compile_s = seconds_since(t_compile);
     // --dump DIR: the compiled f16 K (before RoPE) and V, one raw file per chunk, layer and tensor
     // (cC-lL-k.f16, [n_rows, n_head_kv * head_dim]), for studying quantizers outside the app.
     if (auto dump = a.get("dump")) {
@@ -135,7 +134,7 @@ int cmd_bench_kv(int argc, char** argv) {
     }
     std::vector<storage::kv_blob> blobs;
     for (size_t i = 0; i < caches.size(); ++i)
-        blobs.push_back(chunk_cache_to_blob(caches[i], chunk_cache_key(s.mdl->fingerprint(), tokens[i], {1})));
+        blobs.push_back(chunk_cache_to_blob(caches[i], chunk_cache_key(s.mdl->fingerprint(), tokens[i], compile_options::standalone(1))));
     uint64_t raw = 0, kv_raw = 0, rows = 0;
     for (const auto& b : blobs) raw += b.payload.size();
     for (const auto& c : caches) kv_raw += c.kv_bytes(), rows += (uint64_t)c.n_rows();
@@ -156,10 +155,10 @@ int cmd_bench_kv(int argc, char** argv) {
                 std::vector<storage::encoded_blob> enc;
                 auto t0 = clock_type::now();
                 for (const auto& b : blobs) enc.push_back(storage::encode_blob(b, o));
-                enc_t.push_back(seconds(t0));
+                enc_t.push_back(seconds_since(t0));
                 t0 = clock_type::now();
                 for (const auto& e : enc) (void)storage::decode_blob(e.bytes, "bench");
-                dec_t.push_back(seconds(t0));
+                dec_t.push_back(seconds_since(t0));
                 stored = 0;
                 for (const auto& e : enc) stored += e.bytes.size();
             }
@@ -180,7 +179,7 @@ int cmd_bench_kv(int argc, char** argv) {
     for (kv_format f : formats) {
         row_result rr;
         rr.f = f;
-        compile_options opts(1);
+        compile_options opts = compile_options::standalone(1);
         opts.format = f;
         std::vector<chunk_cache> fc = caches; // the same K/V under this format's options (and key)
         for (auto& c : fc) c.options = opts;
@@ -197,11 +196,11 @@ int cmd_bench_kv(int argc, char** argv) {
                 fblobs.push_back(chunk_cache_to_blob(fc[i], keys[i], group, v_axis));
                 enc.push_back(storage::encode_blob(fblobs.back()));
             }
-            enc_t.push_back(seconds(t0));
+            enc_t.push_back(seconds_since(t0));
             std::vector<chunk_cache> decoded;
             t0 = clock_type::now();
             for (const auto& e : enc) decoded.push_back(chunk_cache_from_blob(storage::decode_blob(e.bytes, "bench"), "bench"));
-            dec_t.push_back(seconds(t0));
+            dec_t.push_back(seconds_since(t0));
             if (r == 0) {
                 double sums[4] = {0, 0, 0, 0};
                 for (size_t i = 0; i < fc.size(); ++i) std::tie(rr.k_err, rr.v_err) = round_trip_error(caches[i], decoded[i], sums);
@@ -227,7 +226,7 @@ int cmd_bench_kv(int argc, char** argv) {
                                           reinterpret_cast<const uint16_t*>(fblobs[i].tensor_data(i0 + 2).data()), out.data());
                         }
                 }
-                dq_t.push_back(seconds(t0));
+                dq_t.push_back(seconds_since(t0));
             }
         }
         rr.enc_s = median(enc_t);
@@ -243,10 +242,10 @@ int cmd_bench_kv(int argc, char** argv) {
             for (const auto& b : fblobs) drop_page_cache(store.path_for_key(b.key));
             auto t0 = clock_type::now();
             for (const auto& b : fblobs) (void)chunk_cache_from_blob(*store.load(b.key), "bench");
-            cold.push_back(seconds(t0));
+            cold.push_back(seconds_since(t0));
             t0 = clock_type::now();
             for (const auto& b : fblobs) (void)chunk_cache_from_blob(*store.load(b.key), "bench");
-            warm.push_back(seconds(t0));
+            warm.push_back(seconds_since(t0));
         }
         rr.cold_s = median(cold);
         rr.warm_s = median(warm);
@@ -307,7 +306,7 @@ int cmd_bench_kv(int argc, char** argv) {
                                          words[w(rng)] + " serial" + std::to_string(q * 97 % n_search) + "?";
             const auto t0 = clock_type::now();
             (void)lib.search(question, 8);
-            t.push_back(seconds(t0));
+            t.push_back(seconds_since(t0));
         }
         std::sort(t.begin(), t.end());
         std::printf("\nretrieval over %lld chunks (top 8, 50 questions): median %.1f ms, p95 %.1f ms, max %.1f ms\n",

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
+#include "core/stopwatch.h"
 #include "eval/qa_score.h"
 #include "generate/generator.h"
 #include "pic/compiler.h"
@@ -109,9 +110,9 @@ int cmd_bench_link(int argc, char** argv) {
         if (!list.empty()) continue;
         const auto t0 = clock_type::now();
         for (const auto& t : chunk_tokens)
-            list.push_back(compile_chunk(*s.tf, t, s.tok->bos(), compile_options(p.sink_tokens()),
+            list.push_back(compile_chunk(*s.tf, t, s.tok->bos(), p.chunk_compile_options(),
                                          p.context_compiled ? std::span<const int32_t>(system_tokens) : std::span<const int32_t>()));
-        compile_seconds += std::chrono::duration<double>(clock_type::now() - t0).count();
+        compile_seconds += seconds_since(t0);
         for (const auto& c : list) compiled_tokens += c.n_rows();
     }
     auto input_for = [&](const link_policy& p) {
@@ -186,7 +187,7 @@ int cmd_bench_link(int argc, char** argv) {
             const auto t0 = clock_type::now();
             link_result lr = lk.link(input_for(p), p, cont_len + 1);
             (void)argmax(lr.logits);
-            ttft.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
+            ttft.push_back(seconds_since(t0));
             last = std::move(lr);
         }
         const double t = median(ttft);

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/read_file.h"
 #include "core/json.h"
+#include "core/stopwatch.h"
 #include "eval/qa_score.h"
 #include "generate/generator.h"
 #include "library/library.h"
@@ -217,7 +218,7 @@ int cmd_bench_qa(int argc, char** argv) {
     const int limit = std::min((int)items.size(), a.get_int("limit", (int)items.size(), 0, INT_MAX));
     const std::string system_text = a.get_or("system", default_qa_system_prompt);
     const auto sys_tokens = tmpl.system_segment(*s.tok, m, system_text);
-    const chunk_cache sys_cache = compile_chunk(*s.tf, sys_tokens, s.tok->bos(), compile_options(0));
+    const chunk_cache sys_cache = compile_chunk(*s.tf, sys_tokens, s.tok->bos(), compile_options::standalone(0));
     generation_params gp;
     gp.max_tokens = a.get_int("tokens", 16, 1, 1 << 16);
     gp.sampling.temperature = 0.0f;
@@ -281,7 +282,7 @@ int cmd_bench_qa(int argc, char** argv) {
                 if (found == caches.end())
                     found = caches
                                 .emplace(key, compile_chunk(*s.tf, s.tok->encode(text, false), s.tok->bos(),
-                                                            compile_options(p.sink_tokens()),
+                                                            p.chunk_compile_options(),
                                                             p.context_compiled ? std::span<const int32_t>(sys_tokens)
                                                                                : std::span<const int32_t>()))
                                 .first;
@@ -312,10 +313,10 @@ int cmd_bench_qa(int argc, char** argv) {
             link_result r = lk.link(in, p, gp.max_tokens + 1);
             double ttft = 0.0;
             const generation_result g = gen.continue_from(*r.kv, r.logits, gp, [&](int32_t, const std::string&) {
-                if (ttft == 0.0) ttft = std::chrono::duration<double>(clock_type::now() - t0).count();
+                if (ttft == 0.0) ttft = seconds_since(t0);
                 return true;
             });
-            if (ttft == 0.0) ttft = std::chrono::duration<double>(clock_type::now() - t0).count();
+            if (ttft == 0.0) ttft = seconds_since(t0);
             const bool correct = answer_contains(g.text, it.answer);
             method_results& mr = res[pi];
             mr.correct.push_back(correct);
@@ -333,8 +334,7 @@ int cmd_bench_qa(int argc, char** argv) {
                 std::fprintf(stderr, "[%d %s] %s -> %s (want %s)%s, KL %.3g\n", i, names[pi].c_str(), it.question.c_str(),
                              g.text.c_str(), it.answer.c_str(), correct ? " ok" : "", t.kl);
         }
-        std::fprintf(stderr, "\r%d/%d questions, %.0f s", i + 1, limit,
-                     std::chrono::duration<double>(clock_type::now() - t_start).count());
+        std::fprintf(stderr, "\r%d/%d questions, %.0f s", i + 1, limit, seconds_since(t_start));
         if (report_every > 0 && (i + 1) % report_every == 0 && i + 1 < limit) print_table(i + 1);
     }
     std::fprintf(stderr, "\n");

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/paths.h"
+#include "core/stopwatch.h"
 #include "embed/embedder_files.h"
 #include "embed/sentence_embedder.h"
 #include "ingest/ingestor.h"
@@ -31,8 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
-
-double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
 
 std::string lower(std::string s) {
     for (char& c : s) c = (char)std::tolower((unsigned char)c);

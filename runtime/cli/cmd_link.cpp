@@ -4,6 +4,7 @@
 #include "cli/session.h"
 #include "core/error.h"
 #include "core/read_file.h"
+#include "core/stopwatch.h"
 #include "generate/generator.h"
 #include "pic/compiler.h"
 #include "pic/linker.h"
@@ -36,9 +37,9 @@ int cmd_link(int argc, char** argv) {
     for (const auto& f : files) {
         const auto tokens = s.tok->encode(read_text(f), false);
         if (tokens.empty()) throw error(f + ": no text to compile");
-        caches.push_back(compile_chunk(*s.tf, tokens, s.tok->bos(), {policy.sink_tokens()}));
+        caches.push_back(compile_chunk(*s.tf, tokens, s.tok->bos(), policy.chunk_compile_options()));
     }
-    const double compile_s = std::chrono::duration<double>(clock::now() - t_compile).count();
+    const double compile_s = seconds_since(t_compile);
     link_input in;
     if (auto sys = a.get("system")) in.system_tokens = s.tok->encode(*sys, true);
     for (const auto& c : caches) in.chunks.push_back(&c);

@@ -1,6 +1,7 @@
 #include "generate/generator.h"
 
 #include "core/error.h"
+#include "core/stopwatch.h"
 #include "generate/text_stream.h"
 #include "tokenizer/tokenizer.h"
 
@@ -9,13 +10,6 @@
 #include <numeric>
 
 namespace epic {
-namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-} // namespace
 
 generation_params generation_default_params() { return generation_params{}; }
 

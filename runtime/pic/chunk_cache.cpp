@@ -10,6 +10,12 @@
 
 namespace epic {
 
+compile_options compile_options::standalone(int n_sink) {
+    compile_options o;
+    o.n_sink = n_sink;
+    return o;
+}
+
 std::string compile_options::to_string() const {
     std::string s = "sink=" + std::to_string(n_sink);
     if (!context.empty()) s += ",ctx=" + context + "/" + std::to_string(context_rows);

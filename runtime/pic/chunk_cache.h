@@ -11,8 +11,13 @@
 namespace epic {
 
 struct compile_options {
+    // Declared so that compile_options is no aggregate: `{1}` does not compile, rather than silently
+    // meaning "one sink". Say what the options are with a named constructor below.
     compile_options() = default;
-    compile_options(int sinks) : n_sink(sinks) {} // NOLINT: {1} reads as "one sink"
+    // Compiled on its own at positions 0.., after `n_sink` BOS tokens, in f16: a chunk under the
+    // paper's scheme (standalone(1); link_policy::chunk_compile_options gives a policy's), or with
+    // standalone(0) a system segment, which is an exact prefix and brings its own opening.
+    static compile_options standalone(int n_sink);
     int n_sink = 1; // leading BOS tokens compiled before the chunk (1 normally; LegoLink-0 uses 4; 0 framed by a header)
     // Context-compiled chunks: the chunk was compiled right after a prefix (the cached system segment,
     // which every link places at position 0), so its rows saw the real attention sink and the

@@ -1,6 +1,7 @@
 #include "pic/kv_placement.h"
 
 #include "core/error.h"
+#include "core/stopwatch.h"
 
 #include <algorithm>
 #include <chrono>
@@ -9,10 +10,7 @@
 
 namespace epic {
 namespace {
-
 using clock_type = std::chrono::steady_clock;
-double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
-
 } // namespace
 
 kv_placement::kv_placement(transformer& tf, const link_layout& layout, kv_cache& kv, kv_hot_tier* tier,
@@ -116,7 +114,7 @@ void kv_placement::start() {
     // The new KV's memory may have been compute's until now (a freed cache's): transfers start after it.
     be_.transfers_after_compute();
     for (int il = 0; il < n_slots_; ++il) stage_layer(il);
-    st_.seconds_place += since(t0);
+    st_.seconds_place += seconds_since(t0);
 }
 
 void kv_placement::stage_layer(int il) {
@@ -170,7 +168,7 @@ void kv_placement::place(int il) {
     // would have stalled on the copies. The stream wait alone is what orders the work.
     const auto tw = clock_type::now();
     be_.synchronize_transfer_fence(fence);
-    st_.seconds_wait_copy += since(tw);
+    st_.seconds_wait_copy += seconds_since(tw);
     be_.wait_transfer_fence(fence);
     // Layer il's slot is free again: it takes the next layer not yet staged.
     if (n_staged_ < (int)fences_.size()) stage_layer(n_staged_);
@@ -184,7 +182,7 @@ void kv_placement::place(int il) {
                      cfg.n_head_kv, cfg.head_dim, rp);
     }
     be_.synchronize();
-    st_.seconds_place += since(t0);
+    st_.seconds_place += seconds_since(t0);
 }
 
 void kv_placement::finish() {

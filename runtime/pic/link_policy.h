@@ -1,7 +1,9 @@
 #pragma once
 // Which rows a link recomputes, and how the chunks it links were compiled (DESIGN.md, "Compile and
 // link"). The paper's algorithms stay exactly as specified; the designs beyond it are named
-// modifiers joined to an algorithm with '+', e.g. "legolink-16+ctx+hdr+q-0.05".
+// modifiers joined to an algorithm with '+', e.g. "legolink-16+ctx+hdr+q-0.05". This file names
+// them; what each does is in pic/link_rules.h.
+#include "pic/chunk_cache.h"
 #include "pic/kv_format.h"
 
 #include <string>
@@ -67,12 +69,10 @@ struct link_policy {
     // epic::error for anything else.
     static link_policy parse(const std::string& s);
     std::string name() const;
-    // Compile options the chunks need under this policy: LegoLink-0 compiles 4 sink tokens, a
-    // header-framed chunk none, the others one BOS. (The context is the link's system segment.)
-    int sink_tokens() const {
-        if (header_framing) return 0;
-        return algo == algorithm::legolink && k == 0 ? 4 : 1;
-    }
+    // The sink tokens (BOS) a chunk is compiled with under this policy, and the options compile_chunk
+    // is given for its chunks. Rules of the algorithms: defined in pic/link_rules.cpp with the others.
+    int sink_tokens() const;
+    compile_options chunk_compile_options() const;
     // The text a chunk is compiled from: the header line and the text under header framing, else the text.
     std::string chunk_text(const std::string& title, const std::string& text) const;
     // The layer whose attention picks the query-aware rows, for a model of n_layer layers.

@@ -1,13 +1,12 @@
 #include "pic/linker.h"
 
 #include "core/error.h"
-#include "core/fp16.h"
+#include "core/stopwatch.h"
 #include "pic/kv_placement.h"
 #include "pic/query_rows.h"
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <numeric>
 #include <optional>
 
@@ -15,8 +14,6 @@ namespace epic {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
 
 void check_cache(const chunk_cache& c, const model& m, const std::string& what) {
     const model_config& cfg = m.config();
@@ -82,8 +79,7 @@ link_layout make_layout(const link_input& in, const link_policy& policy, const m
             if (!fits || o.context != context_fingerprint(std::span(lay.tokens).first((size_t)o.context_rows)))
                 throw error(what + " was compiled after another system prompt or context (stale); recompile it");
         }
-        // LegoLink-0 drops the sinks: only the chunk's own tokens land in the sequence.
-        const int first = policy.algo == link_policy::algorithm::legolink && policy.k == 0 ? c->options.n_sink : 0;
+        const int first = first_linked_row(policy, *c); // LegoLink-0 links the rows after the sinks
         if (first >= c->n_rows()) continue;
         add(link_segment::kind::chunk, c, first, std::span(c->tokens).subspan((size_t)first));
         if (std::find(in.recompute_whole.begin(), in.recompute_whole.end(), (int)i) != in.recompute_whole.end())
@@ -92,32 +88,6 @@ link_layout make_layout(const link_input& in, const link_policy& policy, const m
     add(link_segment::kind::question, nullptr, 0, in.question);
     if (lay.tokens.empty()) throw error("link: nothing to link (no system prompt, chunks or question)");
     return lay;
-}
-
-std::vector<int32_t> recompute_rows(const link_layout& layout, const link_policy& policy) {
-    std::vector<char> mark((size_t)layout.n_rows(), 0);
-    const bool takes_last = policy.algo == link_policy::algorithm::legolink || policy.algo == link_policy::algorithm::naive;
-    int chunks_after = 0; // +last-N: chunk segments after the one at hand
-    for (const link_segment& s : layout.segments) chunks_after += s.type == link_segment::kind::chunk;
-    for (const link_segment& s : layout.segments) {
-        int take = 0;
-        if (s.type == link_segment::kind::chunk) --chunks_after;
-        const bool near_question = takes_last && s.type == link_segment::kind::chunk && chunks_after < policy.last;
-        if (!s.cache || s.recompute_whole || near_question || policy.algo == link_policy::algorithm::full ||
-            policy.algo == link_policy::algorithm::cacheblend)
-            take = s.length; // uncached rows, or every row (FR; CacheBlend's layer 0)
-        else if (policy.algo == link_policy::algorithm::legolink && s.type == link_segment::kind::chunk)
-            take = std::min(policy.k, s.length);
-        for (int i = 0; i < take; ++i) mark[(size_t)(s.begin + i)] = 1;
-        if (s.cache && s.type == link_segment::kind::chunk && policy.tail > 0 &&
-            (policy.algo == link_policy::algorithm::legolink || policy.algo == link_policy::algorithm::naive))
-            for (int i = std::max(0, s.length - policy.tail); i < s.length; ++i) mark[(size_t)(s.begin + i)] = 1;
-    }
-    mark.back() = 1; // logits come from the last row
-    std::vector<int32_t> rows;
-    for (int i = 0; i < layout.n_rows(); ++i)
-        if (mark[(size_t)i]) rows.push_back(i);
-    return rows;
 }
 
 linker::linker(transformer& tf, kv_hot_tier* tier) : tf_(tf), tier_(tier), staging_(std::make_unique<kv_staging_area>()) {}
@@ -136,23 +106,13 @@ link_result linker::link(const link_input& in, const link_policy& policy, int ex
     const int N = lay.n_rows();
     res.kv = tf_.new_kv_cache(N + std::max(0, extra_capacity));
     kv_cache& kv = *res.kv;
-    if (policy.ape()) {
-        // The chunks span from the first chunk segment to the question; rows after them attend at
-        // the policy's temperature (the recomputed chunk rows inside it attend as usual).
-        for (const link_segment& sg : lay.segments)
-            if (sg.type == link_segment::kind::chunk) {
-                if (kv.context.end == 0) kv.context.begin = sg.begin;
-                kv.context.end = sg.begin + sg.length;
-            }
-        kv.context.temperature = (float)policy.ape_temperature;
-        kv.context.scale = (float)policy.ape_scale;
-    }
+    kv.context = ape_context(lay, policy);
     link_stats& st = res.stats;
     st.n_rows = N;
     // Cached rows arrive layer by layer: every layer's transfers are enqueued now, and each layer's
-    // compute waits for its own (the full recompute overwrites every row and needs none).
+    // compute waits for its own.
     std::optional<kv_placement> placement;
-    if (policy.algo != link_policy::algorithm::full) {
+    if (uses_cached_rows(policy)) {
         placement.emplace(tf_, lay, kv, tier_, *staging_, st);
         placement->start();
     }
@@ -162,19 +122,13 @@ link_result linker::link(const link_input& in, const link_policy& policy, int ex
     forward_state& s = state_;
     int placed = 0; // layers whose cached rows are in place
     auto t0 = clock_type::now();
-    const bool query_aware = policy.query > 0 && (policy.algo == link_policy::algorithm::legolink ||
-                                                  policy.algo == link_policy::algorithm::naive);
-    if (query_aware) {
+    if (adds_query_rows(policy)) {
         // Pass 1: the base set through layers 0..lq-1, then the question rows' attention at layer lq
         // scores every key. Rows the base set wrote stay valid: pass 2 recomputes a superset of them.
         const int lq = policy.query_layer_for(c.n_layer);
-        std::vector<int32_t> base_tokens(rows.size()), question_rows;
+        std::vector<int32_t> base_tokens(rows.size());
         for (size_t i = 0; i < rows.size(); ++i) base_tokens[i] = lay.tokens[(size_t)rows[i]];
-        for (const link_segment& seg : lay.segments)
-            if (seg.type == link_segment::kind::question)
-                for (size_t i = 0; i < rows.size(); ++i)
-                    if (rows[i] >= seg.begin && rows[i] < seg.begin + seg.length) question_rows.push_back((int32_t)i);
-        if (question_rows.empty()) question_rows.push_back((int32_t)rows.size() - 1);
+        const std::vector<int32_t> question_rows = question_row_indices(lay, rows);
         tf_.begin(s, base_tokens, rows);
         for (int il = 0; il <= lq; ++il) {
             if (placement) placement->place(il);
@@ -188,76 +142,51 @@ link_result linker::link(const link_input& in, const link_policy& policy, int ex
         const auto t_sel = clock_type::now();
         const std::vector<double> scores = question_attention(tf_, lq, s, kv, N, question_rows);
         rows = add_query_rows(lay, rows, scores, policy);
-        st.seconds_select += since(t_sel);
+        st.seconds_select += seconds_since(t_sel);
     }
     std::vector<int32_t> row_tokens(rows.size());
     for (size_t i = 0; i < rows.size(); ++i) row_tokens[i] = lay.tokens[(size_t)rows[i]];
     tf_.begin(s, row_tokens, rows);
     be.synchronize();
-    st.seconds_recompute += since(t0);
+    st.seconds_recompute += seconds_since(t0);
 
+    const int select_layer = row_selection_layer(policy);
     for (int il = 0; il < c.n_layer; ++il) {
         // Before CacheBlend reads layer 1's cached V and store_kv overwrites rows R.
         if (placement && il >= placed) placement->place(il);
         t0 = clock_type::now();
         tf_.qkv(il, s);
         be.synchronize();
-        st.seconds_recompute += since(t0);
-        if (policy.algo == link_policy::algorithm::cacheblend && il == 1) {
-            // CacheBlend: with fresh V for every row, keep the cached rows whose V moved most
-            // (sum over heads and dims of (V_fresh - V_cached)^2), plus every uncached row.
+        st.seconds_recompute += seconds_since(t0);
+        if (il == select_layer) {
+            // The rows' fresh V against the cached V, before store_kv overwrites rows R.
             t0 = clock_type::now();
             const int w = kv.row_width();
-            std::vector<float> v_fresh((size_t)s.n * w);
-            std::vector<uint16_t> v_cached((size_t)N * w);
+            std::vector<float> v_fresh((size_t)s.n * w);       // [s.n, n_head_kv, head_dim]
+            std::vector<uint16_t> v_cached((size_t)N * w);     // [N, n_head_kv, head_dim] f16
             be.download(v_fresh.data(), s.v->data(), v_fresh.size() * sizeof(float));
             be.download(v_cached.data(), kv.v(il), v_cached.size() * sizeof(uint16_t));
-            std::vector<char> chunk_row((size_t)N, 0), uncached((size_t)N, 0);
-            int n_chunk_rows = 0;
-            for (const link_segment& seg : lay.segments)
-                for (int i = 0; i < seg.length; ++i) {
-                    if (!seg.cache) uncached[(size_t)(seg.begin + i)] = 1;
-                    else if (seg.type == link_segment::kind::chunk) { chunk_row[(size_t)(seg.begin + i)] = 1; ++n_chunk_rows; }
-                }
-            std::vector<std::pair<double, int32_t>> deviation; // (score, index into s rows)
-            std::vector<int32_t> keep;
-            for (int i = 0; i < s.n; ++i) {
-                const int32_t row = s.positions[(size_t)i];
-                if (uncached[(size_t)row] || row == N - 1) { keep.push_back(i); continue; }
-                if (!chunk_row[(size_t)row]) continue; // exact system prefix: its cached KV is already right
-                double d = 0.0;
-                for (int e = 0; e < w; ++e) {
-                    const double diff = v_fresh[(size_t)i * w + e] - fp16_to_fp32(v_cached[(size_t)row * w + e]);
-                    d += diff * diff;
-                }
-                deviation.emplace_back(d, i);
-            }
-            const size_t n_pick = std::min(deviation.size(), (size_t)std::llround(policy.r * n_chunk_rows));
-            std::partial_sort(deviation.begin(), deviation.begin() + (ptrdiff_t)n_pick, deviation.end(),
-                              [](const auto& a, const auto& b) { return a.first > b.first; });
-            for (size_t i = 0; i < n_pick; ++i) keep.push_back(deviation[i].second);
-            std::sort(keep.begin(), keep.end());
-            tf_.select_rows(s, keep);
-            st.seconds_select += since(t0);
+            tf_.select_rows(s, cacheblend_rows(lay, s.positions, v_fresh, v_cached, w, policy.r));
+            st.seconds_select += seconds_since(t0);
         }
         st.recomputed_per_layer.push_back(s.n);
         t0 = clock_type::now();
         tf_.store_kv(il, s, kv);
         tf_.attend(il, s, kv);
         be.synchronize();
-        st.seconds_attention += since(t0);
+        st.seconds_attention += seconds_since(t0);
         t0 = clock_type::now();
         tf_.project_and_ffn(il, s);
         be.synchronize();
-        st.seconds_recompute += since(t0);
+        st.seconds_recompute += seconds_since(t0);
     }
     if (placement) placement->finish();
     kv.n_rows = N;
     res.recompute_rows = s.positions;
     t0 = clock_type::now();
     tf_.logits(s, s.n - 1, 1, res.logits);
-    st.seconds_logits = since(t0);
-    st.seconds_total = since(t_start);
+    st.seconds_logits = seconds_since(t0);
+    st.seconds_total = seconds_since(t_start);
     return res;
 }
 

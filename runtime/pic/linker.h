@@ -1,9 +1,12 @@
 #pragma once
 // Linking: lay a system segment, cached chunks and the question end to end at global positions
-// 0..N-1, recompute only the rows the policy chooses, and leave the full mixed KV ready for decoding.
+// 0..N-1, recompute only the rows the policy's rules choose (pic/link_rules.h: recompute_rows and
+// the rest), and leave the full mixed KV ready for decoding.
 #include "forward/transformer.h"
 #include "pic/chunk_cache.h"
+#include "pic/link_layout.h"
 #include "pic/link_policy.h"
+#include "pic/link_rules.h"
 
 #include <cstdint>
 
@@ -20,22 +23,6 @@ struct link_input {
     // Chunks (indices into `chunks`) whose every row is recomputed on top of the policy's set: a
     // diagnostic (bench qa --oracle) telling which chunks' cached rows cost a link its accuracy.
     std::vector<int> recompute_whole;
-};
-
-// Where each segment landed.
-struct link_segment {
-    enum class kind { system, chunk, question } type;
-    int begin = 0;                  // first global row
-    int length = 0;
-    const chunk_cache* cache = nullptr; // null: computed fresh
-    int cache_first_row = 0;        // rows of the cache skipped (LegoLink-0's sinks)
-    bool recompute_whole = false;   // every row recomputed (link_input::recompute_whole)
-};
-
-struct link_layout {
-    std::vector<int32_t> tokens;    // [N] the linked token sequence
-    std::vector<link_segment> segments;
-    int n_rows() const { return (int)tokens.size(); }
 };
 
 struct link_stats {
@@ -67,10 +54,6 @@ struct link_result {
 
 // Lays out the segments (validating every cache against the model and the policy's sink count).
 link_layout make_layout(const link_input& in, const link_policy& policy, const model& m);
-
-// The recompute set of a policy for a layout (for CacheBlend: its layer-0 set, every row). Sorted,
-// always containing the last row and every row that has no cache.
-std::vector<int32_t> recompute_rows(const link_layout& layout, const link_policy& policy);
 
 struct kv_staging_area;
 class kv_hot_tier;

@@ -7,6 +7,16 @@
 
 namespace epic {
 
+std::vector<int32_t> question_row_indices(const link_layout& layout, std::span<const int32_t> rows) {
+    std::vector<int32_t> out;
+    for (const link_segment& seg : layout.segments)
+        if (seg.type == link_segment::kind::question)
+            for (size_t i = 0; i < rows.size(); ++i)
+                if (rows[i] >= seg.begin && rows[i] < seg.begin + seg.length) out.push_back((int32_t)i);
+    if (out.empty()) out.push_back((int32_t)rows.size() - 1);
+    return out;
+}
+
 std::vector<double> question_attention(transformer& tf, int il, forward_state& s, kv_cache& kv, int n_rows,
                                        std::span<const int32_t> question_rows) {
     const model_config& c = tf.config();

@@ -13,6 +13,10 @@
 
 namespace epic {
 
+// The rows whose attention scores the keys, as indices into `rows` (the base recompute set, global
+// rows ascending): those of the question segment, or the last row when none of them is in the set.
+std::vector<int32_t> question_row_indices(const link_layout& layout, std::span<const int32_t> rows);
+
 // [N] how much attention the question rows give each key at layer il: the softmax probabilities of
 // every question row and query head, summed. `s` holds the rows after tf.qkv(il) (RoPE'd q), and kv
 // holds layer il's keys of rows 0..N-1 (cached rows rotated, the rows of s stored). `question_rows`

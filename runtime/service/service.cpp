@@ -108,7 +108,7 @@ struct service::impl {
     // service's cache format: every cache one ask links comes from here (or system_prompt_cache, same
     // format), so a link never mixes formats, and caches of another format are stale for the library.
     compile_options options_for(const link_policy& policy) {
-        compile_options o(policy.sink_tokens());
+        compile_options o = policy.chunk_compile_options();
         o.format = params.cache_format;
         if (policy.context_compiled) {
             const auto& sys = system_prompt_cache().tokens;
@@ -216,7 +216,7 @@ struct service::impl {
             // (with the BOS when the model wants one) and the instructions, compiled once, in the
             // cache format of the chunks it is linked with.
             const auto tokens = tmpl.system_segment(*tok, *mdl, params.system_prompt);
-            compile_options o(0);
+            compile_options o = compile_options::standalone(0);
             o.format = params.cache_format;
             system_cache = cache_for(tokens, o).cache;
         }

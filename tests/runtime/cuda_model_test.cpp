@@ -208,7 +208,7 @@ protected:
         mdl_ = make_model(p);
         tf_ = std::make_unique<transformer>(*mdl_, *gpu_);
     }
-    chunk_cache compile(const std::vector<int32_t>& t) { return compile_chunk(*tf_, t, 1, {1}); }
+    chunk_cache compile(const std::vector<int32_t>& t) { return compile_chunk(*tf_, t, 1, compile_options::standalone(1)); }
     std::unique_ptr<model> mdl_;
     std::unique_ptr<transformer> tf_;
 };
@@ -258,9 +258,9 @@ TEST_F(cuda_link, hot_tier_and_staged_links_match_each_other_and_the_cpu) {
         link_input in_pol = in;
         std::vector<chunk_cache> recompiled;
         if (pol.sink_tokens() != 1) { // LegoLink-0 needs caches compiled with its sinks
-            recompiled = {compile_chunk(*tf_, c1.tokens, 1, {pol.sink_tokens()}),
-                          compile_chunk(*tf_, c2.tokens, 1, {pol.sink_tokens()}),
-                          compile_chunk(*tf_, c3.tokens, 1, {pol.sink_tokens()})};
+            recompiled = {compile_chunk(*tf_, c1.tokens, 1, pol.chunk_compile_options()),
+                          compile_chunk(*tf_, c2.tokens, 1, pol.chunk_compile_options()),
+                          compile_chunk(*tf_, c3.tokens, 1, pol.chunk_compile_options())};
             in_pol.chunks = {&recompiled[0], &recompiled[1], &recompiled[2], &recompiled[0]};
         }
         kv_hot_tier tier(*gpu_, 64u << 20);

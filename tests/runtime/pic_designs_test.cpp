@@ -25,14 +25,14 @@ std::vector<int32_t> concat(std::initializer_list<std::vector<int32_t>> parts) {
 class pic_design_test : public pic_test {
 protected:
     chunk_cache compile_after(const std::vector<int32_t>& t, const std::vector<int32_t>& context, int sinks = 0) {
-        return compile_chunk(*tf_, t, 1, compile_options(sinks), context);
+        return compile_chunk(*tf_, t, 1, compile_options::standalone(sinks), context);
     }
 };
 
 TEST_P(pic_design_test, a_context_compiled_chunk_right_after_its_system_segment_equals_full_recompute) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
     const auto sys = tokens(6), t = tokens(17);
-    const auto sys_cache = compile_chunk(*tf_, sys, 1, compile_options(0));
+    const auto sys_cache = compile_chunk(*tf_, sys, 1, compile_options::standalone(0));
     const auto c = compile_after(t, sys);
     EXPECT_EQ(c.options.context, context_fingerprint(sys));
     EXPECT_EQ(c.options.context_rows, 6);
@@ -52,7 +52,7 @@ TEST_P(pic_design_test, a_context_compiled_chunk_right_after_its_system_segment_
     bool all_windowed = true;
     for (int il = 0; il < cfg.n_layer; ++il) all_windowed = all_windowed && cfg.is_swa(il);
     if (all_windowed) return;
-    const auto alone = compile_chunk(*tf_, t, 1, compile_options(0));
+    const auto alone = compile_chunk(*tf_, t, 1, compile_options::standalone(0));
     in.chunks = {&alone};
     const auto nv_alone = lk.link(in, link_policy::parse("naive+hdr"));
     EXPECT_GT(rel(nv_alone.logits, fr.logits), 5 * rel(nv.logits, fr.logits));
@@ -80,7 +80,7 @@ TEST_P(pic_design_test, chunks_compiled_in_link_order_relink_exactly_with_questi
 
 TEST_P(pic_design_test, caches_of_another_compile_scheme_are_refused) {
     const auto sys = tokens(5), other_sys = tokens(5), t = tokens(8);
-    const auto ctx = compile_after(t, sys), alone = compile_chunk(*tf_, t, 1, compile_options(0));
+    const auto ctx = compile_after(t, sys), alone = compile_chunk(*tf_, t, 1, compile_options::standalone(0));
     link_input in;
     in.system_tokens = sys;
     in.question = tokens(3);
@@ -295,7 +295,7 @@ TEST(compile_options, the_kv_format_is_part_of_the_options_and_round_trips) {
     for (int sinks : {0, 1, 4})
         for (const std::string ctx : {std::string(), std::string("0123456789abcdef")})
             for (kv_format f : all_kv_formats) {
-                compile_options o(sinks);
+                compile_options o = compile_options::standalone(sinks);
                 if (!ctx.empty()) {
                     o.context = ctx;
                     o.context_rows = 17;
@@ -305,9 +305,9 @@ TEST(compile_options, the_kv_format_is_part_of_the_options_and_round_trips) {
                 EXPECT_EQ(compile_options::parse(s, "x"), o) << s;
                 EXPECT_EQ(s.find("kv=") != std::string::npos, f != kv_format::f16) << s;
             }
-    compile_options q8(1);
+    compile_options q8 = compile_options::standalone(1);
     q8.format = kv_format::q8;
-    EXPECT_NE(chunk_cache_key("m", std::vector<int32_t>{5, 6, 7}, q8), chunk_cache_key("m", std::vector<int32_t>{5, 6, 7}, compile_options(1)));
+    EXPECT_NE(chunk_cache_key("m", std::vector<int32_t>{5, 6, 7}, q8), chunk_cache_key("m", std::vector<int32_t>{5, 6, 7}, compile_options::standalone(1)));
     for (const char* bad : {"sink=1,kv=f16", "sink=1,kv=q3", "sink=1,kv=q8,ctx=0123456789abcdef/3", "sink=1,kv=q8,kv=q4", "sink=1,"})
         EXPECT_THROW(compile_options::parse(bad, "x"), error) << bad;
 }

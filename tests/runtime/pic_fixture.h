@@ -39,7 +39,7 @@ protected:
         for (auto& x : t) x = pick(rng_);
         return t;
     }
-    chunk_cache compile(const std::vector<int32_t>& t, int sinks = 1) { return compile_chunk(*tf_, t, 1, compile_options(sinks)); }
+    chunk_cache compile(const std::vector<int32_t>& t, int sinks = 1) { return compile_chunk(*tf_, t, 1, compile_options::standalone(sinks)); }
     // Logits of the last row of a plain prefill of the layout's token sequence.
     std::vector<float> full_prefill(const std::vector<int32_t>& seq) {
         auto kv = tf_->new_kv_cache((int)seq.size());

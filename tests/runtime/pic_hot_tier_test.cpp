@@ -153,8 +153,8 @@ TEST_P(hot_tier_link_test, links_through_the_tier_equal_links_without_it_bit_for
     for (const std::string algo : {"full", "naive", "legolink-3", "legolink-0", "cacheblend-0.3"}) {
         SCOPED_TRACE(algo);
         const int sinks = algo == "legolink-0" ? 4 : 1;
-        const auto c1 = compile_chunk(*tf_, tokens(9), 1, {sinks}), c2 = compile_chunk(*tf_, tokens(14), 1, {sinks});
-        const auto sys = compile_chunk(*tf_, tokens(5), 1, {0});
+        const auto c1 = compile_chunk(*tf_, tokens(9), 1, compile_options::standalone(sinks)), c2 = compile_chunk(*tf_, tokens(14), 1, compile_options::standalone(sinks));
+        const auto sys = compile_chunk(*tf_, tokens(5), 1, compile_options::standalone(0));
         link_input in;
         in.system = &sys;
         in.chunks = {&c1, &c2, &c1}; // c1 twice: the second use reads the entry the first one fills
@@ -193,7 +193,7 @@ TEST_P(hot_tier_link_test, links_through_the_tier_equal_links_without_it_bit_for
 // refused, leaving the tier as it was, when it does not.
 TEST_P(hot_tier_link_test, header_only_caches_link_from_the_tier_and_are_refused_without_it) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
-    const auto c1 = compile_chunk(*tf_, tokens(9), 1, {1}), c2 = compile_chunk(*tf_, tokens(12), 1, {1});
+    const auto c1 = compile_chunk(*tf_, tokens(9), 1, compile_options::standalone(1)), c2 = compile_chunk(*tf_, tokens(12), 1, compile_options::standalone(1));
     auto header_only = [](const chunk_cache& c) {
         chunk_cache h = c;
         h.k.clear();
@@ -231,8 +231,8 @@ TEST_P(hot_tier_link_test, header_only_caches_link_from_the_tier_and_are_refused
 
 TEST_P(hot_tier_link_test, a_tier_too_small_for_the_link_keeps_what_fits_and_evicts_nothing_in_use) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
-    const auto c1 = compile_chunk(*tf_, tokens(10), 1, {1}), c2 = compile_chunk(*tf_, tokens(10), 1, {1}),
-               c3 = compile_chunk(*tf_, tokens(10), 1, {1}), c4 = compile_chunk(*tf_, tokens(10), 1, {1});
+    const auto c1 = compile_chunk(*tf_, tokens(10), 1, compile_options::standalone(1)), c2 = compile_chunk(*tf_, tokens(10), 1, compile_options::standalone(1)),
+               c3 = compile_chunk(*tf_, tokens(10), 1, compile_options::standalone(1)), c4 = compile_chunk(*tf_, tokens(10), 1, compile_options::standalone(1));
     const size_t one = c1.kv_bytes();
     link_input in;
     in.system_tokens = {1};

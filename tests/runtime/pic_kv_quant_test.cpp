@@ -277,7 +277,7 @@ TEST(kv_quant, the_format_is_part_of_the_policy_scheme_and_the_cache_key) {
     EXPECT_THROW(link_policy::parse("legolink-16+kv-q2"), error);
     EXPECT_THROW(link_policy::parse("legolink-16+kv-f16"), error); // f16 is the default: one spelling
     const std::vector<int32_t> tokens = {5, 6, 7, 8};
-    compile_options o(1);
+    compile_options o = compile_options::standalone(1);
     const std::string k16 = chunk_cache_key("fp", tokens, o);
     o.format = kv_format::q8;
     const std::string k8 = chunk_cache_key("fp", tokens, o);
@@ -307,7 +307,7 @@ TEST(kv_quant, round_trip_bounds_on_real_kv_of_smollm2) {
     std::string text = read_file_text(std::string(EPIC_SOURCE_DIR) + "/resources/sample-library/products/harbor-gauge.md");
     auto ids = tok->encode(text, false);
     ASSERT_GT(ids.size(), 40u);
-    const chunk_cache c = compile_chunk(tf, ids, tok->bos(), compile_options(1));
+    const chunk_cache c = compile_chunk(tf, ids, tok->bos(), compile_options::standalone(1));
     for (int bits : {8, 4}) {
         double worst_k = 0.0, worst_v = 0.0;
         for (int il = 0; il < c.n_layer; ++il) {

@@ -179,8 +179,8 @@ TEST_P(pic_test, caches_of_other_models_are_refused_and_keys_name_the_scheme) {
     in.chunks = {&other};
     in.question = tokens(2);
     EXPECT_THROW(make_layout(in, link_policy::parse("naive"), *mdl_), epic::error);
-    EXPECT_NE(chunk_cache_key(c.model_fingerprint, c.tokens, compile_options(1)), chunk_cache_key(c.model_fingerprint, c.tokens, compile_options(4)));
-    EXPECT_NE(chunk_cache_key("a", c.tokens, compile_options(1)), chunk_cache_key("b", c.tokens, compile_options(1)));
+    EXPECT_NE(chunk_cache_key(c.model_fingerprint, c.tokens, compile_options::standalone(1)), chunk_cache_key(c.model_fingerprint, c.tokens, compile_options::standalone(4)));
+    EXPECT_NE(chunk_cache_key("a", c.tokens, compile_options::standalone(1)), chunk_cache_key("b", c.tokens, compile_options::standalone(1)));
 }
 
 INSTANTIATE_TEST_SUITE_P(models, pic_test, ::testing::Values("tiny", "tiny-gemma3", "tiny-qwen2", "tiny-qwen3", "tiny-phi3"),

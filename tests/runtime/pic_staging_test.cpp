@@ -81,8 +81,8 @@ TEST_P(staging_test, deferred_transfers_give_the_synchronous_result_bit_for_bit)
         const int sinks = algo == "legolink-0" ? 4 : 1;
         const auto t1 = tokens(9), t2 = tokens(14), ts = tokens(5), q = tokens(4);
         // Compiled on the CPU: both links read the very same caches.
-        const auto c1 = compile_chunk(*tf_cpu_, t1, 1, {sinks}), c2 = compile_chunk(*tf_cpu_, t2, 1, {sinks});
-        const auto sys = compile_chunk(*tf_cpu_, ts, 1, {0});
+        const auto c1 = compile_chunk(*tf_cpu_, t1, 1, compile_options::standalone(sinks)), c2 = compile_chunk(*tf_cpu_, t2, 1, compile_options::standalone(sinks));
+        const auto sys = compile_chunk(*tf_cpu_, ts, 1, compile_options::standalone(0));
         link_input in;
         in.system = &sys;
         in.chunks = {&c1, &c2, &c1}; // a chunk twice
@@ -121,7 +121,7 @@ TEST_P(staging_test, deferred_transfers_give_the_synchronous_result_bit_for_bit)
 
 TEST_P(staging_test, cached_rows_land_as_rotated_cached_keys_and_cached_values) {
     SCOPED_TRACE("seed " + std::to_string(seed_));
-    const auto c1 = compile_chunk(*tf_cpu_, tokens(11), 1, {1}), c2 = compile_chunk(*tf_cpu_, tokens(7), 1, {1});
+    const auto c1 = compile_chunk(*tf_cpu_, tokens(11), 1, compile_options::standalone(1)), c2 = compile_chunk(*tf_cpu_, tokens(7), 1, compile_options::standalone(1));
     link_input in;
     in.system_tokens = {1, 5};
     in.chunks = {&c1, &c2};

@@ -33,7 +33,7 @@ namespace fs = std::filesystem;
 chunk_cache random_cache(std::mt19937& rng, kv_format f, int n_layer = 3, int rows = 45, int n_head_kv = 2, int head_dim = 16) {
     chunk_cache c;
     c.model_fingerprint = "fp0123";
-    c.options = compile_options(1);
+    c.options = compile_options::standalone(1);
     c.options.format = f;
     c.n_layer = n_layer;
     c.n_head_kv = n_head_kv;

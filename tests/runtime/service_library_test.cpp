@@ -264,7 +264,7 @@ TEST_F(service_test, caches_of_an_older_compile_scheme_or_system_prompt_are_stal
         auto s = open("", 0, link_policy::parse("legolink-16")); // the paper's scheme: standalone, BOS-framed
         const add_report r = s->add({dir_ / "docs"}).value();
         n_chunks = r.chunks_compiled;
-        compile_options paper_scheme(1); // one sink, standalone, in the service's (default) cache format
+        compile_options paper_scheme = compile_options::standalone(1); // one sink, standalone, in the service's (default) cache format
         paper_scheme.format = default_cache_format;
         for (const auto& e : s->cache_entries().value()) EXPECT_EQ(e.compile_options, paper_scheme.to_string());
     }
