@@ -44,13 +44,13 @@ std::vector<qa_item> read_set(const std::string& path) {
     std::vector<qa_item> items;
     for_each_json_line(path, [&](const json& j) {
         qa_item it;
-        it.kind = j["kind"].str;
-        it.question = j["question"].str;
-        it.answer = j["answer"].str;
-        for (const auto& d : j["documents"].arr) it.documents.push_back(d.str);
+        it.kind = json_member<std::string>(j, "kind");
+        it.question = json_member<std::string>(j, "question");
+        it.answer = json_member<std::string>(j, "answer");
+        it.documents = json_member<std::vector<std::string>>(j, "documents");
         if (it.question.empty() || it.answer.empty() || it.documents.empty()) throw error("empty field");
-        if (j.obj.count("titles")) {
-            for (const auto& t : j["titles"].arr) it.titles.push_back(t.str);
+        if (j.contains("titles")) {
+            it.titles = json_member<std::vector<std::string>>(j, "titles");
             if (it.titles.size() != it.documents.size()) throw error("titles and documents differ in number");
         } else {
             for (size_t d = 0; d < it.documents.size(); ++d) it.titles.push_back("Document " + std::to_string(d + 1));

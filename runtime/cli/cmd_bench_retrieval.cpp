@@ -57,22 +57,22 @@ std::vector<retrieval_item> read_items(const std::string& set, const fs::path& p
     std::map<std::string, std::string> pooled; // text -> relative file name
     for_each_json_line(set, [&](const json& j) {
         retrieval_item it;
-        it.question = j["question"].str;
-        it.kind = j.obj.count("kind") ? j["kind"].str : std::string("all");
-        if (j.obj.count("answer")) it.answer = j["answer"].str;
-        if (j.obj.count("document")) {
-            it.gold.insert(j["document"].str);
+        it.question = json_member<std::string>(j, "question");
+        it.kind = j.contains("kind") ? json_member<std::string>(j, "kind") : std::string("all");
+        if (j.contains("answer")) it.answer = json_member<std::string>(j, "answer");
+        if (j.contains("document")) {
+            it.gold.insert(json_member<std::string>(j, "document"));
         } else {
-            const std::string answer = lower(j["answer"].str);
-            for (const auto& d : j["documents"].arr) {
-                auto p = pooled.find(d.str);
+            const std::string answer = lower(json_member<std::string>(j, "answer"));
+            for (const std::string& d : json_member<std::vector<std::string>>(j, "documents")) {
+                auto p = pooled.find(d);
                 if (p == pooled.end()) {
                     const std::string name = "doc" + std::to_string(pooled.size()) + ".txt";
-                    std::ofstream(pool_dir / name, std::ios::binary) << d.str;
-                    p = pooled.emplace(d.str, name).first;
+                    std::ofstream(pool_dir / name, std::ios::binary) << d;
+                    p = pooled.emplace(d, name).first;
                 }
                 it.own.insert(p->second);
-                if (lower(d.str).find(answer) != std::string::npos) it.gold.insert(p->second);
+                if (lower(d).find(answer) != std::string::npos) it.gold.insert(p->second);
             }
             *docs_root = pool_dir;
         }

@@ -1,39 +1,52 @@
 #pragma once
-// A small JSON reader and string escaper for the project's own data files (reference logits, question
-// sets). Throws epic::error on malformed input.
+// JSON through nlohmann-json: the one include of <nlohmann/json.hpp>, and the project's helpers around
+// it, so that malformed input and values of the wrong kind become epic::error naming the file, the key
+// and the problem instead of nlohmann's exceptions and their "[json.exception...]" tags.
+#include "core/error.h"
+
+#include <nlohmann/json.hpp>
+
 #include <functional>
-#include <map>
-#include <string_view>
-#include <memory>
 #include <string>
-#include <vector>
+#include <string_view>
 
 namespace epic {
 
-struct json {
-    enum class kind { null, boolean, number, string, array, object } type = kind::null;
-    bool b = false;
-    double num = 0.0;
-    std::string str;
-    std::vector<json> arr;
-    std::map<std::string, json> obj;
+using json = nlohmann::json;
 
-    const json& operator[](const std::string& key) const; // throws when absent
-    const json& operator[](size_t i) const { return arr.at(i); }
-    size_t size() const { return type == kind::array ? arr.size() : obj.size(); }
-    std::vector<double> numbers() const;
-    std::vector<int> ints() const;
+// `text` parsed. Throws epic::error "<file>: <what>: not valid JSON: <problem> at line L, column C
+// (byte B)" (without "<what>: " when it is empty), and "<file>: <what>: number overflow parsing
+// '1e999'" for a number beyond a double's range, which nlohmann refuses rather than make infinite.
+json parse_json(std::string_view text, const std::string& file, const std::string& what = {});
+// The file at `path` parsed; read_file_text's errors name the file too.
+json parse_json_file(const std::string& path);
 
-    static json parse(const std::string& text);
-    static json parse_file(const std::string& path);
-};
+// nlohmann's message for `e` without its "[json.exception.type_error.302] " tag.
+std::string json_problem(const nlohmann::json::exception& e);
+
+// Member `key` of object `j` as T (std::string, std::vector<std::string>, double, ...). Throws
+// epic::error "not a JSON object", "no \"key\"" or "\"key\": type must be string, but is number":
+// nlohmann's own type_error would not name the key.
+template <class T>
+T json_member(const json& j, const std::string& key) {
+    if (!j.is_object()) throw error("not a JSON object");
+    const auto it = j.find(key);
+    if (it == j.end()) throw error("no \"" + key + "\"");
+    try {
+        return it->template get<T>();
+    } catch (const nlohmann::json::exception& e) {
+        throw error("\"" + key + "\": " + json_problem(e));
+    }
+}
 
 // A JSON Lines file: on_line(value) for each line that is not blank, in order. Throws epic::error
 // "<path>: line N: <problem>" for a line that is not JSON or that on_line throws for, and
 // "<path>: no lines" for a file without any.
 void for_each_json_line(const std::string& path, const std::function<void(const json&)>& on_line);
 
-// s as a JSON string literal, quotes included (UTF-8 passed through, control characters escaped).
+// s as a JSON string literal, quotes included: UTF-8 passed through, control characters escaped.
+// Bytes that are not UTF-8 become U+FFFD (nlohmann's error_handler_t::replace), so this never throws
+// and what it writes is always JSON that parse_json reads back (nlohmann refuses invalid UTF-8).
 std::string json_quote(std::string_view s);
 
 } // namespace epic

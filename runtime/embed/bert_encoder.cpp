@@ -28,27 +28,27 @@ json read_json_file(const std::string& file) {
     }
     const std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     json j = parse_json_bounded(text, file, "config", max_config_depth);
-    if (j.type != json::kind::object) throw error(file + ": not a JSON object");
+    if (!j.is_object()) throw error(file + ": not a JSON object");
     return j;
 }
 
 // An integer `key` of the config in [lo, hi].
 int config_int(const json& j, const std::string& file, const char* key, int lo, int hi) {
-    auto it = j.obj.find(key);
-    if (it == j.obj.end()) throw error(file + ": no \"" + key + "\"");
-    const json& v = it->second;
-    if (v.type != json::kind::number || !std::isfinite(v.num) || v.num != std::floor(v.num) || v.num < lo || v.num > hi)
+    auto it = j.find(key);
+    if (it == j.end()) throw error(file + ": no \"" + key + "\"");
+    const double v = it->is_number() ? it->get<double>() : NAN; // huge integers round, but stay out of [lo, hi]
+    if (!(v >= lo && v <= hi) || v != std::floor(v))
         throw error(file + ": \"" + key + "\" must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
                     "]");
-    return (int)v.num;
+    return (int)v;
 }
 
 // The string `key` when present; `fallback` when absent.
 std::string config_string(const json& j, const std::string& file, const char* key, const std::string& fallback) {
-    auto it = j.obj.find(key);
-    if (it == j.obj.end()) return fallback;
-    if (it->second.type != json::kind::string) throw error(file + ": \"" + key + "\" is not a string");
-    return it->second.str;
+    auto it = j.find(key);
+    if (it == j.end()) return fallback;
+    if (!it->is_string()) throw error(file + ": \"" + key + "\" is not a string");
+    return it->get<std::string>();
 }
 
 // sentence-transformers' pooling module, when the folder has one: this encoder computes mean pooling,
@@ -60,15 +60,15 @@ void check_pooling(const std::filesystem::path& dir, const bert_config& c) {
     const std::string file = p.string();
     const json j = read_json_file(file);
     auto flag = [&](const char* key) {
-        auto it = j.obj.find(key);
-        if (it == j.obj.end()) return false;
-        if (it->second.type != json::kind::boolean) throw error(file + ": \"" + key + "\" is not true or false");
-        return it->second.b;
+        auto it = j.find(key);
+        if (it == j.end()) return false;
+        if (!it->is_boolean()) throw error(file + ": \"" + key + "\" is not true or false");
+        return it->get<bool>();
     };
     if (!flag("pooling_mode_mean_tokens") || flag("pooling_mode_cls_token") || flag("pooling_mode_max_tokens") ||
         flag("pooling_mode_mean_sqrt_len_tokens"))
         throw error(file + ": the model pools other than by the plain mean of its tokens, which is all this encoder computes");
-    if (j.obj.count("word_embedding_dimension") &&
+    if (j.contains("word_embedding_dimension") &&
         config_int(j, file, "word_embedding_dimension", 1, 1 << 30) != c.n_embd)
         throw error(file + ": word_embedding_dimension differs from the encoder's hidden_size " + std::to_string(c.n_embd));
 }
@@ -93,18 +93,17 @@ bert_config read_bert_config(const std::string& file) {
     c.n_ff = config_int(j, file, "intermediate_size", 1, 1 << 16);
     c.n_ctx = config_int(j, file, "max_position_embeddings", 1, 1 << 13);
     // Absent in some configs; BertModel's default is 2.
-    c.n_type = j.obj.count("type_vocab_size") ? config_int(j, file, "type_vocab_size", 1, 1 << 10) : 2;
+    c.n_type = j.contains("type_vocab_size") ? config_int(j, file, "type_vocab_size", 1, 1 << 10) : 2;
     if (c.n_embd % c.n_head != 0)
         throw error(file + ": hidden_size " + std::to_string(c.n_embd) + " is not divisible by num_attention_heads " +
                     std::to_string(c.n_head));
-    auto eps = j.obj.find("layer_norm_eps");
-    if (eps != j.obj.end()) {
-        const json& v = eps->second;
+    auto eps = j.find("layer_norm_eps");
+    if (eps != j.end()) {
+        const double v = eps->is_number() ? eps->get<double>() : NAN;
         // Positive and small: 0 divides by zero on a constant row, a large one is not a LayerNorm.
-        if (v.type != json::kind::number || !std::isfinite(v.num) || !(v.num > 0.0) || v.num >= 1.0 ||
-            !std::isnormal((float)v.num))
+        if (!(v > 0.0) || v >= 1.0 || !std::isnormal((float)v))
             throw error(file + ": \"layer_norm_eps\" must be a number in (0, 1)");
-        c.norm_eps = (float)v.num;
+        c.norm_eps = (float)v;
     }
     const std::string act = config_string(j, file, "hidden_act", "gelu");
     if (act != "gelu")

@@ -14,8 +14,8 @@ constexpr uint64_t max_header_bytes = 100'000'000;
 // The header nests three deep (object -> tensor entry -> shape); room for unknown fields that nest a
 // little, none for a recursion bomb.
 constexpr int max_header_depth = 8;
-// Integers JSON numbers (doubles) hold exactly.
-constexpr double max_exact_integer = 9007199254740992.0; // 2^53
+// The largest integer a double holds exactly (2^53); no tensor comes near.
+constexpr uint64_t max_exact_integer = uint64_t(1) << 53;
 
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
 
@@ -39,7 +39,7 @@ size_t dtype_bytes(const std::string& d) {
 } // namespace
 
 json parse_json_bounded(const std::string& text, const std::string& file, const std::string& what, int max_depth) {
-    // Nesting outside strings, counted before the recursive parser sees the text.
+    // Nesting outside strings, counted before the parser sees the text.
     int depth = 0;
     bool in_string = false, escaped = false;
     for (size_t i = 0; i < text.size(); ++i) {
@@ -59,13 +59,7 @@ json parse_json_bounded(const std::string& text, const std::string& file, const 
             --depth;
         }
     }
-    try {
-        return json::parse(text);
-    } catch (const error& e) { // "json: <problem> at offset N"
-        throw error(file + ": " + what + ": " + e.what());
-    } catch (const std::exception& e) { // std::stoul's, on a \u escape without its four hex digits
-        throw error(file + ": " + what + ": json: malformed \\u escape (" + e.what() + ")");
-    }
+    return parse_json(text, file, what);
 }
 
 std::unique_ptr<safetensors_file> safetensors_file::open(const std::string& path) {
@@ -95,44 +89,46 @@ void safetensors_file::parse() {
     if (text.empty() || text[0] != '{')
         throw error(path_ + ": the header does not start with '{': not a safetensors file");
     const json header = parse_json_bounded(text, path_, "header", max_header_depth);
-    if (header.type != json::kind::object) throw error(path_ + ": the header is not a JSON object");
+    if (!header.is_object()) throw error(path_ + ": the header is not a JSON object");
 
     const size_t data_start = 8 + (size_t)header_len;
     const size_t data_size = size_ - data_start;
-    for (const auto& [name, entry] : header.obj) {
+    for (const auto& [name, entry] : header.items()) {
         if (name == "__metadata__") {
-            if (entry.type != json::kind::object) throw error(path_ + ": __metadata__ is not a JSON object");
-            for (const auto& [k, v] : entry.obj) {
-                if (v.type != json::kind::string)
-                    throw error(path_ + ": __metadata__ value " + in_quotes(k) + " is not a string");
-                metadata_[k] = v.str;
+            if (!entry.is_object()) throw error(path_ + ": __metadata__ is not a JSON object");
+            for (const auto& [k, v] : entry.items()) {
+                if (!v.is_string()) throw error(path_ + ": __metadata__ value " + in_quotes(k) + " is not a string");
+                metadata_[k] = v.get<std::string>();
             }
             continue;
         }
         const std::string where = path_ + ": tensor " + in_quotes(name) + ": ";
-        if (entry.type != json::kind::object) throw error(where + "its header entry is not a JSON object");
-        auto field = [&](const char* key, json::kind kind, const char* kind_name) -> const json& {
-            auto it = entry.obj.find(key);
-            if (it == entry.obj.end()) throw error(where + "no \"" + key + "\" in its header entry");
-            if (it->second.type != kind) throw error(where + "\"" + key + "\" is not " + kind_name);
-            return it->second;
+        if (!entry.is_object()) throw error(where + "its header entry is not a JSON object");
+        auto field = [&](const char* key, json::value_t kind, const char* kind_name) -> const json& {
+            auto it = entry.find(key);
+            if (it == entry.end()) throw error(where + "no \"" + key + "\" in its header entry");
+            if (it->type() != kind) throw error(where + "\"" + key + "\" is not " + kind_name);
+            return *it;
         };
+        // An integer literal is exact (nlohmann keeps it as uint64); a float counts when whole, as
+        // 4.0. Either way at most 2^53, where floats stop being exact: far beyond any real tensor.
         auto integer = [&](const json& v, const char* what) -> uint64_t {
-            if (v.type != json::kind::number || !std::isfinite(v.num) || v.num < 0 || v.num != std::floor(v.num) ||
-                v.num > max_exact_integer)
+            if (v.is_number_unsigned() && v.get<uint64_t>() <= max_exact_integer) return v.get<uint64_t>();
+            const double d = v.is_number_float() ? v.get<double>() : -1.0; // parsed floats are finite
+            if (d < 0 || d != std::floor(d) || d > (double)max_exact_integer)
                 throw error(where + what + " is not a non-negative integer");
-            return (uint64_t)v.num;
+            return (uint64_t)d;
         };
 
         safetensors_tensor t;
         t.name = name;
-        t.dtype = field("dtype", json::kind::string, "a string").str;
+        t.dtype = field("dtype", json::value_t::string, "a string").get<std::string>();
         t.element_bytes = dtype_bytes(t.dtype);
         if (t.element_bytes == 0) throw error(where + "unknown dtype " + in_quotes(t.dtype));
 
-        const json& shape = field("shape", json::kind::array, "an array");
+        const json& shape = field("shape", json::value_t::array, "an array");
         uint64_t elements = 1;
-        for (const json& d : shape.arr) {
+        for (const json& d : shape) {
             const uint64_t dim = integer(d, "a shape dimension");
             t.shape.push_back((int64_t)dim); // < 2^53 by integer()
             if (__builtin_mul_overflow(elements, dim, &elements))
@@ -145,10 +141,10 @@ void safetensors_file::parse() {
         t.n_elements = (int64_t)elements;
         t.nbytes = (size_t)nbytes;
 
-        const json& offsets = field("data_offsets", json::kind::array, "an array");
-        if (offsets.arr.size() != 2) throw error(where + "\"data_offsets\" does not hold exactly [begin, end]");
-        const uint64_t begin = integer(offsets.arr[0], "data_offsets[0]");
-        const uint64_t end = integer(offsets.arr[1], "data_offsets[1]");
+        const json& offsets = field("data_offsets", json::value_t::array, "an array");
+        if (offsets.size() != 2) throw error(where + "\"data_offsets\" does not hold exactly [begin, end]");
+        const uint64_t begin = integer(offsets[0], "data_offsets[0]");
+        const uint64_t end = integer(offsets[1], "data_offsets[1]");
         if (begin > end || end > data_size)
             throw error(where + "data offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                         ") lie outside the " + std::to_string(data_size) + "-byte data section");

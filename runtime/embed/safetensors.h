@@ -71,9 +71,11 @@ private:
     std::map<std::string, std::string> metadata_;
 };
 
-// Parses JSON text after checking that its arrays and objects nest at most `max_depth` deep (the
-// parser recurses once per level: a hostile "[[[[..." must fail with a message, not overflow the
-// stack). Throws epic::error("<file>: <what>: ...") for bad nesting or malformed JSON.
+// Parses JSON text after checking that its arrays and objects nest at most `max_depth` deep.
+// nlohmann's parser keeps its own stack, but copying, comparing or printing a value recurses once
+// per level, and a header or config nested deeper than a few levels is hostile anyway: a "[[[[..."
+// fails here, with a message, before any value is built. Throws epic::error("<file>: <what>: ...") for bad nesting or malformed
+// JSON (parse_json's messages).
 json parse_json_bounded(const std::string& text, const std::string& file, const std::string& what, int max_depth);
 
 } // namespace epic

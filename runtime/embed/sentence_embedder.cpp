@@ -22,9 +22,10 @@ std::unique_ptr<sentence_embedder> sentence_embedder::open(const std::filesystem
     e->enc_ = bert_encoder::open(dir, *e->be_);
     const auto sbert = dir / "sentence_bert_config.json";
     if (std::filesystem::exists(sbert)) {
-        const json j = json::parse_file(sbert.string());
-        if (j.obj.count("max_seq_length")) {
-            const double n = j["max_seq_length"].num;
+        const json j = parse_json_file(sbert.string());
+        if (j.contains("max_seq_length")) {
+            const json& v = j["max_seq_length"];
+            const double n = v.is_number() ? v.get<double>() : 0.0; // another kind is out of range too
             if (!(n >= 3 && n <= e->enc_->config().n_ctx))
                 throw error(sbert.string() + ": max_seq_length " + std::to_string(n) + " is outside 3.." +
                             std::to_string(e->enc_->config().n_ctx));

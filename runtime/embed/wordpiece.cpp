@@ -4,12 +4,12 @@
 
 #include "core/error.h"
 #include "core/json.h"
-#include "core/read_file.h"
 #include "core/utf8.h"
 
 #include <utf8proc.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <iterator>
 #include <limits>
@@ -275,28 +275,35 @@ std::u32string strip_accents(const std::u32string& in) {
 
 // obj[key] as a string, "" when the key is absent or null; fails for another type.
 std::string optional_string(const json& obj, const std::string& key, const std::string& name, const std::string& where) {
-    const auto it = obj.obj.find(key);
-    if (it == obj.obj.end() || it->second.type == json::kind::null) return {};
-    if (it->second.type != json::kind::string) fail(name, where + "." + key + " is not a string");
-    return it->second.str;
+    const auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) return {};
+    if (!it->is_string()) fail(name, where + "." + key + " is not a string");
+    return it->get<std::string>();
 }
 
 // obj[key] as a boolean, `absent` when the key is absent; null gives `null_value`.
 bool optional_bool(const json& obj, const std::string& key, bool absent, bool null_value, const std::string& name,
                    const std::string& where) {
-    const auto it = obj.obj.find(key);
-    if (it == obj.obj.end()) return absent;
-    if (it->second.type == json::kind::null) return null_value;
-    if (it->second.type != json::kind::boolean) fail(name, where + "." + key + " is not true, false or null");
-    return it->second.b;
+    const auto it = obj.find(key);
+    if (it == obj.end()) return absent;
+    if (it->is_null()) return null_value;
+    if (!it->is_boolean()) fail(name, where + "." + key + " is not true, false or null");
+    return it->get<bool>();
 }
 
-const json& member(const json& obj, const std::string& key, json::kind type, const char* type_name,
+const json& member(const json& obj, const std::string& key, json::value_t type, const char* type_name,
                    const std::string& name, const std::string& where) {
-    const auto it = obj.obj.find(key);
-    if (it == obj.obj.end() || it->second.type == json::kind::null) fail(name, where + "." + key + " is missing");
-    if (it->second.type != type) fail(name, where + "." + key + " is not " + type_name);
-    return it->second;
+    const auto it = obj.find(key);
+    if (it == obj.end() || it->is_null()) fail(name, where + "." + key + " is missing");
+    if (it->type() != type) fail(name, where + "." + key + " is not " + type_name);
+    return *it;
+}
+
+// A JSON number that is a whole number in [0, limit), or -1: the test on the double also refuses
+// 3.5, negatives and integers too large for any vocabulary (which round, but stay >= limit).
+int64_t whole_below(const json& v, double limit) {
+    const double d = v.is_number() ? v.get<double>() : -1.0;
+    return d >= 0 && d < limit && d == std::floor(d) ? static_cast<int64_t>(d) : -1;
 }
 
 } // namespace
@@ -326,18 +333,10 @@ wordpiece_tokenizer::wordpiece_tokenizer(std::vector<std::string> pieces, wordpi
 
 wordpiece_tokenizer wordpiece_tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
     const std::string name = tokenizer_json.string();
-    json root;
-    {
-        const std::string text = read_file_text(name); // its errors name the file
-        try {
-            root = json::parse(text);
-        } catch (const std::exception& e) { // epic::error, or std::stoul's on a bad \u escape
-            fail(name, std::string("not valid JSON (") + e.what() + ")");
-        }
-    }
-    if (root.type != json::kind::object) fail(name, "not a JSON object");
+    const json root = parse_json_file(name); // its errors name the file and say "not valid JSON"
+    if (!root.is_object()) fail(name, "not a JSON object");
 
-    const json& model = member(root, "model", json::kind::object, "an object", name, "tokenizer");
+    const json& model = member(root, "model", json::value_t::object, "an object", name, "tokenizer");
     const std::string type = optional_string(model, "type", name, "model");
     if (type != "WordPiece")
         fail(name, "model.type is \"" + type + "\", not \"WordPiece\" (this reader handles BERT WordPiece tokenizers only)");
@@ -345,17 +344,16 @@ wordpiece_tokenizer wordpiece_tokenizer::from_file(const std::filesystem::path& 
     wordpiece_options options;
     options.unk_token = optional_string(model, "unk_token", name, "model");
     if (options.unk_token.empty()) fail(name, "model.unk_token is missing");
-    if (model.obj.count("continuing_subword_prefix"))
+    if (model.contains("continuing_subword_prefix"))
         options.continuing_subword_prefix = optional_string(model, "continuing_subword_prefix", name, "model");
-    if (const auto it = model.obj.find("max_input_chars_per_word"); it != model.obj.end() && it->second.type != json::kind::null) {
-        const double v = it->second.num;
-        if (it->second.type != json::kind::number || v < 0 || v != static_cast<double>(static_cast<int64_t>(v)))
-            fail(name, "model.max_input_chars_per_word is not a count");
+    if (const auto it = model.find("max_input_chars_per_word"); it != model.end() && !it->is_null()) {
+        const int64_t v = whole_below(*it, 0x1p53); // any count a double holds exactly
+        if (v < 0) fail(name, "model.max_input_chars_per_word is not a count");
         options.max_input_chars_per_word = static_cast<size_t>(v);
     }
 
     // The normalizer and pre-tokenizer decide the words; another pipeline would silently give other ids.
-    const json& norm = member(root, "normalizer", json::kind::object, "an object", name, "tokenizer");
+    const json& norm = member(root, "normalizer", json::value_t::object, "an object", name, "tokenizer");
     if (optional_string(norm, "type", name, "normalizer") != "BertNormalizer")
         fail(name, "normalizer.type is \"" + optional_string(norm, "type", name, "normalizer") +
                        "\", not \"BertNormalizer\"");
@@ -363,54 +361,53 @@ wordpiece_tokenizer wordpiece_tokenizer::from_file(const std::filesystem::path& 
     options.handle_chinese_chars = optional_bool(norm, "handle_chinese_chars", true, true, name, "normalizer");
     options.lowercase = optional_bool(norm, "lowercase", true, true, name, "normalizer");
     options.strip_accents = optional_bool(norm, "strip_accents", options.lowercase, options.lowercase, name, "normalizer");
-    const json& pre = member(root, "pre_tokenizer", json::kind::object, "an object", name, "tokenizer");
+    const json& pre = member(root, "pre_tokenizer", json::value_t::object, "an object", name, "tokenizer");
     if (optional_string(pre, "type", name, "pre_tokenizer") != "BertPreTokenizer")
         fail(name, "pre_tokenizer.type is \"" + optional_string(pre, "type", name, "pre_tokenizer") +
                        "\", not \"BertPreTokenizer\"");
 
     // The post-processor names the tokens around a single text; padding names the pad token.
-    if (const auto it = root.obj.find("post_processor"); it != root.obj.end() && it->second.type == json::kind::object) {
-        const json& post = it->second;
+    if (const auto it = root.find("post_processor"); it != root.end() && it->is_object()) {
+        const json& post = *it;
         const std::string post_type = optional_string(post, "type", name, "post_processor");
         if (post_type == "TemplateProcessing") {
             // "single": [{"SpecialToken": {"id": "[CLS]"}}, {"Sequence": {"id": "A"}}, {"SpecialToken": {"id": "[SEP]"}}]
-            const json& single = member(post, "single", json::kind::array, "an array", name, "post_processor");
+            const json& single = member(post, "single", json::value_t::array, "an array", name, "post_processor");
             const auto special_at = [&](size_t i) -> const std::string* {
-                if (i >= single.arr.size() || single.arr[i].type != json::kind::object) return nullptr;
-                const auto s = single.arr[i].obj.find("SpecialToken");
-                if (s == single.arr[i].obj.end() || s->second.type != json::kind::object) return nullptr;
-                const auto id = s->second.obj.find("id");
-                return id != s->second.obj.end() && id->second.type == json::kind::string ? &id->second.str : nullptr;
+                if (i >= single.size()) return nullptr;
+                const auto s = single[i].find("SpecialToken"); // find: end() on a non-object
+                if (s == single[i].end()) return nullptr;
+                const auto id = s->find("id");
+                return id != s->end() && id->is_string() ? id->get_ptr<const std::string*>() : nullptr;
             };
             const std::string* cls = special_at(0);
             const std::string* sep = special_at(2);
-            if (single.arr.size() != 3 || !cls || !sep || single.arr[1].obj.count("Sequence") == 0)
+            if (single.size() != 3 || !cls || !sep || !single[1].contains("Sequence"))
                 fail(name, "post_processor.single is not [CLS] $A [SEP] (a special token, the text, a special token)");
             options.cls_token = *cls;
             options.sep_token = *sep;
         } else if (post_type == "BertProcessing") {
             for (const auto& [key, target] : {std::pair{"cls", &options.cls_token}, std::pair{"sep", &options.sep_token}}) {
-                const json& pair = member(post, key, json::kind::array, "an array", name, "post_processor");
-                if (pair.arr.empty() || pair.arr[0].type != json::kind::string)
+                const json& pair = member(post, key, json::value_t::array, "an array", name, "post_processor");
+                if (pair.empty() || !pair[0].is_string())
                     fail(name, std::string("post_processor.") + key + " does not start with the token text");
-                *target = pair.arr[0].str;
+                *target = pair[0].get<std::string>();
             }
         }
     }
-    if (const auto it = root.obj.find("padding"); it != root.obj.end() && it->second.type == json::kind::object) {
-        const std::string pad = optional_string(it->second, "pad_token", name, "padding");
+    if (const auto it = root.find("padding"); it != root.end() && it->is_object()) {
+        const std::string pad = optional_string(*it, "pad_token", name, "padding");
         if (!pad.empty()) options.pad_token = pad;
     }
 
     // model.vocab: {"piece": id, ...}, ids 0..n-1 each exactly once.
-    const json& vocab = member(model, "vocab", json::kind::object, "an object", name, "model");
-    if (vocab.obj.empty()) fail(name, "model.vocab is empty");
-    std::vector<std::string> pieces(vocab.obj.size());
-    std::vector<bool> seen(vocab.obj.size(), false);
-    for (const auto& [text, id_value] : vocab.obj) {
-        const double v = id_value.num;
-        if (id_value.type != json::kind::number || v < 0 || v >= static_cast<double>(pieces.size()) ||
-            v != static_cast<double>(static_cast<int64_t>(v)))
+    const json& vocab = member(model, "vocab", json::value_t::object, "an object", name, "model");
+    if (vocab.empty()) fail(name, "model.vocab is empty");
+    std::vector<std::string> pieces(vocab.size());
+    std::vector<bool> seen(vocab.size(), false);
+    for (const auto& [text, id_value] : vocab.items()) {
+        const int64_t v = whole_below(id_value, static_cast<double>(pieces.size()));
+        if (v < 0)
             fail(name, "model.vocab[\"" + text + "\"] is not an id in 0.." + std::to_string(pieces.size() - 1) +
                            " (the vocabulary's " + std::to_string(pieces.size()) + " ids must be 0..n-1, each once)");
         const auto id = static_cast<size_t>(v);

@@ -125,35 +125,39 @@ TEST_F(cli, qa_sets_are_seeded_and_every_needle_is_in_its_documents) {
         ASSERT_TRUE(std::getline(b, lb));
         EXPECT_EQ(la, lb) << "same seed, same set";
         const json j = json::parse(la);
-        ASSERT_EQ(j["documents"].size(), 8u);
-        ASSERT_EQ(j["titles"].size(), 8u);
+        const auto kind = j.at("kind").get<std::string>();
+        const auto q = j.at("question").get<std::string>();
+        const auto answer = j.at("answer").get<std::string>();
+        const auto documents = j.at("documents").get<std::vector<std::string>>();
+        const auto titles = j.at("titles").get<std::vector<std::string>>();
+        ASSERT_EQ(documents.size(), 8u);
+        ASSERT_EQ(titles.size(), 8u);
         for (size_t d = 0; d < 8; ++d) {
-            const std::string& title = j["titles"][d].str;
-            if (j["kind"].str == "needle") {
+            const std::string& title = titles[d];
+            if (kind == "needle") {
                 EXPECT_EQ(title.rfind("prose.txt part ", 0), 0u) << title;
-            } else if (j["kind"].str == "confusable") {
-                EXPECT_EQ(j["documents"][d].str.rfind(title + "\n", 0), 0u) << title;
+            } else if (kind == "confusable") {
+                EXPECT_EQ(documents[d].rfind(title + "\n", 0), 0u) << title;
             } else {
                 EXPECT_TRUE(fs::is_regular_file(facts.parent_path() / title)) << title;
             }
         }
         int holding = 0;
-        for (const auto& d : j["documents"].arr) holding += d.str.find(j["answer"].str) != std::string::npos;
-        EXPECT_GE(holding, 1) << j["question"].str;
-        needles += j["kind"].str == "needle";
-        if (j["kind"].str == "confusable") {
+        for (const auto& d : documents) holding += d.find(answer) != std::string::npos;
+        EXPECT_GE(holding, 1) << q;
+        needles += kind == "needle";
+        if (kind == "confusable") {
             // Every brief has the same fields; the answer is in the brief the question names, and
             // in no other.
             ++confusables;
-            EXPECT_EQ(holding, 1) << j["question"].str;
-            const std::string& q = j["question"].str;
+            EXPECT_EQ(holding, 1) << q;
             const size_t at = q.rfind("project ") + 8;
             const std::string project = q.substr(at, q.find_first_of(" ?", at) - at);
             int named = 0;
-            for (const auto& d : j["documents"].arr)
-                if (d.str.rfind("Project brief: " + project + "\n", 0) == 0) {
+            for (const auto& d : documents)
+                if (d.rfind("Project brief: " + project + "\n", 0) == 0) {
                     ++named;
-                    EXPECT_NE(d.str.find(j["answer"].str), std::string::npos) << q;
+                    EXPECT_NE(d.find(answer), std::string::npos) << q;
                 }
             EXPECT_EQ(named, 1) << q;
         }

@@ -294,12 +294,17 @@ TEST_F(embed_wordpiece, load_errors_name_the_file_and_the_problem) {
     std::string far_id = good;
     far_id.replace(far_id.find("\"world\":6"), 9, "\"world\":9999");
     EXPECT_NE(load_error(far_id).find("is not an id in 0..41"), std::string::npos);
+    for (const char* bad : {"1e300", "6.5", "-6", "18446744073709551615"}) {
+        std::string odd_id = good;
+        odd_id.replace(odd_id.find("\"world\":6"), 9, std::string("\"world\":") + bad);
+        EXPECT_NE(load_error(odd_id).find("model.vocab[\"world\"] is not an id in 0..41"), std::string::npos) << bad;
+    }
     std::string text_id = good;
     text_id.replace(text_id.find("\"world\":6"), 9, "\"world\":\"6\"");
     EXPECT_NE(load_error(text_id).find("model.vocab[\"world\"]"), std::string::npos);
 }
 
-json expectations() { return json::parse_file(expectations_file().string()); }
+json expectations() { return parse_json_file(expectations_file().string()); }
 
 std::string describe(const std::vector<int32_t>& ids) {
     std::ostringstream s;
@@ -311,13 +316,13 @@ std::string describe(const std::vector<int32_t>& ids) {
 // coded it, against pre_tokenize(): the check that keeps wordpiece.cpp's exception table honest.
 TEST_F(embed_wordpiece, every_code_point_normalizes_and_splits_as_hf) {
     const json ex = expectations();
-    const json& sweep = ex["codepoint_sweep"];
-    const json& runs = sweep["runs"];
+    const json& sweep = ex.at("codepoint_sweep");
+    const json& runs = sweep.at("runs");
     std::map<uint32_t, std::vector<std::string>> explicit_words;
-    for (const json& e : sweep["explicit"].arr) {
+    for (const json& e : sweep.at("explicit")) {
         std::vector<std::string> words;
-        for (const json& w : e[1].arr) words.push_back(w.str);
-        explicit_words[static_cast<uint32_t>(e[0].num)] = words;
+        for (const json& w : e[1]) words.push_back(w.get<std::string>());
+        explicit_words[e[0].get<uint32_t>()] = words;
     }
     ASSERT_GT(runs.size(), 1000u);
     const wordpiece_tokenizer tok(fixture_pieces, wordpiece_options{}); // all-MiniLM-L6-v2's settings
@@ -328,9 +333,9 @@ TEST_F(embed_wordpiece, every_code_point_normalizes_and_splits_as_hf) {
     };
     size_t checked = 0, failures = 0;
     for (size_t r = 0; r < runs.size(); ++r) {
-        const auto first = static_cast<uint32_t>(runs[r][0].num);
-        const uint32_t end = r + 1 < runs.size() ? static_cast<uint32_t>(runs[r + 1][0].num) : 0x110000;
-        const std::string& kind = runs[r][1].str;
+        const auto first = runs[r][0].get<uint32_t>();
+        const uint32_t end = r + 1 < runs.size() ? runs[r + 1][0].get<uint32_t>() : 0x110000;
+        const std::string kind = runs[r][1].get<std::string>();
         if (kind == "-") continue;
         for (uint32_t cp = first; cp < end; ++cp) {
             const std::string c = u8(cp);
@@ -369,29 +374,30 @@ TEST_F(embed_wordpiece, matches_hf_tokenizers_on_the_real_vocabulary) {
     EPIC_REQUIRE_MODEL(file);
     const wordpiece_tokenizer tok = wordpiece_tokenizer::from_file(file);
     const json ex = expectations();
-    ASSERT_EQ(tok.vocab_size(), static_cast<size_t>(ex["vocab_size"].num));
-    EXPECT_EQ(tok.cls_id(), static_cast<int32_t>(ex["cls_id"].num));
-    EXPECT_EQ(tok.sep_id(), static_cast<int32_t>(ex["sep_id"].num));
-    EXPECT_EQ(tok.unk_id(), static_cast<int32_t>(ex["unk_id"].num));
-    EXPECT_EQ(tok.pad_id(), static_cast<int32_t>(ex["pad_id"].num));
+    ASSERT_EQ(tok.vocab_size(), ex.at("vocab_size").get<size_t>());
+    EXPECT_EQ(tok.cls_id(), ex.at("cls_id").get<int32_t>());
+    EXPECT_EQ(tok.sep_id(), ex.at("sep_id").get<int32_t>());
+    EXPECT_EQ(tok.unk_id(), ex.at("unk_id").get<int32_t>());
+    EXPECT_EQ(tok.pad_id(), ex.at("pad_id").get<int32_t>());
     const std::string made_from = "(expectations made from the tokenizer.json with sha256 " +
-                                  ex["tokenizer_sha256"].str + ", tokenizers " + ex["tokenizers_version"].str + ")";
+                                  ex.at("tokenizer_sha256").get<std::string>() + ", tokenizers " +
+                                  ex.at("tokenizers_version").get<std::string>() + ")";
 
     size_t n = 0;
-    for (const json& c : ex["cases"].arr) {
+    for (const json& c : ex.at("cases")) {
         std::string text;
-        if (c.obj.count("bytes_hex")) {
-            const std::string& hex = c["bytes_hex"].str;
+        if (c.contains("bytes_hex")) {
+            const std::string hex = c.at("bytes_hex").get<std::string>();
             for (size_t i = 0; i + 1 < hex.size(); i += 2) text += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
         } else {
-            text = c["text"].str;
+            text = c.at("text").get<std::string>();
         }
         std::vector<int32_t> want;
-        for (const json& id : c["ids"].arr) want.push_back(static_cast<int32_t>(id.num));
-        const int max_tokens = c.obj.count("max_tokens") ? static_cast<int>(c["max_tokens"].num) : 1 << 20;
+        for (const json& id : c.at("ids")) want.push_back(id.get<int32_t>());
+        const int max_tokens = c.contains("max_tokens") ? c.at("max_tokens").get<int>() : 1 << 20;
         EXPECT_EQ(describe(tok.encode_for_model(text, max_tokens)), describe(want))
             << "text: " << json_quote(text) << " max_tokens " << max_tokens << " " << made_from;
-        if (!c.obj.count("max_tokens")) { // encode() is the same without the frame
+        if (!c.contains("max_tokens")) { // encode() is the same without the frame
             const std::vector<int32_t> body(want.begin() + 1, want.end() - 1);
             EXPECT_EQ(tok.encode(text), body) << json_quote(text);
         }

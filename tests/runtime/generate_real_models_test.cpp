@@ -50,23 +50,24 @@ class real_models : public ::testing::TestWithParam<real_case> {};
 TEST_P(real_models, logits_and_greedy_tokens_match_the_independent_reference) {
     const fs::path model_path = test::local_model(GetParam().model_file);
     EPIC_REQUIRE_MODEL(model_path);
-    const json ref = json::parse_file(reference(GetParam().reference_file).string());
+    const json ref = parse_json_file(reference(GetParam().reference_file).string());
     auto m = model::load(model_path.string());
     auto tok = tokenizer::from_gguf(m->file());
     cpu_backend be(2);
     transformer tf(*m, be);
     const int n_vocab = m->config().n_vocab;
-    for (const json& c : ref["cases"].arr) {
-        SCOPED_TRACE(c["prompt"].str);
+    for (const json& c : ref.at("cases")) {
+        const auto prompt_text = c.at("prompt").get<std::string>();
+        const bool add_bos = c.at("add_bos").get<bool>();
+        SCOPED_TRACE(prompt_text);
         std::vector<int32_t> prompt;
-        for (int id : c["prompt_ids"].ints()) prompt.push_back(id);
+        for (int id : c.at("prompt_ids").get<std::vector<int>>()) prompt.push_back(id);
         // parse_special: a chat turn that spells out its control tokens (<|im_start|>), tokenized as
         // the program's own chat templates are.
-        const bool specials = c.obj.count("parse_special") && c["parse_special"].b;
-        EXPECT_EQ(specials ? tok->encode_with_specials(c["prompt"].str, c["add_bos"].b) : tok->encode(c["prompt"].str, c["add_bos"].b),
-                  prompt)
+        const bool specials = c.contains("parse_special") && c.at("parse_special").get<bool>();
+        EXPECT_EQ(specials ? tok->encode_with_specials(prompt_text, add_bos) : tok->encode(prompt_text, add_bos), prompt)
             << "tokenization differs from the reference";
-        EXPECT_EQ(tok->add_bos_default(), c["add_bos"].b);
+        EXPECT_EQ(tok->add_bos_default(), add_bos);
 
         auto kv = tf.new_kv_cache((int)prompt.size() + 24);
         std::vector<int32_t> pos(prompt.size());
@@ -75,32 +76,32 @@ TEST_P(real_models, logits_and_greedy_tokens_match_the_independent_reference) {
         tf.forward(*kv, prompt, pos, true, logits);
         // Per position, the reference's top 20: compared after removing the row's common offset (a
         // constant added to every logit leaves the distribution unchanged).
-        const auto& per_pos = c["top20_per_position"];
+        const auto& per_pos = c.at("top20_per_position");
         ASSERT_EQ(per_pos.size(), prompt.size());
         double worst = 0.0, worst_offset = 0.0;
         std::vector<int> undecided;
-        if (c.obj.count("positions_references_disagree")) undecided = c["positions_references_disagree"].ints();
+        if (c.contains("positions_references_disagree")) undecided = c.at("positions_references_disagree").get<std::vector<int>>();
         for (size_t t = 0; t < prompt.size(); ++t) {
             if (std::find(undecided.begin(), undecided.end(), (int)t) != undecided.end()) continue;
-            const auto& top = per_pos[t].arr;
+            const auto& top = per_pos[t];
             double offset = 0.0;
-            for (const json& pair : top) offset += logits[t * n_vocab + (size_t)pair[0].num] - pair[1].num;
+            for (const json& pair : top) offset += logits[t * n_vocab + pair[0].get<size_t>()] - pair[1].get<double>();
             offset /= (double)top.size();
             worst_offset = std::max(worst_offset, std::abs(offset));
             for (const json& pair : top) {
-                const double d = logits[t * n_vocab + (size_t)pair[0].num] - offset - pair[1].num;
+                const double d = logits[t * n_vocab + pair[0].get<size_t>()] - offset - pair[1].get<double>();
                 worst = std::max(worst, std::abs(d));
-                EXPECT_NEAR(d, 0.0, 1.5) << "position " << t << " token " << (int)pair[0].num;
+                EXPECT_NEAR(d, 0.0, 1.5) << "position " << t << " token " << pair[0].get<int>();
             }
         }
         std::printf("[ %s ] top-20 logits vs reference: worst residual %.3f after a row offset of at most %.3f (%zu of %zu positions)\n",
-                    c["prompt"].str.c_str(), worst, worst_offset, prompt.size() - undecided.size(), prompt.size());
+                    prompt_text.c_str(), worst, worst_offset, prompt.size() - undecided.size(), prompt.size());
         EXPECT_LT(worst_offset, 3.0);
 
         // Greedy: equal to the reference (float64 or llama.cpp) up to its first near-tie.
-        const json& g = std::string(GetParam().greedy_section).empty() ? c : c[GetParam().greedy_section];
-        const auto want = g["greedy_ids"].ints();
-        const auto margin = g["greedy_top1_top2_margin"].numbers();
+        const json& g = std::string(GetParam().greedy_section).empty() ? c : c.at(GetParam().greedy_section);
+        const auto want = g.at("greedy_ids").get<std::vector<int>>();
+        const auto margin = g.at("greedy_top1_top2_margin").get<std::vector<double>>();
         size_t firm = 0;
         while (firm < want.size() && margin[firm] >= 0.3) ++firm;
         generator gen(tf, *tok);
@@ -121,7 +122,7 @@ TEST_P(real_models, logits_and_greedy_tokens_match_the_independent_reference) {
         EXPECT_GT(plain, 9 * other) << r.text;
         EXPECT_GE(std::count(r.text.begin(), r.text.end(), ' '), 2) << r.text;
         std::printf("[ %s ] greedy: \"%s\" (%zu tokens equal to the %s reference before its first near-tie)\n",
-                    c["prompt"].str.c_str(), r.text.c_str(), firm, GetParam().greedy_reference);
+                    prompt_text.c_str(), r.text.c_str(), firm, GetParam().greedy_reference);
     }
 }
 

@@ -38,14 +38,14 @@ TEST(stories260k, reproduces_reference_logits_and_greedy_tokens) {
     const auto ref_path = test::shared_model("stories260K/stories260K_reference.json");
     EPIC_REQUIRE_SHARED(path);
     EPIC_REQUIRE_SHARED(ref_path);
-    const auto ref = json::parse_file(ref_path.string());
+    const auto ref = parse_json_file(ref_path.string());
     loaded l = load(path);
     const int n_vocab = l.mdl->config().n_vocab;
     ASSERT_EQ(n_vocab, 512);
-    for (const auto& c : ref["cases"].arr) {
-        SCOPED_TRACE(c["prompt"].str);
-        const auto prompt = to_i32(c["prompt_ids"].ints());
-        EXPECT_EQ(l.tok->encode(c["prompt"].str, true), prompt);
+    for (const auto& c : ref.at("cases")) {
+        SCOPED_TRACE(c.at("prompt").get<std::string>());
+        const auto prompt = to_i32(c.at("prompt_ids").get<std::vector<int>>());
+        EXPECT_EQ(l.tok->encode(c.at("prompt").get<std::string>(), true), prompt);
 
         // Logits at every prompt position: the reference's top-5 ids in order, values close.
         auto kv = l.tf->new_kv_cache(128);
@@ -53,15 +53,16 @@ TEST(stories260k, reproduces_reference_logits_and_greedy_tokens) {
         std::iota(pos.begin(), pos.end(), 0);
         std::vector<float> logits;
         l.tf->forward(*kv, prompt, pos, true, logits);
-        const auto& top5 = c["top5_per_prompt_position"];
+        const auto& top5 = c.at("top5_per_prompt_position");
         for (size_t t = 0; t < prompt.size(); ++t) {
             for (size_t r = 0; r < 5; ++r) {
-                const int id = (int)top5[t][r][0].num;
-                EXPECT_NEAR(logits[t * n_vocab + (size_t)id], top5[t][r][1].num, 2e-3 * std::abs(top5[t][r][1].num) + 2e-3)
+                const int id = top5[t][r][0].get<int>();
+                const double want = top5[t][r][1].get<double>();
+                EXPECT_NEAR(logits[t * n_vocab + (size_t)id], want, 2e-3 * std::abs(want) + 2e-3)
                     << "position " << t << " rank " << r;
             }
         }
-        const auto last = c["last_position_logits"].numbers();
+        const auto last = c.at("last_position_logits").get<std::vector<double>>();
         EXPECT_LT(test::relative_error(logits.data() + (prompt.size() - 1) * n_vocab, last.data(), last.size()), 1e-3);
 
         // 48 greedy tokens, exactly.
@@ -71,11 +72,11 @@ TEST(stories260k, reproduces_reference_logits_and_greedy_tokens) {
         gp.sampling.temperature = 0.0f;
         gp.stop_at_eos = false;
         const auto r = gen.generate(*kv, prompt, gp);
-        EXPECT_EQ(r.tokens, to_i32(c["greedy_ids"].ints()));
+        EXPECT_EQ(r.tokens, to_i32(c.at("greedy_ids").get<std::vector<int>>()));
         // The reference decodes the tokens on their own (no leading space); streaming emits them as a
         // continuation of the prompt, so its text may start with the space of the first word.
-        EXPECT_EQ(l.tok->decode(r.tokens), c["greedy_text"].str);
-        const std::string& expect = c["greedy_text"].str;
+        const auto expect = c.at("greedy_text").get<std::string>();
+        EXPECT_EQ(l.tok->decode(r.tokens), expect);
         ASSERT_GE(r.text.size(), expect.size());
         EXPECT_EQ(r.text.substr(r.text.size() - expect.size()), expect);
         EXPECT_LE(r.text.size(), expect.size() + 1);
@@ -89,12 +90,12 @@ TEST(stories260k, independent_float64_reference_agrees_with_the_published_one) {
     const auto ref_path = test::shared_model("stories260K/stories260K_reference.json");
     EPIC_REQUIRE_SHARED(path);
     EPIC_REQUIRE_SHARED(ref_path);
-    const auto ref = json::parse_file(ref_path.string());
+    const auto ref = parse_json_file(ref_path.string());
     test::reference_llama mine(path.string());
-    for (const auto& c : ref["cases"].arr) {
-        const auto prompt = to_i32(c["prompt_ids"].ints());
+    for (const auto& c : ref.at("cases")) {
+        const auto prompt = to_i32(c.at("prompt_ids").get<std::vector<int>>());
         const auto logits = mine.forward(prompt);
-        const auto last = c["last_position_logits"].numbers();
+        const auto last = c.at("last_position_logits").get<std::vector<double>>();
         std::vector<float> as_float(logits.back().begin(), logits.back().end());
         EXPECT_LT(test::relative_error(as_float.data(), last.data(), last.size()), 1e-5);
     }
@@ -113,24 +114,24 @@ TEST_P(stories_variants, quantized_files_load_and_stay_close) {
     const auto ref_path = test::shared_model("stories260K/stories260K_reference.json");
     EPIC_REQUIRE_SHARED(path);
     EPIC_REQUIRE_SHARED(ref_path);
-    const auto ref = json::parse_file(ref_path.string());
+    const auto ref = parse_json_file(ref_path.string());
     loaded l = load(path);
     const int n_vocab = l.mdl->config().n_vocab;
-    for (const auto& c : ref["cases"].arr) {
-        const auto prompt = to_i32(c["prompt_ids"].ints());
+    for (const auto& c : ref.at("cases")) {
+        const auto prompt = to_i32(c.at("prompt_ids").get<std::vector<int>>());
         auto kv = l.tf->new_kv_cache(128);
         std::vector<int32_t> pos(prompt.size());
         std::iota(pos.begin(), pos.end(), 0);
         std::vector<float> logits;
         l.tf->forward(*kv, prompt, pos, false, logits);
-        const auto last = c["last_position_logits"].numbers();
+        const auto last = c.at("last_position_logits").get<std::vector<double>>();
         const double err = test::relative_error(logits.data(), last.data(), last.size());
-        EXPECT_LT(err, GetParam().max_rel_error) << GetParam().file << " on '" << c["prompt"].str << "'";
+        EXPECT_LT(err, GetParam().max_rel_error) << GetParam().file << " on '" << c.at("prompt").get<std::string>() << "'";
         // The reference's most likely next token is (among) ours.
         const auto best = std::max_element(last.begin(), last.end()) - last.begin();
         int rank = 0;
         for (int j = 0; j < n_vocab; ++j) rank += logits[(size_t)j] > logits[(size_t)best];
-        EXPECT_LT(rank, GetParam().top_rank) << GetParam().file << " on '" << c["prompt"].str << "'";
+        EXPECT_LT(rank, GetParam().top_rank) << GetParam().file << " on '" << c.at("prompt").get<std::string>() << "'";
     }
 }
 

@@ -153,22 +153,30 @@ int make_set(const cli::args& a) {
     if ((int)docs.size() < n_docs) throw error(lib.string() + ": fewer than " + std::to_string(n_docs) + " documents");
     std::vector<std::string> names;
     for (const auto& [k, v] : docs) names.push_back(k);
-    const json facts = json::parse_file(facts_path.string());
+    const json facts = parse_json_file(facts_path.string());
+    if (!facts.is_array()) throw error(facts_path.string() + ": not a JSON array");
     const auto prose = prose_pieces(read_file(prose_path), a.get_int("prose-words", 120, 1, 100000));
     if ((int)prose.size() < n_docs) throw error(prose_path.string() + ": not enough prose for " + std::to_string(n_docs) + " pieces");
     // Needle pieces are titled by the prose file's name ("GPL-3 part 4" for the default).
     const std::string prose_title = prose_path.filename().string();
 
     std::vector<qa_item> items;
-    std::vector<size_t> order(facts.arr.size());
+    std::vector<size_t> order(facts.size());
     std::iota(order.begin(), order.end(), 0);
     std::shuffle(order.begin(), order.end(), rng);
     // A third of the questions of each kind (facts and needles take the remainder first).
     const int n_fact = (count + 2) / 3, n_needle = (count + 1) / 3;
     for (size_t i = 0; i < order.size() && (int)items.size() < n_fact; ++i) {
-        const json& f = facts.arr[order[i]];
-        qa_item it{"fact", f["question"].str, f["answer"].str, {}, {}};
-        const std::string src = f["source"].str;
+        qa_item it{"fact", "", "", {}, {}};
+        std::string src;
+        try {
+            const json& f = facts[order[i]];
+            it.question = json_member<std::string>(f, "question");
+            it.answer = json_member<std::string>(f, "answer");
+            src = json_member<std::string>(f, "source");
+        } catch (const error& e) {
+            throw error(facts_path.string() + ": fact " + std::to_string(order[i]) + ": " + e.what());
+        }
         if (!docs.count(src)) throw error(facts_path.string() + ": unknown source " + src);
         std::vector<std::string> others;
         for (const auto& n : names)
