@@ -1,5 +1,4 @@
 // epic bench prefill|decode: throughput of the forward pass on a model's own random tokens.
-#include "cli/args.h"
 #include "cli/bench_util.h"
 #include "cli/commands.h"
 #include "cli/session.h"
@@ -41,24 +40,15 @@ std::vector<int32_t> random_tokens(const tokenizer& tok, int n, uint32_t seed) {
 
 } // namespace
 
-int cmd_bench(int argc, char** argv) {
-    if (argc < 3) throw error("usage: epic bench prefill|decode --model M [--tokens N] [--runs R] [--threads N]");
-    const std::string what = argv[2];
-    if (what == "link") return cmd_bench_link(argc, argv);
-    if (what == "qa") return cmd_bench_qa(argc, argv);
-    if (what == "kv") return cmd_bench_kv(argc, argv);
-    if (what == "retrieval") return cmd_bench_retrieval(argc, argv);
-    args a(argc, argv, 3, {});
-    auto known = session_options();
-    known.insert({"tokens", "runs"});
-    a.allow_only(known);
-    session s = open_session(a);
+int cmd_bench_throughput(const bench_throughput_args& a) {
+    const std::string& what = a.what;
+    session s = open_session(a.session);
     const model_config& c = s.tf->config();
-    const int runs = std::max(1, a.get_int("runs", 3, 1, 1000));
+    const int runs = a.runs;
     const double flops_per_token = 2.0 * (double)c.matmul_params();
     using clock = std::chrono::steady_clock;
     if (what == "prefill") {
-        const int n = a.get_int("tokens", 512, 1, 1 << 20);
+        const int n = a.tokens;
         const auto tokens = random_tokens(*s.tok, n, 1);
         std::vector<int32_t> pos((size_t)n);
         std::iota(pos.begin(), pos.end(), 0);
@@ -78,7 +68,7 @@ int cmd_bench(int argc, char** argv) {
         return 0;
     }
     if (what == "decode") {
-        const int n = a.get_int("tokens", 64, 1, 1 << 20);
+        const int n = a.tokens;
         const int n_prompt = 16;
         auto tokens = random_tokens(*s.tok, n_prompt + n, 2);
         auto kv = s.tf->new_kv_cache(n_prompt + n);
@@ -102,7 +92,7 @@ int cmd_bench(int argc, char** argv) {
                     s.be->name().c_str());
         return 0;
     }
-    throw error("unknown benchmark '" + what + "' (expected prefill, decode, link, qa, kv or retrieval)");
+    throw error("unknown benchmark '" + what + "' (expected prefill or decode)");
 }
 
 } // namespace epic::cli

@@ -8,7 +8,6 @@
 //    caches from disk, cold (page cache dropped) and warm, against recomputing them
 //  - retrieval latency over a library of many chunks
 // Chunks are random tokens, or consecutive tokens of a text (--text FILE or folder of text files).
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "cli/bench_util.h"
@@ -79,22 +78,18 @@ std::pair<double, double> round_trip_error(const chunk_cache& ref, const chunk_c
 
 } // namespace
 
-int cmd_bench_kv(int argc, char** argv) {
-    args a(argc, argv, 3, {});
-    auto known = session_options();
-    known.insert({"chunks", "chunk-tokens", "search-chunks", "runs", "dir", "formats", "group", "v-axis", "text", "dump"});
-    a.allow_only(known);
+int cmd_bench_kv(const bench_kv_args& a) {
     std::vector<kv_format> formats;
-    for (const auto& f : split_list(a.get_or("formats", "f16,q8,k8v4,q4"))) formats.push_back(parse_kv_format(f));
-    const int group = a.get_int("group", kv_quant_group, 2, 4096);
+    for (const auto& f : split_list(a.formats)) formats.push_back(parse_kv_format(f));
+    const int group = a.group.value_or(kv_quant_group);
     if (group % 2) throw error("--group must be even (4-bit codes pair rows)");
-    const kv_quant_axis v_axis = parse_kv_quant_axis(a.get_or("v-axis", kv_quant_axis_name(kv_quant_v_axis)));
-    session s = open_session(a);
-    const int n = a.get_int("chunks", 8, 1, 4096), len = a.get_int("chunk-tokens", 512, 1, 1 << 16), runs = std::max(1, a.get_int("runs", 3, 1, 1000));
+    const kv_quant_axis v_axis = parse_kv_quant_axis(a.v_axis.value_or(kv_quant_axis_name(kv_quant_v_axis)));
+    session s = open_session(a.session);
+    const int n = a.chunks, len = a.chunk_tokens, runs = a.runs;
     std::mt19937 rng(1);
     std::vector<std::vector<int32_t>> tokens((size_t)n);
     std::string source = "random tokens";
-    if (auto text = a.get("text")) {
+    if (const auto& text = a.text) {
         // Consecutive tokens of the text, wrapping around when it is shorter than n x len.
         const auto all = s.tok->encode(read_texts(*text), false);
         if (all.empty()) throw error(*text + ": no tokens");
@@ -118,7 +113,7 @@ int cmd_bench_kv(int argc, char** argv) {
     const double compile_s = seconds_since(t_compile);
     // --dump DIR: the compiled f16 K (before RoPE) and V, one raw file per chunk, layer and tensor
     // (cC-lL-k.f16, [n_rows, n_head_kv * head_dim]), for studying quantizers outside the app.
-    if (auto dump = a.get("dump")) {
+    if (const auto& dump = a.dump) {
         fs::create_directories(*dump);
         for (size_t i = 0; i < caches.size(); ++i)
             for (int il = 0; il < caches[i].n_layer; ++il)
@@ -168,7 +163,7 @@ int cmd_bench_kv(int argc, char** argv) {
     }
 
     // Per stored format, through the codec and the store (zstd level 3, byte planes), one thread.
-    const fs::path dir = a.get_or("dir", (fs::temp_directory_path() / ("epic-bench-kv-" + std::to_string(::getpid()))).string());
+    const fs::path dir = a.dir.value_or((fs::temp_directory_path() / ("epic-bench-kv-" + std::to_string(::getpid()))).string());
     fs::create_directories(dir);
     struct row_result {
         kv_format f;
@@ -275,7 +270,7 @@ int cmd_bench_kv(int argc, char** argv) {
                 kv_simd_name(kv_dequantize_best()));
 
     // Retrieval over a large library of sample-like text.
-    const int n_search = a.get_int("search-chunks", 10000, 1, 10000000);
+    const int n_search = a.search_chunks;
     if (n_search > 0) {
         storage::library lib(dir / "search.db");
         const char* words[] = {"river", "harbor", "sensor", "battery", "office", "engineer", "launch", "price", "gauge",

@@ -2,7 +2,6 @@
 // Per algorithm: rows recomputed, time to first token (median), speed-up over full recompute, and
 // accuracy against full recompute (KL and top-1 agreement of the next-token distributions over the
 // question's last row plus a teacher-forced continuation of T tokens that FR generates greedily).
-#include "cli/args.h"
 #include "cli/bench_util.h"
 #include "cli/commands.h"
 #include "cli/session.h"
@@ -63,20 +62,15 @@ std::vector<int32_t> random_tokens(session& s, int n, std::mt19937& rng) {
 
 } // namespace
 
-int cmd_bench_link(int argc, char** argv) {
-    args a(argc, argv, 3, {"resident"});
-    auto known = session_options();
-    known.insert({"chunks", "chunk-tokens", "question-tokens", "algos", "runs", "continuation", "source", "seed", "system",
-                  "resident", "gpu-cache-mib"});
-    a.allow_only(known);
-    session s = open_session(a);
-    const int n_chunks = a.get_int("chunks", 8, 1, 4096), chunk_len = a.get_int("chunk-tokens", 512, 1, 1 << 16);
-    const int q_len = a.get_int("question-tokens", 32, 1, 1 << 16), runs = std::max(1, a.get_int("runs", 3, 1, 1000));
-    const int cont_len = std::max(1, a.get_int("continuation", 32, 1, 1 << 16));
-    const std::string source = a.get_or("source", "random");
-    const uint64_t seed = (uint64_t)a.get_int("seed", 1, 0, INT_MAX);
+int cmd_bench_link(const bench_link_args& a) {
+    session s = open_session(a.session);
+    const int n_chunks = a.chunks, chunk_len = a.chunk_tokens;
+    const int q_len = a.question_tokens, runs = a.runs;
+    const int cont_len = a.continuation;
+    const std::string& source = a.source;
+    const uint64_t seed = (uint64_t)a.seed;
     std::vector<link_policy> policies;
-    for (const auto& name : split_list(a.get_or("algos", "full,cacheblend-0.15,legolink-16,naive")))
+    for (const auto& name : split_list(a.algos))
         policies.push_back(link_policy::parse(name));
     if (std::none_of(policies.begin(), policies.end(), [](const auto& p) { return p.algo == link_policy::algorithm::full; }))
         policies.insert(policies.begin(), link_policy::parse("full")); // the reference
@@ -98,7 +92,7 @@ int cmd_bench_link(int argc, char** argv) {
     // The system segment every link starts with (context-compiled chunks were compiled after it):
     // --system's text as is, else the chat template's opening with the QA benchmark's instruction.
     const std::vector<int32_t> system_tokens =
-        a.has("system") ? s.tok->encode(*a.get("system"), true)
+        a.system ? s.tok->encode(*a.system, true)
                         : chat_template_for(*s.mdl).system_segment(*s.tok, *s.mdl, default_qa_system_prompt);
     // Compile once per compile scheme (sink count, context).
     std::map<std::pair<int, bool>, std::vector<chunk_cache>> caches;
@@ -126,11 +120,11 @@ int cmd_bench_link(int argc, char** argv) {
     // --resident: the chunk caches live in a hot tier (in the backend's memory), filled by a warm-up
     // link of each algorithm, so the timed runs copy K/V within the device instead of from the host.
     std::unique_ptr<kv_hot_tier> tier;
-    if (a.has("resident")) {
+    if (a.resident) {
         size_t budget = 0;
         for (const auto& [sch, list] : caches)
             for (const auto& c : list) budget += c.kv_bytes();
-        if (a.has("gpu-cache-mib")) budget = (size_t)(std::max(0.0, a.get_double("gpu-cache-mib", 0.0, 0.0, 1e9)) * 1024 * 1024);
+        if (a.gpu_cache_mib) budget = (size_t)(*a.gpu_cache_mib * 1024 * 1024);
         tier = std::make_unique<kv_hot_tier>(*s.be, budget);
     }
     linker lk(*s.tf, tier.get());

@@ -3,7 +3,6 @@
 // A set is JSON lines: {"kind", "question", "answer", "documents": [8 texts], "titles": [8 names]}
 // ("titles" optional). tools/make_qa_set (epic-make-qa-set, not installed) writes the project's own
 // seeded sets: "fact", "needle" and "confusable" questions.
-#include "cli/args.h"
 #include "cli/bench_util.h"
 #include "cli/commands.h"
 #include "cli/session.h"
@@ -111,17 +110,12 @@ std::string markdown_table(const std::vector<std::string>& names, const std::vec
 
 } // namespace
 
-int cmd_bench_qa(int argc, char** argv) {
-    args a(argc, argv, 3, {"verbose"});
-    auto known = session_options();
-    known.insert({"set", "algos", "limit", "tokens", "verbose", "template", "system", "report-every", "reference", "markdown", "kv-groups", "kv-parts", "oracle", "order"});
-    a.allow_only(known);
-    auto items = read_set(a.require("set"));
+int cmd_bench_qa(const bench_qa_args& a) {
+    auto items = read_set(a.set);
     // Each question's documents are laid out as the service lays out what it retrieves (--order
     // retrieval, the default): ranked by the library's BM25 (storage::rank_texts), the best nearest the
     // question, which designs such as +last-N rely on. --order set keeps the set's order.
-    const std::string order = a.get_or("order", "retrieval");
-    if (order != "set" && order != "retrieval") throw error("--order: '" + order + "' is not set or retrieval");
+    const std::string& order = a.order;
     if (order == "retrieval")
         for (qa_item& it : items) {
             const std::vector<int> rank = storage::rank_texts(it.question, it.documents);
@@ -132,14 +126,14 @@ int cmd_bench_qa(int argc, char** argv) {
             }
             it = std::move(laid);
         }
-    session s = open_session(a);
+    session s = open_session(a.session);
     const model& m = *s.mdl;
-    const chat_template tmpl = a.has("template") ? chat_template_named(*a.get("template")) : chat_template_for(m);
+    const chat_template tmpl = a.chat_template ? chat_template_named(*a.chat_template) : chat_template_for(m);
     std::vector<link_policy> policies;
-    for (const auto& n : split_list(a.get_or("algos", "full,naive,legolink-16,cacheblend-0.15"))) policies.push_back(link_policy::parse(n));
+    for (const auto& n : split_list(a.algos)) policies.push_back(link_policy::parse(n));
     // The reference of the paired comparisons: --reference, else the first full recompute listed.
     size_t ref = policies.size();
-    const std::string ref_name = a.get_or("reference", "");
+    const std::string ref_name = a.reference.value_or("");
     for (size_t pi = 0; pi < policies.size() && ref == policies.size(); ++pi)
         if (ref_name.empty() ? policies[pi].algo == link_policy::algorithm::full : policies[pi].name() == link_policy::parse(ref_name).name())
             ref = pi;
@@ -153,7 +147,7 @@ int cmd_bench_qa(int argc, char** argv) {
     // k8: K at 8 bits and V in the method's format; methods named <policy>@<part>): to find out which
     // of K and V a format's cost comes from.
     std::vector<int> group_list{kv_quant_group};
-    if (auto g = a.get("kv-groups")) {
+    if (const auto& g = a.kv_groups) {
         group_list.clear();
         for (const auto& v : split_list(*g)) {
             int n = 0;
@@ -169,14 +163,14 @@ int cmd_bench_qa(int argc, char** argv) {
     std::vector<std::string> names; // [methods]
     std::vector<int> groups;        // [methods] quantization group (0: f16)
     std::vector<std::string> parts; // [methods] kv, k, v, k8 (--kv-parts)
-    const std::vector<std::string> part_list = split_list(a.get_or("kv-parts", "kv"));
+    const std::vector<std::string> part_list = split_list(a.kv_parts.value_or("kv"));
     for (const auto& pt : part_list)
         if (pt != "kv" && pt != "k" && pt != "v" && pt != "k8") throw error("--kv-parts: '" + pt + "' is not kv, k, v or k8");
     if (part_list.empty()) throw error("--kv-parts: nothing to quantize");
     // --oracle gold,others: each method again with the chunks that hold the answer (gold), or every
     // other chunk (others), recomputed in full: which chunks' cached rows the method's loss comes from.
     std::vector<std::string> oracles; // [methods] "", gold, others
-    const std::vector<std::string> oracle_list = split_list(a.get_or("oracle", ""));
+    const std::vector<std::string> oracle_list = split_list(a.oracle);
     for (const auto& o : oracle_list)
         if (o != "gold" && o != "others") throw error("--oracle: '" + o + "' is not gold or others");
     {
@@ -206,7 +200,7 @@ int cmd_bench_qa(int argc, char** argv) {
                     if (pt == "k8" && p.kv == kv_format::q8 && part_list.size() > 1) continue; // the same as kv
                     if (pi == ref && g == group_list[0] && pt == part_list[0]) new_ref = expanded.size();
                     expanded.push_back(p);
-                    names.push_back(p.name() + (a.has("kv-groups") ? "@g" + std::to_string(g) : "") + (a.has("kv-parts") ? "@" + pt : ""));
+                    names.push_back(p.name() + (a.kv_groups ? "@g" + std::to_string(g) : "") + (a.kv_parts ? "@" + pt : ""));
                     groups.push_back(g);
                     parts.push_back(pt);
                     oracles.push_back("");
@@ -215,12 +209,12 @@ int cmd_bench_qa(int argc, char** argv) {
         policies = std::move(expanded);
         ref = new_ref;
     }
-    const int limit = std::min((int)items.size(), a.get_int("limit", (int)items.size(), 0, INT_MAX));
-    const std::string system_text = a.get_or("system", default_qa_system_prompt);
+    const int limit = std::min((int)items.size(), a.limit.value_or((int)items.size()));
+    const std::string system_text = a.system.value_or(default_qa_system_prompt);
     const auto sys_tokens = tmpl.system_segment(*s.tok, m, system_text);
     const chunk_cache sys_cache = compile_chunk(*s.tf, sys_tokens, s.tok->bos(), compile_options::standalone(0));
     generation_params gp;
-    gp.max_tokens = a.get_int("tokens", 16, 1, 1 << 16);
+    gp.max_tokens = a.tokens;
     gp.sampling.temperature = 0.0f;
     gp.stop_tokens = tmpl.stop_tokens(*s.tok, m);
     // (framed text, sinks, context-compiled) -> compiled once; bounded, since needle and confusable
@@ -240,7 +234,7 @@ int cmd_bench_qa(int argc, char** argv) {
                       s.be->name().c_str());
         std::string t = b;
         if (std::any_of(policies.begin(), policies.end(), [](const link_policy& p) { return p.kv != kv_format::f16; }))
-            t += ", quantized KV in groups of " + a.get_or("kv-groups", std::to_string(kv_quant_group));
+            t += ", quantized KV in groups of " + a.kv_groups.value_or(std::to_string(kv_quant_group));
         return t;
     };
     auto print_table = [&](int answered) {
@@ -259,8 +253,8 @@ int cmd_bench_qa(int argc, char** argv) {
         }
         std::fflush(stdout);
     };
-    const int report_every = a.get_int("report-every", 0, 0, INT_MAX);
-    const bool verbose = a.has("verbose");
+    const int report_every = a.report_every;
+    const bool verbose = a.verbose;
     const auto t_start = clock_type::now();
     for (int i = 0; i < limit; ++i) {
         const qa_item& it = items[(size_t)i];
@@ -340,7 +334,7 @@ int cmd_bench_qa(int argc, char** argv) {
     std::fprintf(stderr, "\n");
     print_table(limit);
     const std::string md = markdown_table(names, res, ref, title(limit));
-    if (auto path = a.get("markdown")) {
+    if (const auto& path = a.markdown) {
         std::ofstream out(*path);
         if (!(out << md)) throw error(*path + ": cannot write");
     }

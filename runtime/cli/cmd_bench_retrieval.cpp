@@ -1,7 +1,6 @@
 // epic bench retrieval: recall@1/@4/@8 and MRR of BM25, dense and hybrid retrieval on question sets
 // with the document that answers each, and the time per query; --search-chunks N times dense and
 // hybrid search over N synthetic chunks (the query-time goal at 10,000 and 100,000 chunks).
-#include "cli/args.h"
 #include "cli/bench_util.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -200,26 +199,25 @@ void time_search(int n, int dim, sentence_embedder* emb) {
 
 } // namespace
 
-int cmd_bench_retrieval(int argc, char** argv) {
-    args a(argc, argv, 3, {"misses"});
-    a.allow_only({"set", "docs", "modes", "embedder", "chunk-words", "markdown", "search-chunks", "threads", "misses", "bm25-weight", "qa-out"});
-    if (auto n = a.get("search-chunks")) {
-        fs::path dir = a.get_or("embedder", "");
+int cmd_bench_retrieval(const bench_retrieval_args& a) {
+    if (const auto& n = a.search_chunks) {
+        fs::path dir = a.embedder.value_or("");
         if (dir.empty()) dir = find_embedder_dir(app_paths_from(path_environment_from_process()),
                                                  find_resources(current_executable(), build_source_dir()));
         std::unique_ptr<sentence_embedder> emb;
-        if (embedder_present(dir)) emb = sentence_embedder::open(dir, a.get_int("threads", 0, 0, 1024));
+        if (embedder_present(dir)) emb = sentence_embedder::open(dir, a.threads);
         for (const auto& v : split_list(*n)) time_search(std::stoi(v), 384, emb.get());
-        if (!a.has("set")) return 0;
+        if (!a.set) return 0;
     }
     const fs::path work = fs::temp_directory_path() / ("epic-bench-retrieval-set-" + std::to_string(::getpid()));
     fs::remove_all(work);
     fs::create_directories(work / "pool");
-    fs::path docs = a.get_or("docs", "");
-    const auto items = read_items(a.require("set"), work / "pool", &docs);
+    if (!a.set) throw error("give --set FILE.jsonl (or --search-chunks N,... alone)");
+    fs::path docs = a.docs.value_or("");
+    const auto items = read_items(*a.set, work / "pool", &docs);
     if (docs.empty()) throw error("--docs: the folder the set's document paths are relative to (e.g. resources/sample-library)");
     docs = fs::weakly_canonical(docs);
-    fs::path embedder = a.get_or("embedder", "");
+    fs::path embedder = a.embedder.value_or("");
     if (embedder.empty()) embedder = find_embedder_dir(app_paths_from(path_environment_from_process()),
                                                         find_resources(current_executable(), build_source_dir()));
     if (!embedder_present(embedder))
@@ -227,16 +225,16 @@ int cmd_bench_retrieval(int argc, char** argv) {
 
     storage::library lib(work / "library.db");
     storage::ingest_options io;
-    io.chunking.target_tokens = a.get_int("chunk-words", io.chunking.target_tokens, 16, 1 << 14);
+    io.chunking.target_tokens = a.chunk_words.value_or(io.chunking.target_tokens);
     const std::vector<fs::path> paths{docs};
     const auto ir = storage::add_paths(lib, paths, io);
     std::printf("library: %lld chunks of %zu documents (%zu failed) from %s\n", (long long)lib.chunk_count(), ir.added,
                 ir.failed, docs.c_str());
     std::vector<std::pair<std::string, mode_scores>> results;
-    const int threads = a.get_int("threads", 0, 0, 1024);
-    for (const auto& name : split_list(a.get_or("modes", "bm25,dense,hybrid"))) {
+    const int threads = a.threads;
+    for (const auto& name : split_list(a.modes)) {
         retriever r(lib, parse_retrieval_mode(name), embedder, threads);
-        if (a.has("bm25-weight")) r.set_bm25_weight(a.get_double("bm25-weight", 0.5, 0.0, 100.0));
+        if (a.bm25_weight) r.set_bm25_weight(*a.bm25_weight);
         const auto t0 = clock_type::now();
         const size_t embedded = r.embed_missing();
         if (embedded > 0) std::printf("embedded %zu chunks in %.1f s\n", embedded, seconds_since(t0));
@@ -244,7 +242,7 @@ int cmd_bench_retrieval(int argc, char** argv) {
         // --qa-out P: each question with the chunks this mode retrieved, best last (as the service lays
         // them out), as a question set for epic bench qa --order set: the answers each retrieval leads to.
         std::ofstream qa_out;
-        if (auto p = a.get("qa-out")) {
+        if (const auto& p = a.qa_out) {
             qa_out.open(*p + "-" + name + ".jsonl");
             if (!qa_out) throw error(*p + "-" + name + ".jsonl: cannot be written");
         }
@@ -275,7 +273,7 @@ int cmd_bench_retrieval(int argc, char** argv) {
                        << ", \"answer\": " << json_quote(it.answer) << ", \"documents\": [" << docs_json << "], \"titles\": ["
                        << titles_json << "]}\n";
             }
-            if (rank == 0 && a.has("misses")) {
+            if (rank == 0 && a.misses) {
                 std::string top;
                 for (size_t i = 0; i < hits.size() && i < 3; ++i)
                     top += " " + fs::path(hits[i].document_path).lexically_relative(docs).generic_string();
@@ -288,7 +286,7 @@ int cmd_bench_retrieval(int argc, char** argv) {
         results.emplace_back(name, std::move(s));
     }
     print_table(results, stdout);
-    if (auto md = a.get("markdown")) {
+    if (const auto& md = a.markdown) {
         std::FILE* f = std::fopen(md->c_str(), "w");
         if (!f) throw error(*md + ": cannot be written");
         print_table(results, f);

@@ -1,5 +1,4 @@
 // epic generate, epic perplexity.
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
@@ -15,32 +14,28 @@
 namespace epic::cli {
 namespace {
 
-sampling_params sampling_from(const args& a) {
+sampling_params sampling_from(const generate_args& a) {
     sampling_params s = sampling_default_params();
-    s.temperature = (float)a.get_double("temp", 0.8, 0.0, 100.0);
-    s.top_k = a.get_int("top-k", s.top_k, 0, 1 << 24);
-    s.top_p = (float)a.get_double("top-p", s.top_p, 0.0, 1.0);
-    s.min_p = (float)a.get_double("min-p", s.min_p, 0.0, 1.0);
-    s.seed = (uint64_t)a.get_double("seed", 42, 0.0, 9007199254740992.0);
+    s.temperature = (float)a.temp;
+    s.top_k = a.top_k;
+    s.top_p = (float)a.top_p;
+    s.min_p = (float)a.min_p;
+    s.seed = (uint64_t)a.seed;
     return s;
 }
 
 } // namespace
 
-int cmd_generate(int argc, char** argv) {
-    args a(argc, argv, 2, {"no-bos", "bos", "quiet"});
-    auto known = session_options();
-    known.insert({"prompt", "tokens", "temp", "top-k", "top-p", "min-p", "seed", "ctx", "no-bos", "bos", "quiet"});
-    a.allow_only(known);
-    session s = open_session(a);
+int cmd_generate(const generate_args& a) {
+    session s = open_session(a.session);
     // BOS as the model wants it (SmolLM2's GGUF says add_bos_token = false), unless told otherwise.
-    const bool bos = a.has("no-bos") ? false : (a.has("bos") || s.tok->add_bos_default());
-    const std::vector<int32_t> prompt = s.tok->encode(a.require("prompt"), bos);
+    const bool bos = a.no_bos ? false : (a.bos || s.tok->add_bos_default());
+    const std::vector<int32_t> prompt = s.tok->encode(a.prompt, bos);
     if (prompt.empty()) throw error("the prompt is empty and no BOS is added: nothing to start from");
     generation_params gp = generation_default_params();
-    gp.max_tokens = a.get_int("tokens", 128, 1, 1 << 20);
+    gp.max_tokens = a.tokens;
     gp.sampling = sampling_from(a);
-    const int n_ctx = a.get_int("ctx", (int)prompt.size() + gp.max_tokens, 1, 1 << 20);
+    const int n_ctx = a.ctx.value_or((int)prompt.size() + gp.max_tokens);
     if (const int limit = s.mdl->config().n_ctx_train; limit > 0 && n_ctx > limit)
         throw error("the prompt (" + std::to_string(prompt.size()) + " tokens) and --tokens " + std::to_string(gp.max_tokens) +
                     " need a context of " + std::to_string(n_ctx) + " tokens; the model's is " + std::to_string(limit));
@@ -52,7 +47,7 @@ int cmd_generate(int argc, char** argv) {
         return true;
     });
     std::printf("\n");
-    if (!a.has("quiet")) {
+    if (!a.quiet) {
         const double decode_tps = r.tokens.size() > 1 ? (r.tokens.size() - 1) / r.decode_seconds : 0.0;
         std::fprintf(stderr, "[%s] prompt %zu tokens in %.3f s (%.1f tok/s); generated %zu tokens, %.1f tok/s%s\n",
                      s.be->name().c_str(), prompt.size(), r.prefill_seconds, prompt.size() / r.prefill_seconds,
@@ -61,17 +56,12 @@ int cmd_generate(int argc, char** argv) {
     return 0;
 }
 
-int cmd_perplexity(int argc, char** argv) {
-    args a(argc, argv, 2, {});
-    auto known = session_options();
-    known.insert({"file", "ctx"});
-    a.allow_only(known);
-    const std::string path = a.require("file");
+int cmd_perplexity(const perplexity_args& a) {
+    const std::string& path = a.file;
     if (path.empty()) throw error("--file needs a file name");
     const std::string text_of_file = read_file_text(path);
-    session s = open_session(a);
-    const int n_ctx = a.get_int("ctx", 128, 1, 1 << 20);
-    if (n_ctx < 2) throw error("--ctx must be at least 2");
+    session s = open_session(a.session);
+    const int n_ctx = a.ctx;
     const std::vector<int32_t> text = s.tok->encode(text_of_file, false);
     const int per_window = n_ctx - 1; // text tokens per window after the BOS
     const size_t n_windows = text.size() / (size_t)per_window;

@@ -1,6 +1,5 @@
 // epic add / ask / docs / cache: the document library, headless.
 #include "backend/settings.h"
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/printable.h"
 #include "cli/session.h"
@@ -11,7 +10,6 @@
 #include "library/records.h"
 #include "service/service.h"
 
-#include <climits>
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -23,35 +21,26 @@
 namespace epic::cli {
 namespace {
 
-const std::set<std::string> library_options = {"library", "model", "threads", "device", "chunk-tokens", "budget-mb",
-                                                "gpu-cache-mib", "retrieval", "embedder"};
-// The commands that compile or link caches also take the format they are stored in.
-std::set<std::string> compiling_options(std::initializer_list<std::string> more) {
-    std::set<std::string> known = library_options;
-    known.insert("kv-format");
-    known.insert(more);
-    return known;
-}
-
 // Only adding creates a library: asking or managing a mistyped folder is an error, not an empty library.
-service_params params_from(const args& a, bool need_model, bool create_library) {
+// context_tokens: ask's --ctx (0: the model's context length).
+service_params params_from(const library_options& o, bool need_model, bool create_library, int context_tokens = 0) {
     service_params p = service_default_params();
-    p.library_dir = library_path(a);
+    p.library_dir = library_path(o);
     p.create_library = create_library;
-    p.model_path = need_model ? model_path(a) : a.get_or("model", "");
+    p.model_path = need_model ? model_path(o) : o.model.value_or("");
     p.backend = backend_params_from_environment(p.backend);
-    p.backend.n_threads = a.get_int("threads", p.backend.n_threads, 1, 1024);
-    p.backend.device = a.get_or("device", p.backend.device);
-    p.chunk_tokens = a.get_int("chunk-tokens", p.chunk_tokens, 16, 1 << 14);
-    p.context_tokens = a.get_int("ctx", 0, 0, 1 << 20);
-    p.cache_budget_bytes = (uint64_t)(a.get_double("budget-mb", 0.0, 0.0, 1e9) * 1024 * 1024); // fractions of a MiB too
+    p.backend.n_threads = o.threads.value_or(p.backend.n_threads);
+    p.backend.device = o.device.value_or(p.backend.device);
+    p.chunk_tokens = o.chunk_tokens.value_or(p.chunk_tokens);
+    p.context_tokens = context_tokens;
+    p.cache_budget_bytes = (uint64_t)(o.budget_mb.value_or(0.0) * 1024 * 1024); // fractions of a MiB too
     // GPU hot tier of chunk caches: absent = automatic, 0 = off.
-    if (a.has("gpu-cache-mib")) p.gpu_cache_budget_bytes = (int64_t)(a.get_double("gpu-cache-mib", 0.0, 0.0, 1e9) * 1024 * 1024);
-    if (a.has("kv-format")) p.cache_format = parse_kv_format(a.require("kv-format"));
-    if (a.has("retrieval")) p.retrieval = parse_retrieval_mode(a.require("retrieval"));
-    p.embedder_dir = a.has("embedder") ? std::filesystem::path(a.require("embedder"))
-                                       : find_embedder_dir(app_paths_from(path_environment_from_process()),
-                                                           find_resources(current_executable(), build_source_dir()));
+    if (o.gpu_cache_mib) p.gpu_cache_budget_bytes = (int64_t)(*o.gpu_cache_mib * 1024 * 1024);
+    if (o.kv_format) p.cache_format = parse_kv_format(*o.kv_format);
+    if (o.retrieval) p.retrieval = parse_retrieval_mode(*o.retrieval);
+    p.embedder_dir = o.embedder ? std::filesystem::path(*o.embedder)
+                                : find_embedder_dir(app_paths_from(path_environment_from_process()),
+                                                    find_resources(current_executable(), build_source_dir()));
     return p;
 }
 
@@ -107,8 +96,8 @@ std::string fixed(double v, int decimals) {
 
 // The service's failures come back as results; value() throws their message as an epic::error,
 // which main prints.
-std::unique_ptr<service> open_service(const args& a, bool need_model, bool create_library = false) {
-    return service::open(params_from(a, need_model, create_library)).value();
+std::unique_ptr<service> open_service(const library_options& o, bool need_model, int context_tokens = 0) {
+    return service::open(params_from(o, need_model, false, context_tokens)).value();
 }
 
 std::string when(int64_t ms) {
@@ -121,16 +110,13 @@ std::string when(int64_t ms) {
 
 } // namespace
 
-int cmd_add(int argc, char** argv) {
-    args a(argc, argv, 2, {"quiet", "no-compile"});
-    a.allow_only(compiling_options({"quiet", "no-compile"}));
-    if (a.positional().empty()) throw error("give the files or folders to add");
-    service_params params = params_from(a, true, true);
-    params.compile_on_add = !a.has("no-compile");
+int cmd_add(const add_args& a) {
+    service_params params = params_from(a.lib, true, true);
+    params.compile_on_add = !a.no_compile;
     const interrupt_scope interrupt;
     auto s = service::open(params).value();
-    std::vector<std::filesystem::path> paths(a.positional().begin(), a.positional().end());
-    const bool quiet = a.has("quiet");
+    std::vector<std::filesystem::path> paths(a.paths.begin(), a.paths.end());
+    const bool quiet = a.quiet;
     const result<add_report> added = s->add(paths, [&](const add_progress& p) {
         if (!quiet) print_compile_progress(p);
     }, interrupt.cancel());
@@ -150,13 +136,10 @@ int cmd_add(int argc, char** argv) {
     return r.failed + r.skipped > 0 ? 3 : 0;
 }
 
-int cmd_compile(int argc, char** argv) {
-    args a(argc, argv, 2, {"quiet"});
-    a.allow_only(compiling_options({"quiet"}));
-    if (!a.positional().empty()) throw error("compile takes no paths: it compiles what the library's chunks lack (add documents with epic add)");
+int cmd_compile(const compile_args& a) {
     const interrupt_scope interrupt;
-    auto s = service::open(params_from(a, true, false)).value();
-    const bool quiet = a.has("quiet");
+    auto s = service::open(params_from(a.lib, true, false)).value();
+    const bool quiet = a.quiet;
     const result<compile_report> compiled = s->compile_pending([&](const add_progress& p) {
         if (!quiet) print_compile_progress(p);
     }, interrupt.cancel());
@@ -172,18 +155,15 @@ int cmd_compile(int argc, char** argv) {
     return 0;
 }
 
-int cmd_ask(int argc, char** argv) {
-    args a(argc, argv, 2, {"no-sources"});
-    a.allow_only(compiling_options({"algo", "top", "tokens", "temp", "seed", "no-sources", "ctx"}));
-    if (a.positional().size() != 1) throw error("give the question as one argument (quote it)");
-    auto s = open_service(a, true);
+int cmd_ask(const ask_args& a) {
+    auto s = open_service(a.lib, true, a.ctx);
     ask_options o;
-    o.policy = link_policy::parse(a.get_or("algo", link_policy::app_default_name));
-    o.top_n = a.get_int("top", 8, 1, 256);
-    o.generation.max_tokens = a.get_int("tokens", 128, 1, 1 << 20);
-    o.generation.sampling.temperature = (float)a.get_double("temp", 0.0, 0.0, 100.0);
-    o.generation.sampling.seed = (uint64_t)a.get_int("seed", 42, 0, INT_MAX);
-    const ask_result r = s->ask(a.positional()[0], o, [](int32_t, const std::string& piece) {
+    o.policy = link_policy::parse(a.algo);
+    o.top_n = a.top;
+    o.generation.max_tokens = a.tokens;
+    o.generation.sampling.temperature = (float)a.temp;
+    o.generation.sampling.seed = (uint64_t)a.seed;
+    const ask_result r = s->ask(a.question, o, [](int32_t, const std::string& piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
         return true;
@@ -193,7 +173,7 @@ int cmd_ask(int argc, char** argv) {
     std::printf("\n");
     std::fflush(stdout);
     for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", printable(w).c_str());
-    if (!a.has("no-sources")) {
+    if (!a.no_sources) {
         std::printf("\nsources: (* the answer drew on it)\n");
         for (size_t i = 0; i < r.sources.size(); ++i) {
             const auto& src = r.sources[i];
@@ -222,12 +202,9 @@ int cmd_ask(int argc, char** argv) {
     return 0;
 }
 
-int cmd_docs(int argc, char** argv) {
-    if (argc < 3) throw error("usage: epic docs ls|rm --library DIR [ID...]");
-    const std::string what = argv[2];
-    args a(argc, argv, 3, {});
-    a.allow_only(library_options);
-    auto s = open_service(a, false);
+int cmd_docs(const library_command_args& a) {
+    const std::string& what = a.what;
+    auto s = open_service(a.lib, false);
     if (what == "ls") {
         const auto docs = s->documents().value();
         std::printf("%6s  %-10s %7s %10s  %s\n", "id", "status", "chunks", "bytes", "path");
@@ -240,8 +217,8 @@ int cmd_docs(int argc, char** argv) {
         return 0;
     }
     if (what == "rm") {
-        if (a.positional().empty()) throw error("give the ids of the documents to remove (see epic docs ls)");
-        for (const auto& id : a.positional()) {
+        if (a.operands.empty()) throw error("give the ids of the documents to remove (see epic docs ls)");
+        for (const auto& id : a.operands) {
             char* end = nullptr;
             errno = 0;
             const long long n = std::strtoll(id.c_str(), &end, 10);
@@ -255,12 +232,9 @@ int cmd_docs(int argc, char** argv) {
     throw error("unknown docs command '" + what + "' (expected ls or rm)");
 }
 
-int cmd_cache(int argc, char** argv) {
-    if (argc < 3) throw error("usage: epic cache ls|stats|evict|pin|unpin|verify|gc --library DIR [KEY...]");
-    const std::string what = argv[2];
-    args a(argc, argv, 3, {});
-    a.allow_only(library_options);
-    auto s = open_service(a, false);
+int cmd_cache(const library_command_args& a) {
+    const std::string& what = a.what;
+    auto s = open_service(a.lib, false);
     if (what == "ls") {
         // rows, B/token (bytes on disk per row) and ratio (K/V bytes as linked, f16, over bytes on disk)
         // are recorded when a cache is compiled or loaded: "-" for one an older build wrote, until then.
@@ -295,15 +269,15 @@ int cmd_cache(int argc, char** argv) {
         return 0;
     }
     if (what == "evict" || what == "pin" || what == "unpin") {
-        if (a.positional().empty()) {
-            if (what == "evict" && a.has("budget-mb")) {
+        if (a.operands.empty()) {
+            if (what == "evict" && a.lib.budget_mb) {
                 const size_t n = s->enforce_budget().value();
                 std::printf("evicted %zu caches to fit the budget\n", n);
                 return 0;
             }
             throw error("give the cache keys (see epic cache ls)");
         }
-        for (const auto& key : a.positional()) {
+        for (const auto& key : a.operands) {
             (what == "evict" ? s->evict(key) : s->pin(key, what == "pin")).value();
         }
         return 0;

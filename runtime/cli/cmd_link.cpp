@@ -1,5 +1,4 @@
 // epic link: compile files as chunks, link them with an algorithm, answer a question.
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
@@ -9,7 +8,6 @@
 #include "pic/compiler.h"
 #include "pic/linker.h"
 
-#include <climits>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -22,15 +20,10 @@ std::string read_text(const std::string& path) { return read_file_text(path); }
 
 } // namespace
 
-int cmd_link(int argc, char** argv) {
-    args a(argc, argv, 2, {});
-    auto known = session_options();
-    known.insert({"chunk", "question", "algo", "tokens", "system", "temp", "seed"});
-    a.allow_only(known);
-    session s = open_session(a);
-    const link_policy policy = link_policy::parse(a.get_or("algo", link_policy::app_default_name));
-    const auto files = a.all("chunk");
-    if (files.empty()) throw error("give at least one --chunk FILE");
+int cmd_link(const link_args& a) {
+    session s = open_session(a.session);
+    const link_policy policy = link_policy::parse(a.algo);
+    const auto& files = a.chunks;
     using clock = std::chrono::steady_clock;
     const auto t_compile = clock::now();
     std::vector<chunk_cache> caches;
@@ -41,13 +34,13 @@ int cmd_link(int argc, char** argv) {
     }
     const double compile_s = seconds_since(t_compile);
     link_input in;
-    if (auto sys = a.get("system")) in.system_tokens = s.tok->encode(*sys, true);
+    if (a.system) in.system_tokens = s.tok->encode(*a.system, true);
     for (const auto& c : caches) in.chunks.push_back(&c);
-    in.question = s.tok->encode(a.require("question"), false);
+    in.question = s.tok->encode(a.question, false);
     generation_params gp = generation_default_params();
-    gp.max_tokens = a.get_int("tokens", 64, 1, 1 << 20);
-    gp.sampling.temperature = (float)a.get_double("temp", 0.0, 0.0, 100.0);
-    gp.sampling.seed = (uint64_t)a.get_int("seed", 42, 0, INT_MAX);
+    gp.max_tokens = a.tokens;
+    gp.sampling.temperature = (float)a.temp;
+    gp.sampling.seed = (uint64_t)a.seed;
     linker lk(*s.tf);
     const link_result r = lk.link(in, policy, gp.max_tokens);
     generator gen(*s.tf, *s.tok);

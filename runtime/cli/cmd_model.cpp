@@ -1,20 +1,16 @@
 // epic info, epic tokenize, epic make-model.
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/session.h"
 #include "core/error.h"
 #include "gguf/gguf_file.h"
 #include "model/random_model.h"
 
-#include <climits>
 #include <cstdio>
 
 namespace epic::cli {
 
-int cmd_info(int argc, char** argv) {
-    args a(argc, argv, 2, {});
-    a.allow_only(session_options());
-    auto m = model::load(model_path(a));
+int cmd_info(const info_args& a) {
+    auto m = model::load(model_path(a.session));
     const model_config& c = m->config();
     std::printf("file:          %s (GGUF v%u, %.1f MiB)\n", m->path().c_str(), m->file().version(),
                 m->file().file_size() / 1048576.0);
@@ -39,45 +35,41 @@ int cmd_info(int argc, char** argv) {
     // Which backend the other commands would run on: "auto" falls back to the CPU silently, so say it.
     // No weight is uploaded; a device that cannot be used is reported, not fatal, as info is for looking.
     try {
-        std::printf("backend:       %s\n", create_backend(session_backend_params(a))->name().c_str());
+        std::printf("backend:       %s\n", create_backend(session_backend_params(a.session))->name().c_str());
     } catch (const std::exception& e) {
         std::printf("backend:       unavailable: %s\n", e.what());
     }
     return 0;
 }
 
-int cmd_tokenize(int argc, char** argv) {
-    args a(argc, argv, 2, {"no-bos", "bos"});
-    a.allow_only({"model", "text", "no-bos", "bos"});
-    auto file = gguf_file::open(model_path(a));
+int cmd_tokenize(const tokenize_args& a) {
+    auto file = gguf_file::open(model_path(a.session));
     auto tok = tokenizer::from_gguf(*file);
-    const bool bos = a.has("no-bos") ? false : (a.has("bos") || tok->add_bos_default());
-    const auto ids = tok->encode(a.require("text"), bos);
+    const bool bos = a.no_bos ? false : (a.bos || tok->add_bos_default());
+    const auto ids = tok->encode(a.text, bos);
     for (size_t i = 0; i < ids.size(); ++i) std::printf(i ? " %d" : "%d", ids[i]);
     std::printf("\n");
     return 0;
 }
 
-int cmd_make_model(int argc, char** argv) {
-    args a(argc, argv, 2, {"tied"});
-    a.allow_only({"out", "shape", "type", "embd-type", "seed", "layers", "vocab", "tied"});
-    random_model_params p = random_model_shape(a.get_or("shape", "tiny"));
-    if (auto t = a.get("type")) {
+int cmd_make_model(const make_model_args& a) {
+    random_model_params p = random_model_shape(a.shape);
+    if (const auto& t = a.type) {
         auto parsed = parse_type_name(*t);
         if (!parsed) throw error("unknown tensor type '" + *t + "'");
         p.type = *parsed;
         p.embd_type = *parsed;
     }
-    if (auto t = a.get("embd-type")) {
+    if (const auto& t = a.embd_type) {
         auto parsed = parse_type_name(*t);
         if (!parsed) throw error("unknown tensor type '" + *t + "'");
         p.embd_type = *parsed;
     }
-    p.seed = (uint64_t)a.get_int("seed", 1, 0, INT_MAX);
-    p.n_layer = a.get_int("layers", p.n_layer, 1, 256);
-    p.n_vocab = a.get_int("vocab", p.n_vocab, 16, 1 << 20);
-    p.tied_output = a.has("tied");
-    const std::string out = a.require("out");
+    p.seed = (uint64_t)a.seed;
+    p.n_layer = a.layers.value_or(p.n_layer);
+    p.n_vocab = a.vocab.value_or(p.n_vocab);
+    p.tied_output = a.tied;
+    const std::string& out = a.out;
     if (out.empty()) throw error("--out needs a file name");
     write_random_model(out, p);
     std::printf("wrote %s (%s, %d layers, width %d, %s)\n", out.c_str(), p.name.c_str(), p.n_layer, p.n_embd, type_name(p.type));

@@ -1,6 +1,5 @@
 // epic paths: where things are, so a user (or a bug report) can see which library, models and
 // resources this binary uses without reading the code.
-#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/model_catalog.h"
 #include "core/paths.h"
@@ -10,9 +9,7 @@
 
 namespace epic::cli {
 
-int cmd_paths(int argc, char** argv) {
-    args a(argc, argv, 2, {});
-    a.allow_only({});
+int cmd_paths(const paths_args&) {
     const app_paths p = app_paths_from(path_environment_from_process());
     const auto r = find_resources(current_executable(), build_source_dir());
     const auto model = find_default_model(p, r);

@@ -7,13 +7,8 @@
 
 namespace epic::cli {
 
-const std::set<std::string>& session_options() {
-    static const std::set<std::string> names = {"model", "threads", "device"};
-    return names;
-}
-
-std::string model_path(const args& a) {
-    if (auto m = a.get("model")) return *m;
+std::string model_path(const session_options& o) {
+    if (o.model) return *o.model;
     const app_paths paths = app_paths_from(path_environment_from_process());
     const auto resources = find_resources(current_executable(), build_source_dir());
     if (auto m = find_default_model(paths, resources)) return m->string();
@@ -28,23 +23,23 @@ std::string model_path(const args& a) {
                 " " + rec.name + "` (or start epic-desktop, which offers a choice)");
 }
 
-std::string library_path(const args& a) {
-    if (auto l = a.get("library")) return *l;
+std::string library_path(const library_options& o) {
+    if (o.library) return *o.library;
     return app_paths_from(path_environment_from_process()).library_dir().string();
 }
 
-backend_params session_backend_params(const args& a) {
+backend_params session_backend_params(const session_options& o) {
     backend_params bp = backend_params_from_environment(backend_default_params());
-    bp.n_threads = a.get_int("threads", bp.n_threads, 1, 1024);
-    bp.device = a.get_or("device", bp.device);
+    bp.n_threads = o.threads.value_or(bp.n_threads);
+    bp.device = o.device.value_or(bp.device);
     return bp;
 }
 
-session open_session(const args& a) {
+session open_session(const session_options& o) {
     session s;
-    s.mdl = model::load(model_path(a));
+    s.mdl = model::load(model_path(o));
     s.tok = tokenizer::from_gguf(s.mdl->file());
-    s.be = create_backend(session_backend_params(a));
+    s.be = create_backend(session_backend_params(o));
     // Checks that the model fits the backend's free memory before any weight is uploaded.
     s.tf = std::make_unique<transformer>(*s.mdl, *s.be);
     return s;

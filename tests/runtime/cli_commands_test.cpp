@@ -61,6 +61,73 @@ TEST_F(cli, version_help_and_unknown_commands) {
     EXPECT_EQ(run("generate --model " + model_ + " --prompt x --tokenz 3").code, 1) << "a misspelt option is an error";
 }
 
+// The usage text is made from the options each command declares: it lists every one of them, and
+// an option it does not list is refused by name.
+TEST_F(cli, usage_lists_every_option_a_command_accepts_and_a_typo_is_named) {
+    const std::vector<std::string> library = {"--library", "--model", "--threads", "--device", "--chunk-tokens", "--budget-mb",
+                                              "--gpu-cache-mib", "--retrieval", "--embedder"};
+    struct command {
+        std::string name;
+        std::vector<std::string> options;
+    };
+    auto with_library = [&](std::vector<std::string> own) {
+        own.insert(own.end(), library.begin(), library.end());
+        return own;
+    };
+    for (const command& c : {command{"ask", with_library({"--kv-format", "--algo", "--top", "--tokens", "--temp", "--seed",
+                                                          "--no-sources", "--ctx", "QUESTION"})},
+                             command{"add", with_library({"--kv-format", "--no-compile", "--quiet", "PATH"})},
+                             command{"compile", with_library({"--kv-format", "--quiet"})},
+                             command{"docs rm", with_library({"ID"})},
+                             command{"cache evict", with_library({"KEY"})},
+                             command{"tokenize", {"--model", "--text", "--bos", "--no-bos"}},
+                             command{"generate", {"--model", "--threads", "--device", "--prompt", "--tokens", "--temp", "--top-k",
+                                                  "--top-p", "--min-p", "--seed", "--ctx", "--bos", "--no-bos", "--quiet"}},
+                             command{"link", {"--chunk", "--question", "--algo", "--tokens", "--system", "--temp", "--seed"}},
+                             command{"bench link", {"--chunks", "--chunk-tokens", "--question-tokens", "--algos", "--runs",
+                                                    "--continuation", "--source", "--seed", "--system", "--resident",
+                                                    "--gpu-cache-mib"}},
+                             command{"make-model", {"--out", "--shape", "--type", "--embd-type", "--seed", "--layers", "--vocab",
+                                                    "--tied"}}}) {
+        const auto h = run(c.name + " --help");
+        ASSERT_EQ(h.code, 0) << c.name << ": " << h.out;
+        EXPECT_NE(h.out.find("Usage: epic " + c.name), std::string::npos) << h.out;
+        for (const auto& o : c.options) EXPECT_NE(h.out.find(" " + o + " "), std::string::npos) << c.name << " " << o << "\n" << h.out;
+    }
+    // Ranges and defaults come from the same declarations.
+    const auto ask = run("ask --help");
+    EXPECT_NE(ask.out.find("--top INT:[1 - 256]=8"), std::string::npos) << ask.out;
+    EXPECT_NE(ask.out.find("--kv-format"), std::string::npos) << ask.out;
+    // The sub-subcommands are listed by their command.
+    const auto cache = run("cache --help");
+    for (const char* sub : {"ls", "stats", "evict", "pin", "unpin", "verify", "gc"})
+        EXPECT_NE(cache.out.find(std::string("  ") + sub + " "), std::string::npos) << sub << "\n" << cache.out;
+    const auto bench = run("bench --help");
+    for (const char* sub : {"prefill", "decode", "link", "qa", "kv", "retrieval"})
+        EXPECT_NE(bench.out.find(std::string("  ") + sub + " "), std::string::npos) << sub << "\n" << bench.out;
+
+    const auto typo = run("ask --model " + model_ + " --topp 3 q");
+    EXPECT_EQ(typo.code, 1) << typo.out;
+    EXPECT_NE(typo.out.find("epic ask: error: "), std::string::npos) << typo.out;
+    EXPECT_NE(typo.out.find("--topp"), std::string::npos) << typo.out;
+    const auto nested = run("cache ls --libary x");
+    EXPECT_EQ(nested.code, 1) << nested.out;
+    EXPECT_NE(nested.out.find("epic cache ls: error: "), std::string::npos) << nested.out;
+    EXPECT_NE(nested.out.find("--libary"), std::string::npos) << nested.out;
+    // `epic` alone: the usage on stderr, exit code 2.
+    const auto bare = test::run_command(std::string(EPIC_BINARY_DIR) + "/runtime/epic 2>/dev/null");
+    EXPECT_EQ(bare.code, 2);
+    EXPECT_EQ(bare.out, "") << "the usage goes to stderr";
+    EXPECT_NE(run("").out.find("Subcommands:"), std::string::npos);
+    // A value that starts with '-' is a value: a negative number is range-checked, a text is a text.
+    const auto negative = run("ask --model " + model_ + " --top -3 q");
+    EXPECT_EQ(negative.code, 1);
+    EXPECT_NE(negative.out.find("--top: must be between 1 and 256, got -3"), std::string::npos) << negative.out;
+    const auto dash = run("tokenize --model " + model_ + " --text -5 --no-bos");
+    EXPECT_EQ(dash.code, 0) << dash.out;
+    EXPECT_NE(dash.out.find_first_of("0123456789"), std::string::npos) << dash.out;
+}
+
 TEST_F(cli, tokenize_prints_ids_with_and_without_bos) {
     const auto with = run("tokenize --model " + model_ + " --text 'hello world'");
     const auto without = run("tokenize --model " + model_ + " --text 'hello world' --no-bos");

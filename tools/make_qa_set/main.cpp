@@ -10,7 +10,7 @@
 //
 // The same seed writes the same bytes: the random draws are those of the --make-set version, and
 // titles draw none, so sets made before titles existed differ only by the added "titles".
-#include "cli/args.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "core/paths.h"
@@ -23,6 +23,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -31,12 +32,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* usage =
-    "usage: epic-make-qa-set OUT.jsonl [--facts FILE] [--prose FILE] [--count 200] [--docs 8] [--seed 1] [--prose-words 120]\n"
-    "  write a seeded question set for `epic bench qa --set OUT.jsonl`: a third each of fact, needle and\n"
-    "  confusable questions, --docs documents each\n"
-    "  --facts: the sample library's facts.json (default: the one shipped with the app or in this source tree)\n"
-    "  --prose: long real prose for needle questions (default /usr/share/common-licenses/GPL-3)\n";
+struct make_set_args {
+    std::string out;
+    std::optional<std::string> facts;  // absent: the sample library shipped with the app
+    std::string prose = "/usr/share/common-licenses/GPL-3";
+    int count = 200;
+    int docs = 8;
+    int seed = 1;
+    int prose_words = 120;
+};
 
 struct qa_item {
     std::string kind, question, answer;
@@ -129,16 +133,15 @@ qa_item confusable_item(std::mt19937& rng, int n_docs) {
     return it;
 }
 
-int make_set(const cli::args& a) {
-    if (a.positional().size() != 1) throw error("one output file expected\n" + std::string(usage));
-    const std::string out_path = a.positional()[0];
+int make_set(const make_set_args& a) {
+    const std::string& out_path = a.out;
     // Default: the sample library shipped with the app (installed or in the source tree).
     fs::path facts_path = "resources/sample-library/facts.json";
     if (auto r = find_resources(current_executable(), build_source_dir())) facts_path = r->facts;
-    if (auto f = a.get("facts")) facts_path = *f;
-    const fs::path prose_path = a.get_or("prose", "/usr/share/common-licenses/GPL-3");
-    const int count = a.get_int("count", 200, 1, 1000000), n_docs = a.get_int("docs", 8, 1, 64);
-    std::mt19937 rng((uint32_t)a.get_int("seed", 1, 0, INT_MAX));
+    if (a.facts) facts_path = *a.facts;
+    const fs::path prose_path = a.prose;
+    const int count = a.count, n_docs = a.docs;
+    std::mt19937 rng((uint32_t)a.seed);
     // The sample library's documents, as the app would extract them.
     const fs::path lib = facts_path.parent_path();
     std::map<std::string, std::string> docs; // relative path -> text
@@ -155,7 +158,7 @@ int make_set(const cli::args& a) {
     for (const auto& [k, v] : docs) names.push_back(k);
     const json facts = parse_json_file(facts_path.string());
     if (!facts.is_array()) throw error(facts_path.string() + ": not a JSON array");
-    const auto prose = prose_pieces(read_file(prose_path), a.get_int("prose-words", 120, 1, 100000));
+    const auto prose = prose_pieces(read_file(prose_path), a.prose_words);
     if ((int)prose.size() < n_docs) throw error(prose_path.string() + ": not enough prose for " + std::to_string(n_docs) + " pieces");
     // Needle pieces are titled by the prose file's name ("GPL-3 part 4" for the default).
     const std::string prose_title = prose_path.filename().string();
@@ -242,13 +245,30 @@ int make_set(const cli::args& a) {
 } // namespace epic
 
 int main(int argc, char** argv) {
+    using epic::cli::whole_in;
+    epic::make_set_args a;
+    CLI::App app("write a seeded question set for `epic bench qa --set OUT.jsonl`: a third each of fact, needle and "
+                 "confusable questions, --docs documents each",
+                 "epic-make-qa-set");
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    app.add_option("OUT", a.out, "the set to write")->required()->type_name("FILE.jsonl");
+    app.add_option("--facts", a.facts,
+                   "the sample library's facts.json (default: the one shipped with the app or in this source tree)");
+    app.add_option("--prose", a.prose, "long real prose for needle questions")->capture_default_str();
+    app.add_option("--count", a.count, "questions")->check(whole_in(1, 1000000))->capture_default_str();
+    app.add_option("--docs", a.docs, "documents per question")->check(whole_in(1, 64))->capture_default_str();
+    app.add_option("--seed", a.seed, "the seed: the same one writes the same bytes")->check(whole_in(0, INT_MAX))->capture_default_str();
+    app.add_option("--prose-words", a.prose_words, "words per needle document")->check(whole_in(1, 100000))->capture_default_str();
     try {
-        const epic::cli::args a(argc, argv, 1, {"help"});
-        if (a.has("help")) {
-            std::fputs(epic::usage, stdout);
-            return 0;
-        }
-        a.allow_only({"help", "facts", "prose", "count", "docs", "seed", "prose-words"});
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        std::fputs(app.help().c_str(), stdout);
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "epic-make-qa-set: error: %s\n%s", e.what(), app.help().c_str());
+        return 1;
+    }
+    try {
         return epic::make_set(a);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "epic-make-qa-set: error: %s\n", e.what());
