@@ -1,7 +1,7 @@
 #include "backend/backend.h"
 
 #include "backend/cpu/cpu_backend.h"
-#include "core/error.h"
+#include "common/error.h"
 #if defined(EPIC_HAVE_CUDA)
 #include "backend/cuda/cuda_backend.h"
 #endif

@@ -1,6 +1,6 @@
 #include "backend/memory_budget.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "model/model_config.h"
 
 #include <algorithm>

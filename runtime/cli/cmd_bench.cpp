@@ -2,8 +2,8 @@
 #include "cli/bench_util.h"
 #include "cli/commands.h"
 #include "cli/session.h"
-#include "core/error.h"
-#include "core/stopwatch.h"
+#include "common/error.h"
+#include "common/stopwatch.h"
 
 #include <algorithm>
 #include <chrono>

@@ -3,10 +3,10 @@
 // hybrid search over N synthetic chunks (the query-time goal at 10,000 and 100,000 chunks).
 #include "cli/bench_util.h"
 #include "cli/commands.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/json.h"
 #include "core/paths.h"
-#include "core/stopwatch.h"
+#include "common/stopwatch.h"
 #include "embed/embedder_files.h"
 #include "embed/sentence_embedder.h"
 #include "ingest/ingestor.h"

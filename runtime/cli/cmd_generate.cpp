@@ -1,7 +1,7 @@
 // epic generate, epic perplexity.
 #include "cli/commands.h"
 #include "cli/session.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/read_file.h"
 #include "generate/generator.h"
 

@@ -3,7 +3,7 @@
 #include "cli/commands.h"
 #include "cli/printable.h"
 #include "cli/session.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/paths.h"
 #include "embed/embedder_files.h"
 #include "kvstore/kv_store.h"

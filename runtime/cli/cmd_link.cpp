@@ -1,9 +1,9 @@
 // epic link: compile files as chunks, link them with an algorithm, answer a question.
 #include "cli/commands.h"
 #include "cli/session.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/read_file.h"
-#include "core/stopwatch.h"
+#include "common/stopwatch.h"
 #include "generate/generator.h"
 #include "pic/compiler.h"
 #include "pic/linker.h"

@@ -1,7 +1,7 @@
 // epic info, epic tokenize, epic make-model.
 #include "cli/commands.h"
 #include "cli/session.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "model/random_model.h"
 

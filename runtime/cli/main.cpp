@@ -8,7 +8,7 @@
 #include "cli/commands.h"
 #include "cli/option_checks.h"
 #include "cli/printable.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "pic/kv_quant.h"
 
 #include <climits>

@@ -1,7 +1,7 @@
 #include "cli/session.h"
 
 #include "backend/settings.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/model_catalog.h"
 #include "core/paths.h"
 

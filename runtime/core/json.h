@@ -2,7 +2,7 @@
 // JSON through nlohmann-json: the one include of <nlohmann/json.hpp>, and the project's helpers around
 // it, so that malformed input and values of the wrong kind become epic::error naming the file, the key
 // and the problem instead of nlohmann's exceptions and their "[json.exception...]" tags.
-#include "core/error.h"
+#include "common/error.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,6 +1,6 @@
 #include "core/mapped_file.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "kvstore/atomic_file.h"
 #include "storage_error.h"
 

@@ -1,6 +1,6 @@
 #include "core/paths.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/model_catalog.h"
 
 #include <cstdlib>

@@ -5,7 +5,7 @@
 // turns them into a failed result (`guarded`) before anything crosses a thread, a Qt slot or the
 // public API. Front ends that prefer exceptions (the CLI) call value(), which throws the message
 // back as an epic::error.
-#include "core/error.h"
+#include "common/error.h"
 
 #include <exception>
 #include <optional>

@@ -1,6 +1,6 @@
 #include "core/tensor_type.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <algorithm>
 #include <cctype>

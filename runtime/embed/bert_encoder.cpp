@@ -1,6 +1,6 @@
 #include "embed/bert_encoder.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/json.h"
 #include "embed/safetensors.h"
 #include "kvstore/atomic_file.h"

@@ -1,7 +1,7 @@
 #include "embed/embedder_files.h"
 
 #include "common/xxhash64.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/mapped_file.h"
 
 

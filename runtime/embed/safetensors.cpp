@@ -1,6 +1,6 @@
 #include "embed/safetensors.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 #include "embed/sentence_embedder.h"
 
 #include "backend/backend.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/json.h"
 #include "embed/embedder_files.h"
 

@@ -2,9 +2,9 @@
 // WordPiece as HF tokenizers runs them (see wordpiece.h).
 #include "embed/wordpiece.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/json.h"
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 #include <utf8proc.h>
 

@@ -1,6 +1,6 @@
 #include "eval/qa_score.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <algorithm>
 #include <cctype>

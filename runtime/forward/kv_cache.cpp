@@ -1,6 +1,6 @@
 #include "forward/kv_cache.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 namespace epic {
 

@@ -1,6 +1,6 @@
 #include "forward/transformer.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <algorithm>
 #include <cmath>

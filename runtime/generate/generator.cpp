@@ -1,7 +1,7 @@
 #include "generate/generator.h"
 
-#include "core/error.h"
-#include "core/stopwatch.h"
+#include "common/error.h"
+#include "common/stopwatch.h"
 #include "generate/text_stream.h"
 #include "tokenizer/tokenizer.h"
 

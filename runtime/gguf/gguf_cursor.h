@@ -2,7 +2,7 @@
 // Internal to runtime/gguf: a bounds-checked little-endian reader over untrusted bytes. Every read
 // checks the remaining length first and throws epic::error("<name>: truncated: ...") when the bytes
 // are not there, so the parser above it never touches memory outside [base, base + size).
-#include "core/error.h"
+#include "common/error.h"
 
 #include <bit>
 #include <cstdint>

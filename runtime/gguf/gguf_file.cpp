@@ -1,6 +1,6 @@
 #include "gguf/gguf_file.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_cursor.h"
 #include "gguf/gguf_read_value.h"
 

@@ -2,7 +2,7 @@
 // naming the file, the key, the type found and the type wanted.
 #include "gguf/gguf_file.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <limits>
 

@@ -1,6 +1,6 @@
 #include "gguf/gguf_value.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <limits>
 

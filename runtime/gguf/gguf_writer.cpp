@@ -1,6 +1,6 @@
 #include "gguf/gguf_writer.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <cerrno>
 #include <cstring>

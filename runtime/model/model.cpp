@@ -1,6 +1,6 @@
 #include "model/model.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "common/xxhash64.h"
 #include "gguf/gguf_file.h"
 #include "quant/quant.h"

@@ -1,6 +1,6 @@
 #include "model/model_config.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 
 #include <algorithm>

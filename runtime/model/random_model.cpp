@@ -1,6 +1,6 @@
 #include "model/random_model.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 #include "gguf/gguf_writer.h"
 #include "quant/quant.h"

@@ -1,6 +1,6 @@
 #include "pic/chunk_cache.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "common/xxhash64.h"
 
 #include <algorithm>

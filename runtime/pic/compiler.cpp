@@ -1,6 +1,6 @@
 #include "pic/compiler.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <numeric>
 

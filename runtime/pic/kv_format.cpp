@@ -1,6 +1,6 @@
 #include "pic/kv_format.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 namespace epic {
 

@@ -1,6 +1,6 @@
 #include "pic/kv_hot_tier.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "pic/chunk_cache.h"
 
 namespace epic {

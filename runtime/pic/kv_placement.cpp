@@ -1,7 +1,7 @@
 #include "pic/kv_placement.h"
 
-#include "core/error.h"
-#include "core/stopwatch.h"
+#include "common/error.h"
+#include "common/stopwatch.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,7 +1,7 @@
 // Group-wise K/V quantization (kv_quant.h; the measurements behind its group and axes are there).
 #include "pic/kv_quant.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)

@@ -1,6 +1,6 @@
 #include "pic/link_policy.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -1,6 +1,6 @@
 #include "pic/link_rules.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 
 #include <algorithm>

@@ -1,7 +1,7 @@
 #include "pic/linker.h"
 
-#include "core/error.h"
-#include "core/stopwatch.h"
+#include "common/error.h"
+#include "common/stopwatch.h"
 #include "pic/kv_placement.h"
 #include "pic/query_rows.h"
 

@@ -12,7 +12,7 @@
 #include "quant/quant.h"
 #include "quant/quant_internal.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 
 #if defined(__F16C__) || defined(__AVX2__) || defined(__AVX512F__)

@@ -2,7 +2,7 @@
 #include "quant/quant_internal.h"
 #include "quant/simd.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 namespace epic::quant_detail {
 

@@ -6,7 +6,7 @@
 #include "quant/quant.h"
 #include "quant/quant_internal.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 
 #include <algorithm>

@@ -3,7 +3,7 @@
 #include "quant/quant.h"
 #include "quant/quant_internal.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 namespace epic {
 namespace quant_detail {

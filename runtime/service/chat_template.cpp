@@ -1,6 +1,6 @@
 #include "service/chat_template.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"

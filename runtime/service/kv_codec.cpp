@@ -1,6 +1,6 @@
 #include "service/kv_codec.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "pic/kv_quant.h"
 
 #include <cstring>

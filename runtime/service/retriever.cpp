@@ -1,6 +1,6 @@
 #include "service/retriever.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "embed/embedder_files.h"
 #include "embed/sentence_embedder.h"
 #include "library/library.h"

@@ -1,6 +1,7 @@
 #include "service/service.h"
 
-#include "core/error.h"
+#include "common/error.h"
+#include "common/stopwatch.h"
 #include "ingest/chunker.h"
 #include "ingest/ingestor.h"
 #include "kvstore/kv_store.h"
@@ -26,7 +27,6 @@ namespace epic {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
 
 // What the backend must have room for besides the weights (checked before they are uploaded): a
 // question over the default number of retrieved chunks of this library's chunk size, with the
@@ -164,7 +164,7 @@ struct service::impl {
                 if (c.model_fingerprint == mdl->fingerprint() && c.options == opts && c.tokens == expect) {
                     record_shape(key, c); // entries of older builds get their rows here
                     out.cache = std::move(c);
-                    out.load_seconds = since(t0);
+                    out.load_seconds = seconds_since(t0);
                     return out;
                 }
                 problems.push_back(store->path_for_key(key).string() + ": cache does not match its key; recompiled");
@@ -173,7 +173,7 @@ struct service::impl {
             }
             store->evict(key);
         }
-        out.load_seconds = since(t0);
+        out.load_seconds = seconds_since(t0);
         t0 = clock_type::now();
         out.source = cache_source::compiled;
         out.cache = [&] {
@@ -197,7 +197,7 @@ struct service::impl {
         // A quantized format: this answer links what loading the stored cache gives, as every later
         // answer will, not the f16 rows it was quantized from.
         if (opts.format != kv_format::f16) out.cache = chunk_cache_from_blob(blob, key);
-        out.compile_seconds = since(t0);
+        out.compile_seconds = seconds_since(t0);
         return out;
     }
 
@@ -318,7 +318,7 @@ struct service::impl {
                 compiled += was_compiled;
                 tokens_done += spec.tokens.size() + (size_t)spec.opts.n_sink;
                 ++pr.chunks_done;
-                pr.tokens_per_second = tokens_done / std::max(1e-9, since(t0));
+                pr.tokens_per_second = tokens_done / std::max(1e-9, seconds_since(t0));
                 if (progress) progress(pr);
             }
             lib->set_status(w.document_id, storage::doc_status::ready);
@@ -470,7 +470,7 @@ result<ask_result> service::ask(const std::string& question, const ask_options& 
         const auto t_start = clock_type::now();
         auto t0 = clock_type::now();
         const auto hits = m.ret->search(question, std::max(0, options.top_n), &m.problems);
-        res.timing.retrieve_seconds = since(t0);
+        res.timing.retrieve_seconds = seconds_since(t0);
 
         // The model's context bounds one ask: the instructions, the question and the answer first, then
         // the retrieved chunks, best first, while they fit (a 100 KB question is refused in words, not
@@ -542,7 +542,7 @@ result<ask_result> service::ask(const std::string& question, const ask_options& 
         shared_model::turn turn(*m.shared);
         t0 = clock_type::now();
         link_result lr = m.lk->link(in, options.policy, answer_tokens + 1);
-        res.timing.link_seconds = since(t0);
+        res.timing.link_seconds = seconds_since(t0);
         res.link = lr.stats;
         res.timing.rows_total = lr.stats.n_rows;
         res.timing.rows_recomputed = lr.stats.recomputed_rows();
@@ -557,7 +557,7 @@ result<ask_result> service::ask(const std::string& question, const ask_options& 
         bool first = true;
         auto forward_token = [&](int32_t id, const std::string& piece) {
             if (first) {
-                res.timing.first_token_seconds = since(t_start);
+                res.timing.first_token_seconds = seconds_since(t_start);
                 first = false;
             }
             if (cancel && cancel->load()) return false;
@@ -566,7 +566,7 @@ result<ask_result> service::ask(const std::string& question, const ask_options& 
             return !(cancel && cancel->load());
         };
         const generation_result g = gen.continue_from(*lr.kv, lr.logits, gp, forward_token);
-        if (first) res.timing.first_token_seconds = since(t_start);
+        if (first) res.timing.first_token_seconds = seconds_since(t_start);
         res.answer = g.text;
         res.cancelled = g.cancelled;
         std::vector<std::string_view> texts;

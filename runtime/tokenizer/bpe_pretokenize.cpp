@@ -3,7 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "tokenizer/bpe_pretokenize.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "tokenizer/bpe_unicode.h"
 
 #include <pcre2.h>

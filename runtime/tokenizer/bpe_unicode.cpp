@@ -1,7 +1,7 @@
 // GPT-2's byte <-> code point mapping and strict UTF-8 scanning.
 #include "tokenizer/bpe_unicode.h"
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 #include <array>
 #include <stdexcept>

@@ -1,6 +1,6 @@
 #include "tokenizer/spm_model_proto.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <cstring>
 

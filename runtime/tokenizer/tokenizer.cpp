@@ -2,7 +2,7 @@
 // tokenizer_gguf.cpp).
 #include "tokenizer/tokenizer.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/read_file.h"
 #include "tokenizer/spm_model_proto.h"
 #include "tokenizer/tokenizer_spm.h"

@@ -1,7 +1,7 @@
 // bpe_tokenizer: loading a GGUF "gpt2" vocabulary and encoding/decoding with it (see tokenizer_bpe.h).
 #include "tokenizer/tokenizer_bpe.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "tokenizer/bpe_unicode.h"
 

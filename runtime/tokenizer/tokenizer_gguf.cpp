@@ -4,7 +4,7 @@
 // tokenizer implements.
 #include "tokenizer/tokenizer.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "tokenizer/spm_model_proto.h"
 #include "tokenizer/tokenizer_bpe.h"

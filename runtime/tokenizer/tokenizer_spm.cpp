@@ -1,6 +1,6 @@
 #include "tokenizer/tokenizer_spm.h"
 
-#include "core/error.h"
+#include "common/error.h"
 
 #include <sentencepiece_processor.h>
 

@@ -1,8 +1,18 @@
 #pragma once
-// UTF-8 validation and repair. Extracted text and user questions go into SQLite and FTS5, which
-// expect valid UTF-8; bad input is repaired, never fatal.
+// UTF-8: encoding one code point (every layer's single copy: HTML entities, the tokenizers, JSON),
+// validation and repair. Extracted text and user questions go into SQLite and FTS5, which expect
+// valid UTF-8; bad input is repaired, never fatal.
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+namespace epic {
+
+// Appends the UTF-8 bytes of code point cp. A surrogate or a value above U+10FFFF, which UTF-8
+// cannot carry, becomes U+FFFD.
+void append_utf8(std::string& out, std::uint32_t cp);
+
+} // namespace epic
 
 namespace epic::storage {
 

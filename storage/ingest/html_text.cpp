@@ -13,25 +13,6 @@
 namespace epic::storage {
 namespace {
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
 // A named character reference's code point (libxml2's table: HTML 4's entities and &apos;; names are
 // case-sensitive, &Eacute; is not &eacute;), or 0.
 std::uint32_t named_entity(std::string_view name) {
@@ -137,7 +118,7 @@ std::string decode_html_entities(std::string_view s) {
                 cp = cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(v);
             }
             if (ok) {
-                append_utf8(out, cp);
+                append_utf8(out, cp == 0 ? 0xFFFD : cp); // &#0; is no character (HTML maps it to U+FFFD)
                 done = true;
             }
         } else if (const std::uint32_t cp = named_entity(name)) {

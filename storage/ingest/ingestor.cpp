@@ -1,5 +1,6 @@
 #include "ingest/ingestor.h"
 
+#include "common/stopwatch.h"
 #include "common/xxhash64.h"
 #include "ingest/extract.h"
 #include "kvstore/atomic_file.h"
@@ -108,7 +109,7 @@ ingest_report add_paths(library& lib, std::span<const fs::path> paths, const ing
     const auto report_progress = [&](const fs::path& p) {
         ++prog.documents_done;
         prog.current = p.string();
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const double secs = seconds_since(started);
         prog.characters_per_second = secs > 0 ? double(prog.characters_done) / secs : 0;
         if (progress) progress(prog);
     };

@@ -6,6 +6,7 @@
 // with no model), a sentencepiece tokenizer.model, or a GGUF file with a vocabulary (the app's
 // tokenizer, whose own cost is then part of the time). Each input runs in a child process killed
 // after --limit-s seconds, so a super-linear case reports "over N s" instead of stalling the run.
+#include "common/stopwatch.h"
 #include "gguf/gguf_file.h"
 #include "ingest/chunker.h"
 #include "ingest/extract.h"
@@ -25,11 +26,11 @@
 #include <thread>
 
 using namespace epic::storage;
+using epic::seconds_since;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 
 void run_one(const epic::test::hostile_document& d, const token_counter& count, int target) {
     const auto bytes = std::as_bytes(std::span(d.content.data(), d.content.size()));

@@ -2,7 +2,7 @@
 // loader reads from a parsed file: every value through the typed getters, the first and last byte
 // of every tensor, and the model configuration (read_model_config: the hyperparameter checks).
 // Anything but epic::error escaping, or an error that does not name the file, is a finding.
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "model/model_config.h"
 

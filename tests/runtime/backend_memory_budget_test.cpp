@@ -2,7 +2,7 @@
 // here on the CPU: the estimate for real model shapes, the 5% reserve, and the refusal's text.
 #include "backend/cpu/cpu_backend.h"
 #include "backend/memory_budget.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "model/model_config.h"
 #include "model/random_model.h"
 

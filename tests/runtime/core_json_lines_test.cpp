@@ -2,7 +2,7 @@
 // in order, errors naming the file and the line, whether the JSON is bad or the caller refuses the
 // value, and an empty file refused. parse_json's errors name the file and the position; json_member's
 // name the key; json_quote writes what parses back, even from bytes that are not UTF-8.
-#include "core/error.h"
+#include "common/error.h"
 #include "core/json.h"
 #include "support/shared_models.h"
 

@@ -1,6 +1,6 @@
 // Where the app keeps things (core/paths.h): XDG folders from a given environment, resources found
 // beside an installed binary before the source tree, the default model where get-models.sh puts it.
-#include "core/error.h"
+#include "common/error.h"
 #include "core/model_catalog.h"
 #include "core/paths.h"
 #include "support/shared_models.h"

@@ -1,7 +1,7 @@
 // The service layer's error convention (core/result.h): a result holds its value or a failure's
 // message; value() gives the value or throws the message as an epic::error; guarded() turns any
 // exception of the layers below into a failure.
-#include "core/error.h"
+#include "common/error.h"
 #include "core/result.h"
 #include "storage_error.h"
 

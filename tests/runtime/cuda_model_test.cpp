@@ -11,7 +11,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda/cuda_backend.h"
 #include "backend/memory_budget.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "forward/transformer.h"
 #include "generate/sampler.h"
 #include "model/model.h"

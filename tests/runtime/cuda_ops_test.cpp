@@ -13,7 +13,7 @@
 //   scatter_f16, gather_rows   exact
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda/cuda_backend.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 #include "model/model.h"
 #include "model/model_config.h"

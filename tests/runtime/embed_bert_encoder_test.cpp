@@ -12,7 +12,7 @@
 //     on its 128-token input.
 // The fixture cases run again on the CUDA backend where one is usable (skipped otherwise).
 #include "backend/backend.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 #include "core/json.h"
 #include "embed/bert_encoder.h"

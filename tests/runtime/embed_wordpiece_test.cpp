@@ -4,9 +4,9 @@
 // tests/data/embed/wordpiece_expectations.json (made by make_wordpiece_expectations.py with Hugging Face
 // tokenizers) checks the normalizer and pre-tokenizer on every code point. With
 // models/all-minilm-l6-v2/tokenizer.json present, every case of that file must come out id for id.
-#include "core/error.h"
+#include "common/error.h"
 #include "core/json.h"
-#include "core/utf8.h"
+#include "common/utf8.h"
 #include "embed/wordpiece.h"
 #include "support/shared_models.h"
 

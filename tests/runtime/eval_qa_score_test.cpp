@@ -1,6 +1,6 @@
 // QA scoring: answer matching, token F1, paired comparisons and first-token agreement, against
 // values worked out by hand.
-#include "core/error.h"
+#include "common/error.h"
 #include "eval/qa_score.h"
 
 #include <gtest/gtest.h>

@@ -3,7 +3,7 @@
 // (backend/memory_budget.h) to a device size the test chooses and records what the transformer did,
 // so the order of check and upload is seen without a GPU.
 #include "backend/memory_budget.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "forward/transformer.h"
 #include "model/model.h"
 #include "model/random_model.h"

@@ -1,7 +1,7 @@
 // The forward pass against the independent float64 reference, on random-weight models of every
 // tensor type, plus the properties linking relies on (arbitrary positions, foreign KV rows).
 #include "backend/cpu/cpu_backend.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "forward/transformer.h"
 #include "model/random_model.h"
 #include "support/reference_llama.h"

@@ -1,6 +1,6 @@
 // GGUF writer -> reader round trips (every value type, several tensor types, v2 and v3, non-default
 // alignment), typed getters, writer errors, and the real files under /work/shared/models when present.
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"

@@ -1,7 +1,7 @@
 // Fuzzing the GGUF reader: every truncation and thousands of random corruptions of a valid file must
 // either parse or throw epic::error — never crash, read out of bounds (CI runs this under ASan) or
 // throw anything else. Parsing goes through from_bytes so the buffer ends exactly where the file does.
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "support/shared_models.h"

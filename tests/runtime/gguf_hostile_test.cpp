@@ -2,7 +2,7 @@
 // file and says what is wrong (never a crash, a huge allocation or an out-of-bounds read). The first
 // part breaks the container (gguf_file), the second a valid container's model (model::load: hostile
 // hyperparameters), the last hands the loaders something that is not a regular file (a FIFO).
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "model/model.h"

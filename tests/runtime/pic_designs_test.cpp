@@ -1,7 +1,7 @@
 // The link designs beyond the paper (DESIGN.md "Compile and link"; named modifiers of link_policy):
 // context-compiled chunks, seam (tail) recompute and query-aware recompute. Each is exact where it
 // must be, its recompute set matches its definition, and caches of another scheme are refused.
-#include "core/error.h"
+#include "common/error.h"
 #include "pic/query_rows.h"
 #include "pic_fixture.h"
 

@@ -2,7 +2,7 @@
 // memory: LRU order, the byte budget, pins; and links reading from it give bit for bit what links
 // staging from the host give.
 #include "backend/cpu/cpu_backend.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "model/random_model.h"
 #include "pic/compiler.h"
 #include "pic/kv_hot_tier.h"

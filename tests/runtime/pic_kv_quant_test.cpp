@@ -9,7 +9,7 @@
 //  - the format is part of the link policy's compile scheme and of the cache key.
 #include "pic/kv_quant.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 #include "model/model.h"
 #include "pic/chunk_cache.h"

@@ -1,7 +1,7 @@
 // Each link algorithm's rules on their own (pic/link_rules.h): hand-built layouts and random host
 // arrays, no model. Every expectation is written from DESIGN.md's definitions, row by row, not from
 // the code under test.
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 #include "pic/link_rules.h"
 #include "pic/query_rows.h"

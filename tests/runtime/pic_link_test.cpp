@@ -1,6 +1,6 @@
 // Compile and link semantics (DESIGN.md "Compile and link"), on random-weight fixture models.
 #include "backend/cpu/cpu_backend.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 #include "generate/generator.h"
 #include "model/random_model.h"

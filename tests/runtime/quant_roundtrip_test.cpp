@@ -2,7 +2,7 @@
 // each type's usual bound (tight enough that a layout or scale bug fails), and bad input throws.
 #include "quant/quant.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/tensor_type.h"
 
 #include <gtest/gtest.h>

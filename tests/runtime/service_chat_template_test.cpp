@@ -2,7 +2,7 @@
 // vocabulary, stop tokens, and a clear error when the vocabulary lacks a template's token. Each
 // family's prompt is compared with its official Jinja template's rendering, written out by hand, and
 // with the real vocabularies where the shared data or models/ have them (Qwen2.5, SmolLM2, Phi-3).
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "model/model.h"

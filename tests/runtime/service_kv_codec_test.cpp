@@ -9,7 +9,7 @@
 //    the first-token distribution), and a link never mixes two formats.
 #include "service/kv_codec.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 #include "eval/qa_score.h"
 #include "kvstore/blob_codec.h"

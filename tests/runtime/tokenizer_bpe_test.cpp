@@ -1,7 +1,7 @@
 // Byte-level BPE (tokenizer.ggml.model = "gpt2"): a vocabulary the test builds itself (bytes plus a
 // few merges) checks merge order, special tokens, invalid bytes and errors on every machine; with
 // shared data, llama.cpp's GPT-2 and DeepSeek LLM test vectors must come out exactly.
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "tokenizer/bpe_tables.h"

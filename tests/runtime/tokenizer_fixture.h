@@ -1,7 +1,7 @@
 #pragma once
 // Shared by the tokenizer tests: a tiny sentencepiece BPE model trained at test time (so the
 // always-run tests need no shared data), and random text generators.
-#include "core/utf8.h"
+#include "common/utf8.h"
 #include "support/shared_models.h"
 
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@
 
 namespace epic::test {
 
-using epic::append_utf8; // core/utf8.h
+using epic::append_utf8; // common/utf8.h
 
 // Random valid UTF-8 text: English-like words, accents, CJK, emoji (with modifiers and ZWJ),
 // spaces (single, repeated, leading, trailing), newlines, tabs, digits, any code point, NUL.

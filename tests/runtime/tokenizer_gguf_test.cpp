@@ -1,7 +1,7 @@
 // tokenizer::from_gguf: a GGUF vocabulary written from a model trained at test time must encode
 // exactly as the model file; malformed vocabularies are errors naming the file; with shared data,
 // llama.cpp's Llama SPM vectors and the stories260K vocabulary.
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "tokenizer/tokenizer.h"

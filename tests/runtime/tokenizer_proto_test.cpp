@@ -1,6 +1,6 @@
 // The hand-written ModelProto wire format: what spm_serialize writes, spm_parse and sentencepiece
 // itself read back; real tokenizer.model files parse to the settings they are known to carry.
-#include "core/error.h"
+#include "common/error.h"
 #include "tokenizer/spm_model_proto.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer_fixture.h"

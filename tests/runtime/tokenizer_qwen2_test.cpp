@@ -2,7 +2,7 @@
 // GGUFs in models/ (skipped when absent): llama.cpp's qwen2 test vectors must come out exactly (there
 // is no ggml-vocab-qwen2.gguf, so the vocabulary comes from the model file), the chat markup must be
 // single special tokens, no BOS is added, and output decodes byte for byte.
-#include "core/error.h"
+#include "common/error.h"
 #include "gguf/gguf_file.h"
 #include "tokenizer/bpe_unicode.h"
 #include "tokenizer/tokenizer.h"

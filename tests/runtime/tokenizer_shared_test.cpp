@@ -1,6 +1,6 @@
 // Real sentencepiece models from the shared data folder (skipped when absent): llama.cpp's Llama SPM
 // test vectors through Llama 2's tokenizer.model, Mistral v0.3 and stories260K's tok512.model.
-#include "core/error.h"
+#include "common/error.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer_fixture.h"
 

@@ -1,5 +1,5 @@
 // The sentencepiece tokenizer on a model trained at test time (no shared data needed).
-#include "core/error.h"
+#include "common/error.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer_fixture.h"
 

@@ -3,6 +3,7 @@
 // time and correctly; files that are not text, and documents over the size limit, are refused with
 // an error naming the file. Super-linear work fails here by operation count (the token counter
 // refuses to read more than a fixed multiple of the text) or by a watchdog, never by hanging.
+#include "common/stopwatch.h"
 #include "common/utf8.h"
 #include "ingest/chunker.h"
 #include "ingest/extract.h"
@@ -26,6 +27,7 @@
 #include <thread>
 
 using namespace epic::storage;
+using epic::seconds_since;
 namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
 
@@ -88,7 +90,6 @@ std::string without_whitespace(std::string_view s) {
 
 void write(const fs::path& p, std::string_view content) { epic::test::write_file(p, content); }
 
-double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 
 std::span<const std::byte> as_bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
 

@@ -4,6 +4,7 @@
 // Measures, on synthetic f16 data shaped like a KV cache (gaussian values with per-channel scales):
 // compression ratio and compress/decompress MB/s with and without byte planes at zstd levels 1/3/9,
 // and BM25 retrieval latency over 10,000 chunks. Figures are estimates until real KV is plugged in.
+#include "common/stopwatch.h"
 #include "kvstore/blob_codec.h"
 #include "library/library.h"
 
@@ -18,6 +19,7 @@
 #include <vector>
 
 using namespace epic::storage;
+using epic::seconds_since;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -45,7 +47,6 @@ std::uint16_t to_f16(float f) {
     return static_cast<std::uint16_t>(sign | h);
 }
 
-double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 
 void bench_kv() {
     // Llama-7B-like per chunk: 16 layers shown (not 32, to keep the run short), K and V each

@@ -5,7 +5,7 @@
 // without waiting for its fence, or reuses a staging buffer before the transfer from it completed,
 // gets different (NaN) results here, while correct code matches the plain CPU backend bit for bit.
 #include "backend/cpu/cpu_backend.h"
-#include "core/error.h"
+#include "common/error.h"
 
 #include <cstring>
 #include <deque>

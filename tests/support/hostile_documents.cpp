@@ -1,6 +1,6 @@
 #include "support/hostile_documents.h"
 
-#include "core/utf8.h"
+#include "common/utf8.h"
 
 #include <random>
 

@@ -11,7 +11,7 @@
 // The same seed writes the same bytes: the random draws are those of the --make-set version, and
 // titles draw none, so sets made before titles existed differ only by the added "titles".
 #include "cli/option_checks.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "core/json.h"
 #include "core/paths.h"
 #include "ingest/extract.h"

@@ -10,7 +10,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/simd_exp.h"
 #include "backend/cpu/simd_f16.h"
-#include "core/error.h"
+#include "common/error.h"
 
 #include <algorithm>
 #include <cmath>

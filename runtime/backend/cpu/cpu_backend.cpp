@@ -1,6 +1,6 @@
 #include "backend/cpu/cpu_backend.h"
 
-#include "core/error.h"
+#include "common/error.h"
 #include "core/fp16.h"
 #include "model/model.h"
 #include "quant/quant.h"

@@ -3,7 +3,7 @@
 // as llama.cpp does), then output tiles of (row block x token block) are shared out over the threads;
 // quant/gemm_tile does the register-tiled dot products inside a tile.
 #include "backend/cpu/cpu_backend.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "quant/quant.h"
 
 #include <algorithm>

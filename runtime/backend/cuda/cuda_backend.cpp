@@ -2,7 +2,7 @@
 #include "backend/cuda/cuda_backend.h"
 
 #include "backend/cuda/cuda_check.h"
-#include "core/error.h"
+#include "common/error.h"
 #include "model/model.h"
 
 #include "dequantize.cuh"

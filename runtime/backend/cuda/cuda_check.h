@@ -1,7 +1,7 @@
 #pragma once
 // Every CUDA runtime and cuBLAS call of the backend goes through these: a failure becomes an
 // epic::error naming the call and CUDA's own message (never an abort), so the service can report it.
-#include "core/error.h"
+#include "common/error.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>

@@ -4,7 +4,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/rope_angles.h"
-#include "core/error.h"
+#include "common/error.h"
 
 #include "add.cuh"
 #include "add_bias.cuh"

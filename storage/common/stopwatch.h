@@ -1,5 +1,5 @@
 #pragma once
-// The timings the runtime reports (link stages, time to first token, benchmarks): seconds of the
+// The one timing primitive (ingest progress, link stages, time to first token, benchmarks): seconds of the
 // steady clock, which never jumps when the wall clock is set.
 #include <chrono>
 
