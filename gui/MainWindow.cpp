@@ -1,6 +1,5 @@
 #include "MainWindow.h"
 
-#include "BackgroundPriority.h"
 #include "CachePanel.h"
 #include "ChatPanel.h"
 #include "ChatWorker.h"
@@ -201,7 +200,6 @@ void MainWindow::startThreads() {
     ingest_ = new IngestWorker;
     chat_ = new ChatWorker;
     library_ = new LibraryWorker;
-    for (QThread* t : {ingestThread_, chatThread_, libraryThread_}) lowerPriorityWhenStarted(t);
     ingest_->moveToThread(ingestThread_);
     chat_->moveToThread(chatThread_);
     library_->moveToThread(libraryThread_);

@@ -3,13 +3,10 @@
 // through /proc/self/maps: every load of a GGUF maps the file once.
 #include "gui_test_support.h"
 
-#include "BackgroundPriority.h"
 #include "ChatPanel.h"
 #include "LibraryModel.h"
 
 #include <fstream>
-#include <map>
-#include <sstream>
 
 namespace epic::guitest {
 namespace {
@@ -23,44 +20,7 @@ int mappingsOf(const std::string& path) {
     return n;
 }
 
-// Every thread of this process by its name (Linux names a thread after its QThread's objectName,
-// and a thread it creates inherits the name): name -> the nice values of the threads so named.
-std::multimap<std::string, int> threadNiceByName() {
-    std::multimap<std::string, int> out;
-    for (const auto& task : fs::directory_iterator("/proc/self/task")) {
-        std::ifstream comm(task.path() / "comm"), stat(task.path() / "stat");
-        std::string name, line;
-        if (!std::getline(comm, name) || !std::getline(stat, line)) continue; // the thread ended meanwhile
-        // stat: "tid (comm) state ppid ..." with nice the 19th field; comm may hold spaces, so count
-        // the fields after the last ')'.
-        std::istringstream rest(line.substr(line.rfind(')') + 2));
-        std::string field;
-        for (int i = 3; i <= 19 && rest >> field; ++i) {
-        }
-        out.emplace(name, std::stoi(field));
-    }
-    return out;
-}
-
 using GuiModel = GuiTest;
-
-TEST_F(GuiModel, WorkerAndModelThreadsYieldToTheWindowsThread) {
-    auto w = openWindow();
-    ASSERT_TRUE(w->modelReady()) << w->modelError().toStdString();
-    const int gui = currentThreadNice();
-    int workers = 0, chat = 0;
-    for (const auto& [name, nice] : threadNiceByName()) {
-        if (name.rfind("epic-", 0) != 0) continue;
-        ++workers;
-        chat += name == "epic-chat";
-        EXPECT_EQ(nice, gui + backgroundNiceIncrement) << name << " runs at the window's priority";
-    }
-    // The chat, ingest and library workers, and the CPU backend's pool threads the chat worker made
-    // when it loaded the model (named after it, and as nice as it).
-    EXPECT_GE(workers, 4);
-    EXPECT_GE(chat, 2) << "the model's compute threads inherit the chat worker's priority";
-    EXPECT_EQ(currentThreadNice(), gui) << "the window's own thread keeps its priority";
-}
 
 TEST_F(GuiModel, ChatAndIngestionShareOneLoadedModelAndAReopenSwapsIt) {
     auto w = openWindow();
