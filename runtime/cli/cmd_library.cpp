@@ -137,6 +137,7 @@ int cmd_add(const add_args& a) {
 }
 
 int cmd_compile(const compile_args& a) {
+    if (!a.paths.empty()) throw error("compile takes no paths: it compiles what the library's chunks lack (add documents with epic add)");
     const interrupt_scope interrupt;
     auto s = service::open(params_from(a.lib, true, false)).value();
     const bool quiet = a.quiet;
@@ -156,6 +157,7 @@ int cmd_compile(const compile_args& a) {
 }
 
 int cmd_ask(const ask_args& a) {
+    if (a.question.size() != 1) throw error("give the question as one argument (quote it)");
     auto s = open_service(a.lib, true, a.ctx);
     ask_options o;
     o.policy = link_policy::parse(a.algo);
@@ -163,7 +165,7 @@ int cmd_ask(const ask_args& a) {
     o.generation.max_tokens = a.tokens;
     o.generation.sampling.temperature = (float)a.temp;
     o.generation.sampling.seed = (uint64_t)a.seed;
-    const ask_result r = s->ask(a.question, o, [](int32_t, const std::string& piece) {
+    const ask_result r = s->ask(a.question[0], o, [](int32_t, const std::string& piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
         return true;

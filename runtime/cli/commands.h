@@ -43,11 +43,12 @@ struct add_args {
 struct compile_args {
     library_options lib;
     bool quiet = false;
+    std::vector<std::string> paths; // none expected: given, they are refused with a hint
 };
 
 struct ask_args {
     library_options lib;
-    std::string question;
+    std::vector<std::string> question; // one argument; more (an unquoted question) are refused with a hint
     std::string algo = link_policy::app_default_name;
     int top = 8;
     int tokens = 128;

@@ -110,6 +110,9 @@ void declare_library_commands(CLI::App& app, action& chosen) {
                                      "format change, evicted); stops before the budget would be exceeded; Ctrl-C stops "
                                      "after the chunk in hand");
         auto& a = command(*c, chosen, &cmd_compile);
+        // Not an option: caught so that `epic compile FILE` says what compile does instead of
+        // "argument was not expected".
+        c->add_option("PATH", a.paths)->group("");
         add_library_options(*c, a.lib);
         add_kv_format_option(*c, a.lib);
         c->add_flag("--quiet", a.quiet, "no progress lines");
@@ -119,7 +122,7 @@ void declare_library_commands(CLI::App& app, action& chosen) {
         auto& a = command(*c, chosen, &cmd_ask);
         add_library_options(*c, a.lib);
         add_kv_format_option(*c, a.lib);
-        c->add_option("QUESTION", a.question, "the question, one argument (quote it)")->required();
+        c->add_option("QUESTION", a.question, "the question, one argument (quote it)")->required()->type_name("TEXT");
         c->add_option("--algo", a.algo, algo_help)->capture_default_str();
         c->add_option("--top", a.top, "chunks to retrieve")->check(whole_in(1, 256))->capture_default_str();
         c->add_option("--tokens", a.tokens, "answer length at most, tokens")->check(whole_in(1, max_tokens))->capture_default_str();

@@ -445,7 +445,12 @@ TEST_F(cli, no_compile_then_ask_and_compile_with_a_cache_format) {
     const auto bad = run("compile --kv-format q5" + L);
     EXPECT_EQ(bad.code, 1);
     EXPECT_NE(bad.out.find("expected one of f16, q8, k8v4, q4"), std::string::npos) << bad.out;
-    EXPECT_EQ(run("compile " + sample + L).code, 1) << "compile takes no paths";
+    const auto paths = run("compile " + sample + L);
+    EXPECT_EQ(paths.code, 1);
+    EXPECT_NE(paths.out.find("compile takes no paths: it compiles what the library's chunks lack"), std::string::npos) << paths.out;
+    const auto unquoted = run("ask what is zebra3" + L);
+    EXPECT_EQ(unquoted.code, 1);
+    EXPECT_NE(unquoted.out.find("give the question as one argument (quote it)"), std::string::npos) << unquoted.out;
 }
 
 TEST_F(cli, ctrl_c_stops_compile_after_the_chunk_in_hand_and_the_next_run_finishes) {
