@@ -1,5 +1,6 @@
 #include "backend/cpu/thread_pool.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace epic {
@@ -36,16 +37,25 @@ thread_pool::~thread_pool() {
     for (auto& t : workers_) t.join();
 }
 
-void thread_pool::run_tasks(int thread) {
+void thread_pool::run_tasks(uint32_t gen, int thread) {
+    const auto* job = job_.load(std::memory_order_acquire);
+    const int64_t n = n_tasks_.load(std::memory_order_acquire);
+    uint64_t cur = next_.load(std::memory_order_acquire);
     for (;;) {
-        const int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
-        if (task >= n_tasks_) break;
-        (*job_)(task, thread);
+        if ((uint32_t)(cur >> 32) != gen || (int64_t)(cur & 0xffffffffu) >= n) return;
+        if (!next_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+        // Claimed: the loop cannot end before this task does (remaining_ counts it), so `job` lives.
+        (*job)((int64_t)(cur & 0xffffffffu), thread);
+        if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            std::lock_guard<std::mutex> lock(mutex_); // pairs with the caller's predicate check
+            done_.notify_one();
+        }
+        cur = next_.load(std::memory_order_acquire);
     }
 }
 
 void thread_pool::worker(int index) {
-    uint64_t seen = 0;
+    uint32_t seen = 0;
     for (;;) {
         auto has_work = [&] { return generation_.load(std::memory_order_acquire) != seen || stop_.load(); };
         if (!spin_until(has_work)) {
@@ -54,11 +64,7 @@ void thread_pool::worker(int index) {
         }
         if (stop_.load()) return;
         seen = generation_.load(std::memory_order_acquire);
-        run_tasks(index);
-        if (busy_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            std::lock_guard<std::mutex> lock(mutex_); // pairs with the caller's predicate check
-            done_.notify_one();
-        }
+        run_tasks(seen, index);
     }
 }
 
@@ -68,23 +74,30 @@ void thread_pool::parallel_for(int64_t n_tasks, const std::function<void(int64_t
         for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
         return;
     }
-    job_ = &fn;
-    n_tasks_ = n_tasks;
-    next_task_.store(0, std::memory_order_relaxed);
-    busy_workers_.store((int)workers_.size(), std::memory_order_relaxed);
+    // A task index has 32 bits in next_: a larger loop runs as several (no caller comes near it).
+    constexpr int64_t max_tasks = 0xffffffffLL;
+    if (n_tasks > max_tasks) {
+        for (int64_t base = 0; base < n_tasks; base += max_tasks)
+            parallel_for(std::min(max_tasks, n_tasks - base), [&](int64_t t, int thread) { fn(base + t, thread); });
+        return;
+    }
+    const uint32_t gen = generation_.load(std::memory_order_relaxed) + 1;
+    remaining_.store(n_tasks, std::memory_order_relaxed);
+    next_.store((uint64_t)gen << 32, std::memory_order_release);
+    job_.store(&fn, std::memory_order_release);
+    n_tasks_.store(n_tasks, std::memory_order_release);
     {
         // Under the lock, so a worker between its last poll and its wait cannot miss the wake-up.
         std::lock_guard<std::mutex> lock(mutex_);
-        generation_.fetch_add(1, std::memory_order_release);
+        generation_.store(gen, std::memory_order_release);
     }
     wake_.notify_all();
-    run_tasks(0);
-    auto all_done = [&] { return busy_workers_.load(std::memory_order_acquire) == 0; };
+    run_tasks(gen, 0);
+    auto all_done = [&] { return remaining_.load(std::memory_order_acquire) == 0; };
     if (!spin_until(all_done)) {
         std::unique_lock<std::mutex> lock(mutex_);
         done_.wait(lock, all_done);
     }
-    job_ = nullptr;
 }
 
 } // namespace epic
