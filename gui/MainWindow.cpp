@@ -7,7 +7,6 @@
 #include "LibraryModel.h"
 #include "LibraryPanel.h"
 #include "LibraryWorker.h"
-#include "SchedulerSlice.h"
 #include "SettingsDialog.h"
 
 #include <QAction>
@@ -54,7 +53,6 @@ template <class F> void post(QObject* worker, F&& f) {
 
 MainWindow::MainWindow(const QString& settingsFile, QWidget* parent)
     : QMainWindow(parent), settingsFile_(settingsFile.isEmpty() ? AppSettings::defaultSettingsFile() : settingsFile) {
-    (void)requestShortSchedulerSlice(); // this is the GUI thread; a kernel that cannot do it changes nothing
     qRegisterMetaType<AppSettings>();
     qRegisterMetaType<DocumentInfo>();
     qRegisterMetaType<CacheEntryInfo>();

@@ -5,10 +5,8 @@
 
 #include "ChatPanel.h"
 #include "LibraryModel.h"
-#include "SchedulerSlice.h"
 
 #include <fstream>
-#include <thread>
 
 namespace epic::guitest {
 namespace {
@@ -23,21 +21,6 @@ int mappingsOf(const std::string& path) {
 }
 
 using GuiModel = GuiTest;
-
-TEST_F(GuiModel, TheWindowsThreadAsksForShortSlicesAndTheThreadsItStartsDoNot) {
-    const std::uint64_t before = currentSchedulerSliceNs();
-    if (before == 0) GTEST_SKIP() << "this kernel reports no scheduler slice";
-    auto w = openWindow();
-    ASSERT_TRUE(w->modelReady()) << w->modelError().toStdString();
-    if (before != windowSchedulerSliceNs && currentSchedulerSliceNs() == before)
-        GTEST_SKIP() << "this kernel (before Linux 6.12) keeps one slice for every thread";
-    EXPECT_EQ(currentSchedulerSliceNs(), windowSchedulerSliceNs) << "the window's thread";
-    // A thread started now, as the window starts its workers, gets the default slice, not the window's.
-    std::uint64_t started = 0;
-    std::thread([&] { started = currentSchedulerSliceNs(); }).join();
-    EXPECT_NE(started, windowSchedulerSliceNs);
-    EXPECT_GT(started, 0u);
-}
 
 TEST_F(GuiModel, ChatAndIngestionShareOneLoadedModelAndAReopenSwapsIt) {
     auto w = openWindow();
