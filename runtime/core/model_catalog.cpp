@@ -9,7 +9,7 @@ namespace {
 
 // Quality: right answers of the app as it answers by default (LegoLink-16) on the project's QA set
 // (tests/bench/qa-models.sh: fact, needle and confusable questions over 8 documents; 200 questions,
-// 100 for the 1.5B). Speed: answer tokens/s on 2 cores of an AMD EPYC (tests/bench/cpu-vs-llamacpp.sh).
+// 100 for the 1.5B). Speed: answer tokens/s on 2 cores of an AMD EPYC (tests/bench/vs-llama-cpp.sh).
 // Update them here when remeasured.
 constexpr std::array<catalog_model, 3> catalog{{
     {"smollm2", "SmolLM2-135M-Instruct", "smollm2-135m-instruct-q4_1.gguf", 98362432,
