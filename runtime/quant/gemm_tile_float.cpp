@@ -51,6 +51,7 @@ struct bf16_conv {
 template <typename Conv>
 struct float_kernel {
     static constexpr int rows = 4, cols = 4;
+    static constexpr int decode_rows = 1; // measured: f16 decode +6% against 4
     using elem = typename Conv::elem;
 
     template <int R, int C>
@@ -81,6 +82,7 @@ struct float_kernel {
 // bf16 x bf16 straight from memory: vdpbf16ps multiplies 32 bf16 pairs and adds them into 16 f32 lanes.
 struct bf16_dp_kernel {
     static constexpr int rows = 4, cols = 4;
+    static constexpr int decode_rows = 1; // as float_kernel
 
     template <int R, int C>
     static void tile(int64_t n, const char* w, size_t ws, const char* a, size_t as, float* out, size_t os) {

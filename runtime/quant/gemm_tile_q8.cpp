@@ -79,6 +79,7 @@ struct q5_1_weights {
 template <typename W>
 struct q8_act_kernel {
     static constexpr int rows = 4, cols = 4;
+    static constexpr int decode_rows = 1; // measured: q4_0 decode +23%, q8_0 +35% against 4
     static constexpr bool is_q8 = std::is_same_v<W, q8_0_weights>;
 
     template <int R, int C>

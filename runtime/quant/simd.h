@@ -65,8 +65,8 @@ inline void static_for(F&& f) {
     [&]<int... I>(std::integer_sequence<int, I...>) { (f.template operator()<I>(), ...); }(std::make_integer_sequence<int, N>{});
 }
 
-// Walks an n_rows x n_cols output in K::rows x K::cols tiles; edge tiles use smaller instantiations
-// of the same kernel. K::tile<R, C>(n, w, w_stride, a, a_stride, out, out_stride).
+// Walks an n_rows x n_cols output in K::rows x K::cols tiles (K::decode_rows x 1 for one column);
+// edge tiles use smaller instantiations of the same kernel. K::tile<R, C>(n, w, w_stride, a, a_stride, out, out_stride).
 template <typename K, int R, int C>
 inline void tile_dispatch_c(int cc, int64_t n, const char* w, size_t ws, const char* a, size_t as, float* out, size_t os) {
     if constexpr (C > 1)
@@ -86,8 +86,14 @@ template <typename K>
 void tile_walk(int64_t n, const void* w, size_t ws, int n_rows, const void* a, size_t as, int n_cols, float* out,
                size_t os) {
     // Rows outer: the K::rows weight rows stay in L1 while every activation column streams past.
-    for (int r0 = 0; r0 < n_rows; r0 += K::rows) {
-        const int rr = n_rows - r0 < K::rows ? n_rows - r0 : K::rows;
+    // One column (decoding a token) has little to share between rows: K::decode_rows rows at a time
+    // (1 for the 32-element block and float kernels) read the weights as one sequential stream, where
+    // four interleaved rows of 1-3 KB each are streams too short for the hardware prefetcher (decode
+    // waited on memory). Each output element is computed the same way in a tile of any size, so the
+    // results do not change.
+    const int row_step = n_cols == 1 ? K::decode_rows : K::rows;
+    for (int r0 = 0; r0 < n_rows; r0 += row_step) {
+        const int rr = n_rows - r0 < row_step ? n_rows - r0 : row_step;
         for (int c0 = 0; c0 < n_cols; c0 += K::cols) {
             const int cc = n_cols - c0 < K::cols ? n_cols - c0 : K::cols;
             tile_dispatch<K, K::rows, K::cols>(rr, cc, n, (const char*)w + (size_t)r0 * ws, ws,

@@ -142,7 +142,8 @@ TEST(QuantDot, GemmTileMatchesReferenceOnOddShapes) {
 
 // Batches wide enough for the AMX path (where built in): against the float64 reference, with partial
 // 16-row / 16-token groups and a q8_0 length that ends in a partial 256-element chunk; and splitting
-// the same batch into other tiles must give bitwise the same outputs (thread-count independence).
+// the same batch into other tiles, or computing one column alone as decoding does, must give bitwise
+// the same outputs (thread-count independence; a token decoded equals the same token prefilled).
 TEST(QuantDot, GemmTileBatchMatchesReferenceAndIsSplitInvariant) {
     const unsigned seed = std::random_device{}();
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -165,6 +166,12 @@ TEST(QuantDot, GemmTileBatchMatchesReferenceAndIsSplitInvariant) {
             for (int c = 0; c < n_cols; ++c)
                 for (int r = 0; r < n_rows; ++r)
                     ASSERT_EQ(out[c * os + r], split[c * os + r]) << "r " << r << " c " << c;
+            // One column at a time (decoding walks rows in tiles of their own shape): the same values.
+            for (int c : {0, 13, n_cols - 1}) {
+                std::vector<float> one(os, -12345.f);
+                gemm_tile(t, n, w.row(0), w.stride, n_rows, a.row(c), a.stride, 1, one.data(), os);
+                for (int r = 0; r < n_rows; ++r) ASSERT_EQ(out[c * os + r], one[r]) << "one column: r " << r << " c " << c;
+            }
         }
     }
 }
