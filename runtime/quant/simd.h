@@ -87,11 +87,12 @@ void tile_walk(int64_t n, const void* w, size_t ws, int n_rows, const void* a, s
                size_t os) {
     // Rows outer: the K::rows weight rows stay in L1 while every activation column streams past.
     // One column (decoding a token) has little to share between rows: K::decode_rows rows at a time
-    // (1 for the 32-element block and float kernels) read the weights as one sequential stream, where
-    // four interleaved rows of 1-3 KB each are streams too short for the hardware prefetcher (decode
-    // waited on memory). Each output element is computed the same way in a tile of any size, so the
-    // results do not change.
-    const int row_step = n_cols == 1 ? K::decode_rows : K::rows;
+    // (1 for most kernels) read the weights as one sequential stream, where four interleaved rows of
+    // 1-3 KB each are streams too short for the hardware prefetcher (decode waited on memory). Rows
+    // under 512 bytes (SmolLM2's 576 columns) are too short to stream on their own and keep the tile's
+    // rows. Each output element is computed the same way in a tile of any size: results do not change.
+    constexpr size_t stream_row_bytes = 512;
+    const int row_step = n_cols == 1 && ws >= stream_row_bytes ? K::decode_rows : K::rows;
     for (int r0 = 0; r0 < n_rows; r0 += row_step) {
         const int rr = n_rows - r0 < row_step ? n_rows - r0 : row_step;
         for (int c0 = 0; c0 < n_cols; c0 += K::cols) {
