@@ -28,9 +28,7 @@ sampling_params sampling_from(const generate_args& a) {
 
 int cmd_generate(const generate_args& a) {
     session s = open_session(a.session);
-    // BOS as the model wants it (SmolLM2's GGUF says add_bos_token = false), unless told otherwise.
-    const bool bos = a.no_bos ? false : (a.bos || s.tok->add_bos_default());
-    const std::vector<int32_t> prompt = s.tok->encode(a.prompt, bos);
+    const std::vector<int32_t> prompt = s.tok->encode(a.prompt, a.bos.add_bos(s.tok->add_bos_default()));
     if (prompt.empty()) throw error("the prompt is empty and no BOS is added: nothing to start from");
     generation_params gp = generation_default_params();
     gp.max_tokens = a.tokens;

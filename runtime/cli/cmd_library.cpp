@@ -1,5 +1,4 @@
 // epic add / ask / docs / cache: the document library, headless.
-#include "backend/settings.h"
 #include "cli/commands.h"
 #include "cli/printable.h"
 #include "cli/session.h"
@@ -28,9 +27,7 @@ service_params params_from(const library_options& o, bool need_model, bool creat
     p.library_dir = library_path(o);
     p.create_library = create_library;
     p.model_path = need_model ? model_path(o) : o.model.value_or("");
-    p.backend = backend_params_from_environment(p.backend);
-    p.backend.n_threads = o.threads.value_or(p.backend.n_threads);
-    p.backend.device = o.device.value_or(p.backend.device);
+    p.backend = session_backend_params(o);
     p.chunk_tokens = o.chunk_tokens.value_or(p.chunk_tokens);
     p.context_tokens = context_tokens;
     p.cache_budget_bytes = (uint64_t)(o.budget_mb.value_or(0.0) * 1024 * 1024); // fractions of a MiB too

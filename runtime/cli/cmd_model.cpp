@@ -45,8 +45,7 @@ int cmd_info(const info_args& a) {
 int cmd_tokenize(const tokenize_args& a) {
     auto file = gguf_file::open(model_path(a.session));
     auto tok = tokenizer::from_gguf(*file);
-    const bool bos = a.no_bos ? false : (a.bos || tok->add_bos_default());
-    const auto ids = tok->encode(a.text, bos);
+    const auto ids = tok->encode(a.text, a.bos.add_bos(tok->add_bos_default()));
     for (size_t i = 0; i < ids.size(); ++i) std::printf(i ? " %d" : "%d", ids[i]);
     std::printf("\n");
     return 0;

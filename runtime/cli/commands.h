@@ -69,11 +69,18 @@ struct info_args {
     session_options session;
 };
 
+// --bos / --no-bos of the commands that tokenize a text: BOS as the model wants it (SmolLM2's GGUF
+// says add_bos_token = false) unless told otherwise.
+struct bos_choice {
+    bool no_bos = false;
+    bool bos = false;
+    bool add_bos(bool model_default) const { return !no_bos && (bos || model_default); }
+};
+
 struct tokenize_args {
     session_options session;  // --model only
     std::string text;
-    bool no_bos = false;
-    bool bos = false;
+    bos_choice bos;
 };
 
 struct generate_args {
@@ -86,8 +93,7 @@ struct generate_args {
     double min_p = sampling_default_params().min_p;
     double seed = 42;  // a double: seeds up to 2^53 pass exactly
     std::optional<int> ctx;  // absent: the prompt and --tokens
-    bool no_bos = false;
-    bool bos = false;
+    bos_choice bos;
     bool quiet = false;
 };
 

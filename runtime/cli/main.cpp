@@ -51,6 +51,12 @@ void add_session_options(CLI::App& c, session_options& o) {
     c.add_option("--device", o.device, "auto|cpu|cuda (default: $EPIC_DEVICE, else auto)");
 }
 
+// The commands that tokenize a text: tokenize, generate.
+void add_bos_flags(CLI::App& c, bos_choice& o) {
+    c.add_flag("--no-bos", o.no_bos, "no BOS token (default: as the model says)");
+    c.add_flag("--bos", o.bos, "a BOS token first");
+}
+
 // The library commands: add, compile, ask, docs, cache.
 void add_library_options(CLI::App& c, library_options& o) {
     const std::string group = "Library options";
@@ -180,8 +186,7 @@ void declare_model_commands(CLI::App& app, action& chosen) {
         auto& a = command(*c, chosen, &cmd_tokenize);
         add_model_option(*c, a.session);
         c->add_option("--text", a.text, "the text (an empty one is a text)")->required();
-        c->add_flag("--no-bos", a.no_bos, "no BOS token (default: as the model says)");
-        c->add_flag("--bos", a.bos, "a BOS token first");
+        add_bos_flags(*c, a.bos);
     }
     {
         auto* c = app.add_subcommand("generate", "generate text from a prompt");
@@ -195,8 +200,7 @@ void declare_model_commands(CLI::App& app, action& chosen) {
         c->add_option("--min-p", a.min_p, "keep tokens with p >= P * p_max (0: off)")->check(number_in(0.0, 1.0))->capture_default_str();
         c->add_option("--seed", a.seed, "sampling seed")->check(number_in(0.0, 9007199254740992.0))->capture_default_str();
         c->add_option("--ctx", a.ctx, "context rows (default: the prompt and --tokens)")->check(whole_in(1, max_tokens));
-        c->add_flag("--no-bos", a.no_bos, "no BOS token (default: as the model says)");
-        c->add_flag("--bos", a.bos, "a BOS token first");
+        add_bos_flags(*c, a.bos);
         c->add_flag("--quiet", a.quiet, "no timing line");
     }
     {

@@ -19,6 +19,17 @@ std::string parse_problem(const json::parse_error& e, bool single_line) {
     return s.substr(colon + 2) + " " + s.substr(lead.size(), colon - lead.size()) + " (byte " + std::to_string(e.byte) + ")";
 }
 
+// `text` parsed, or epic::error "<where>not valid JSON: <problem>".
+json parse_or_throw(std::string_view text, const std::string& where, bool single_line) {
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw error(where + "not valid JSON: " + parse_problem(e, single_line));
+    } catch (const json::exception& e) { // out_of_range 406: a number beyond a double's range
+        throw error(where + json_problem(e));
+    }
+}
+
 } // namespace
 
 std::string json_problem(const nlohmann::json::exception& e) {
@@ -28,14 +39,7 @@ std::string json_problem(const nlohmann::json::exception& e) {
 }
 
 json parse_json(std::string_view text, const std::string& file, const std::string& what) {
-    const std::string where = file + ": " + (what.empty() ? "" : what + ": ");
-    try {
-        return json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw error(where + "not valid JSON: " + parse_problem(e, false));
-    } catch (const json::exception& e) { // out_of_range 406: a number beyond a double's range
-        throw error(where + json_problem(e));
-    }
+    return parse_or_throw(text, file + ": " + (what.empty() ? "" : what + ": "), false);
 }
 
 json parse_json_file(const std::string& path) { return parse_json(read_file_text(path), path); }
@@ -52,14 +56,7 @@ void for_each_json_line(const std::string& path, const std::function<void(const 
         ++n;
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         const std::string where = path + ": line " + std::to_string(n) + ": ";
-        json value;
-        try {
-            value = json::parse(line);
-        } catch (const json::parse_error& e) {
-            throw error(where + "not valid JSON: " + parse_problem(e, true));
-        } catch (const json::exception& e) { // out_of_range 406: a number beyond a double's range
-            throw error(where + json_problem(e));
-        }
+        const json value = parse_or_throw(line, where, true);
         try {
             on_line(value);
             ++used;

@@ -133,6 +133,7 @@ struct service::impl {
     enum class cache_source { loaded, compiled, resident };
     struct cache_lookup {
         chunk_cache cache;
+        std::string key;            // the cache key (model, tokens, options)
         cache_source source = cache_source::loaded;
         bool stored = true;         // false: compiled but not stored (full disk, read-only library)
         uint64_t stored_bytes = 0;  // bytes on disk of what this call stored (0: nothing stored)
@@ -140,8 +141,9 @@ struct service::impl {
         double compile_seconds = 0.0;
     };
     cache_lookup cache_for(const std::vector<int32_t>& tokens, const compile_options& opts, bool allow_resident = false) {
-        const std::string key = chunk_cache_key(mdl->fingerprint(), tokens, opts);
         cache_lookup out;
+        out.key = chunk_cache_key(mdl->fingerprint(), tokens, opts);
+        const std::string& key = out.key;
         if (allow_resident && hot && hot->contains(key)) {
             chunk_cache& c = out.cache;
             c.model_fingerprint = mdl->fingerprint();
@@ -243,6 +245,11 @@ struct service::impl {
         }
         return work;
     }
+    size_t pending_chunks() {
+        size_t n = 0;
+        for (const auto& w : pending_work()) n += w.chunk_ids.size();
+        return n;
+    }
 
     // Compiles, stores and links every pending chunk. `budget_full` non-null: fill the store only up
     // to the disk budget (compile_pending), stopping before a cache like the last one would exceed it
@@ -303,7 +310,7 @@ struct service::impl {
                     if (budget > 0 && stored_bytes > budget) {
                         // Larger than the estimate: this cache (no question used it yet) goes again, so
                         // a background fill never leaves the store over its budget.
-                        store->evict(chunk_cache_key(fp, spec.tokens, spec.opts));
+                        store->evict(got.key);
                         *budget_full = true;
                         return compiled;
                     }
@@ -314,7 +321,7 @@ struct service::impl {
                     problems.push_back("compiling stopped: chunk caches cannot be stored; they will be compiled when asked about");
                     return compiled;
                 }
-                lib->link_chunk_kv(cid, fp, chunk_cache_key(fp, spec.tokens, spec.opts));
+                lib->link_chunk_kv(cid, fp, got.key);
                 compiled += was_compiled;
                 tokens_done += spec.tokens.size() + (size_t)spec.opts.n_sink;
                 ++pr.chunks_done;
@@ -445,7 +452,7 @@ result<compile_report> service::compile_pending(const std::function<void(const a
         compile_report rep;
         impl_->require_model();
         rep.chunks_compiled = impl_->compile_missing(progress, cancel, &rep.cancelled, &rep.budget_full);
-        for (const auto& w : impl_->pending_work()) rep.chunks_left += w.chunk_ids.size();
+        rep.chunks_left = impl_->pending_chunks();
         rep.warnings = impl_->take_problems();
         return rep;
     });
@@ -454,9 +461,7 @@ result<compile_report> service::compile_pending(const std::function<void(const a
 result<size_t> service::chunks_pending() {
     return guarded([&] {
         impl_->require_model();
-        size_t n = 0;
-        for (const auto& w : impl_->pending_work()) n += w.chunk_ids.size();
-        return n;
+        return impl_->pending_chunks();
     });
 }
 
@@ -515,8 +520,7 @@ result<ask_result> service::ask(const std::string& question, const ask_options& 
             res.timing.chunks_compiled += got.source == impl::cache_source::compiled;
             res.timing.chunks_loaded += got.source == impl::cache_source::loaded;
             caches.push_back(std::move(got.cache));
-            if (library_scheme && got.stored)
-                m.lib->link_chunk_kv(h.chunk_id, m.mdl->fingerprint(), chunk_cache_key(m.mdl->fingerprint(), spec.tokens, spec.opts));
+            if (library_scheme && got.stored) m.lib->link_chunk_kv(h.chunk_id, m.mdl->fingerprint(), got.key);
             answer_source s;
             s.document_id = h.document_id;
             s.chunk_id = h.chunk_id;
